@@ -1,0 +1,86 @@
+"""Fall classifier config: thresholds of the per-person state machine, zones, sizes."""
+
+from __future__ import annotations
+
+from pydantic import Field, field_validator
+
+from fallwatch.config.base import Section
+
+
+class ZoneConfig(Section):
+    """A polygon in frame pixels where lying down is normal (a bed, a sofa)."""
+
+    name: str = Field("zone", description="Label shown on the annotated video.")
+    polygon_xy: list[tuple[float, float]] = Field(
+        description="Corners as [x, y] pixels of the camera frame, at least 3."
+    )
+
+    @field_validator("polygon_xy")
+    @classmethod
+    def _valid_polygon(cls, v: list[tuple[float, float]]) -> list[tuple[float, float]]:
+        if len(v) < 3:
+            raise ValueError(f"a zone polygon needs at least 3 points, got {len(v)}")
+        xs = [p[0] for p in v]
+        ys = [p[1] for p in v]
+        if max(xs) - min(xs) <= 0 or max(ys) - min(ys) <= 0:
+            raise ValueError("a zone polygon must enclose an area")
+        return v
+
+
+class FallConfig(Section):
+    """When a tracked person counts as fallen, and when that raises an alert."""
+
+    confirm_s: float = Field(
+        10.0, gt=0, le=600, description="Seconds a person must stay down after a fall before the alert."
+    )
+    confirm_ratio: float = Field(
+        0.8,
+        gt=0,
+        le=1,
+        description="Share of the confirm window that must be judged down: a vote, so a "
+        "missed frame or two does not reset the timer.",
+    )
+    found_down_s: float = Field(
+        30.0,
+        gt=0,
+        le=3600,
+        description="Seconds a person found lying with no fall seen must stay down before "
+        "the alert (longer than confirm_s: people do lie down on purpose).",
+    )
+    fall_memory_s: float = Field(
+        3.0,
+        gt=0,
+        le=30,
+        description="A fast descent seen within this many seconds before the person is "
+        "down makes the episode a fall (confirm_s) rather than found-down (found_down_s).",
+    )
+    down_enter: float = Field(
+        0.6, ge=0, le=1, description="Per-frame lying score at or above which a person counts as down."
+    )
+    down_exit: float = Field(
+        0.4, ge=0, le=1, description="Lying score below which a down person counts as up (hysteresis)."
+    )
+    recover_s: float = Field(
+        2.0, gt=0, le=60, description="Seconds up before a down or alerted person is recovered."
+    )
+    min_person_height_px: float = Field(
+        24.0, ge=0, description="People whose box is smaller than this on both sides are ignored."
+    )
+    min_keypoint_score: float = Field(
+        0.2, ge=0, le=1, description="Keypoints below this confidence are treated as unseen."
+    )
+    lost_track_s: float = Field(
+        3.0, gt=0, le=60, description="A down person unseen for this long is forgotten."
+    )
+    zones: list[ZoneConfig] = Field(
+        default_factory=list, description="Ignore zones where lying down raises no alert."
+    )
+
+    @field_validator("down_exit")
+    @classmethod
+    def _hysteresis(cls, v: float, info: object) -> float:
+        data = getattr(info, "data", {})
+        enter = data.get("down_enter")
+        if enter is not None and v > enter:
+            raise ValueError(f"down_exit ({v}) must not exceed down_enter ({enter})")
+        return v

@@ -1,0 +1,1 @@
+"""Model decoders: raw output tensors to `Poses`."""

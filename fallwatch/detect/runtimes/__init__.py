@@ -1,0 +1,1 @@
+"""Model runtimes: tensors in, tensors out. Decoding lives in `fallwatch.detect.decoders`."""
