@@ -1,0 +1,276 @@
+"""Per-person fall state machine: upright -> falling -> down -> alerted -> upright.
+
+Each frame gives every tracked person a *down score* in [0, 1] from posture (body axis
+near horizontal, wide box) and from collapse relative to that person's own upright
+baseline (the top of the body now near where the feet were, the body much shorter),
+which also catches falls towards or away from the camera where the axis stays vertical.
+A person is *down* above `down_enter` (and stays down until below `down_exit`).
+
+The alert is a vote over time, not a run of frames: the person must be down in at least
+`confirm_ratio` of the last `confirm_s` seconds, so a missed detection or a twitch does
+not reset the timer. The window is `confirm_s` when a fast descent was seen shortly
+before the person went down, and the longer `found_down_s` when someone is simply found
+lying (people do lie down on purpose). One event per episode; an alerted person who is
+lost and found again at the same place keeps the alerted state, so no repeats.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from fallwatch.config.fall import FallConfig
+from fallwatch.fall.features import PostureFeatures, posture_features
+from fallwatch.fall.zones import IgnoreZones
+from fallwatch.track.tracker import box_iou
+from fallwatch.types import EventKind, FallEvent, FallState, FallUpdate, Poses, TrackStatus
+
+MAX_SAMPLE_GAP_S = 0.5
+"""A frame stands for at most this long in the vote, so a stalled source cannot vote alone."""
+DESCENT_WINDOW_S = 1.0
+"""A fall is a drop of the upper body by `DESCENT_MIN_DROP` heights within this time."""
+DESCENT_MIN_DROP = 0.4
+BASELINE_ALPHA = 0.1
+"""EMA weight of the upright baseline (box top, bottom, height) per upright frame."""
+ALERTED_MEMORY_S = 120.0
+"""How long a lost alerted person is remembered to suppress a repeat alert at that place."""
+
+
+def _ramp(x: float, lo: float, hi: float) -> float:
+    if not np.isfinite(x):
+        return 0.0
+    return float(min(1.0, max(0.0, (x - lo) / (hi - lo))))
+
+
+@dataclass
+class _Baseline:
+    top_y: float
+    bottom_y: float
+    height_px: float
+
+
+@dataclass
+class _Person:
+    track_id: int
+    state: FallState = FallState.UPRIGHT
+    baseline: _Baseline | None = None
+    last_seen_s: float = 0.0
+    last_t_s: float | None = None
+    last_down: bool = False
+    last_score: float = 0.0
+    last_xyxy: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
+    tops: deque[tuple[float, float]] = field(default_factory=deque)
+    votes: deque[tuple[float, float, bool]] = field(default_factory=deque)
+    """(t_s, duration_s, down) samples, newest last."""
+    fall_seen_s: float | None = None
+    down_from_s: float | None = None
+    up_since_s: float | None = None
+    alerted_kind: EventKind | None = None
+    ignored: bool = False
+
+
+class FallClassifier:
+    """Turns tracked poses into fall events for one camera."""
+
+    def __init__(self, config: FallConfig | None = None, camera_id: str = "default"):
+        self.config = config or FallConfig()
+        self.camera_id = camera_id
+        self._zones = IgnoreZones(self.config.zones)
+        self.reset()
+
+    def reset(self) -> None:
+        self._people: dict[int, _Person] = {}
+        self._alerted_places: list[tuple[float, tuple[float, float, float, float], EventKind]] = []
+
+    # ------------------------------------------------------------------ scoring
+    def down_scores(self, poses: Poses) -> np.ndarray:
+        """Per-person down score for one frame without any history (stills, tests)."""
+        feats = posture_features(poses, self.config.min_keypoint_score)
+        return np.array(
+            [self._score(feats, i, None, float(poses.fallen_scores[i])) for i in range(len(poses))],
+            np.float32,
+        )
+
+    @staticmethod
+    def _score(f: PostureFeatures, i: int, base: _Baseline | None, fallen: float) -> float:
+        aspect = float(f.aspect_wh[i])
+        kp_aspect = float(f.keypoint_aspect_wh[i])
+        if f.legs_seen[i]:
+            axis = _ramp(float(f.body_angle_deg[i]), 40.0, 65.0)
+        else:
+            # Without legs the torso alone leans when bending over: ask for more.
+            axis = _ramp(float(f.torso_angle_deg[i]), 55.0, 75.0) * _ramp(aspect, 1.0, 1.5)
+        wide = _ramp(max(aspect, kp_aspect if np.isfinite(kp_aspect) else 0.0), 0.9, 1.5)
+        geometry = 0.6 * axis + 0.4 * wide if f.visible_fraction[i] > 0.25 else wide * 0.8
+        collapse = 0.0
+        if base is not None and base.height_px > 0:
+            drop = (float(f.top_y[i]) - base.top_y) / base.height_px
+            shrink = 1.0 - float(f.height_px[i]) / base.height_px
+            collapse = _ramp(drop, 0.5, 0.75) * _ramp(shrink, 0.2, 0.4)
+        score = max(geometry, collapse)
+        if np.isfinite(fallen):
+            # A detector with a "fallen" class: alone it decides; with keypoints, both
+            # must agree (hybrid veto in both directions).
+            score = min(score, fallen) if f.visible_fraction[i] > 0.25 else fallen
+        return score
+
+    # ------------------------------------------------------------------ update
+    def update(self, poses: Poses, t_s: float) -> FallUpdate:
+        """Advance every tracked person to time `t_s`; returns events and per-track status."""
+        cfg = self.config
+        feats = posture_features(poses, cfg.min_keypoint_score)
+        centers = (poses.xyxy[:, :2] + poses.xyxy[:, 2:]) / 2
+        in_zone = self._zones.contains(centers) if self._zones else np.zeros(len(poses), bool)
+        too_small = np.maximum(feats.height_px, poses.xyxy[:, 2] - poses.xyxy[:, 0]) < cfg.min_person_height_px
+        events: list[FallEvent] = []
+        statuses: list[TrackStatus] = []
+        seen: set[int] = set()
+        for i in range(len(poses)):
+            tid = int(poses.track_ids[i])
+            if tid < 0:
+                continue
+            seen.add(tid)
+            person = self._people.get(tid)
+            if person is None:
+                person = self._people[tid] = _Person(tid)
+                self._inherit_alert(person, poses.xyxy[i], t_s)
+            person.last_seen_s = t_s
+            person.last_xyxy = tuple(float(v) for v in poses.xyxy[i])  # type: ignore[assignment]
+            person.ignored = bool(in_zone[i] or too_small[i])
+            score = 0.0 if person.ignored else self._score(feats, i, person.baseline, float(poses.fallen_scores[i]))
+            threshold = cfg.down_exit if person.last_down else cfg.down_enter
+            down = score >= threshold
+            self._observe(person, feats, i, t_s, score, down)
+            events.extend(self._step(person, t_s))
+            statuses.append(self._status(person, t_s))
+        # People not seen this frame: a still person on the floor is the one a detector
+        # misses most, so hold their last state until they are lost for `lost_track_s`.
+        for tid, person in list(self._people.items()):
+            if tid in seen:
+                continue
+            if t_s - person.last_seen_s > cfg.lost_track_s:
+                if person.alerted_kind is not None and person.state == FallState.ALERTED:
+                    self._alerted_places.append((t_s, person.last_xyxy, person.alerted_kind))
+                del self._people[tid]
+                continue
+            self._vote(person, t_s, person.last_down)
+            events.extend(self._step(person, t_s))
+        self._alerted_places = [p for p in self._alerted_places if t_s - p[0] <= ALERTED_MEMORY_S]
+        return FallUpdate(events=events, tracks=statuses)
+
+    def _inherit_alert(self, person: _Person, xyxy: np.ndarray, t_s: float) -> None:
+        """A new track where an alerted person was lost is that same person, still down."""
+        for k, (_, place, kind) in enumerate(self._alerted_places):
+            if box_iou(np.asarray([place], np.float32), xyxy[None].astype(np.float32))[0, 0] >= 0.3:
+                person.state = FallState.ALERTED
+                person.alerted_kind = kind
+                person.down_from_s = t_s
+                person.last_down = True
+                del self._alerted_places[k]
+                return
+
+    def _observe(self, p: _Person, f: PostureFeatures, i: int, t_s: float, score: float, down: bool) -> None:
+        top, bottom, height = float(f.top_y[i]), float(f.bottom_y[i]), float(f.height_px[i])
+        p.last_score = score
+        if score < 0.25 and p.state == FallState.UPRIGHT:
+            if p.baseline is None:
+                p.baseline = _Baseline(top, bottom, height)
+            else:
+                b = p.baseline
+                b.top_y += BASELINE_ALPHA * (top - b.top_y)
+                b.bottom_y += BASELINE_ALPHA * (bottom - b.bottom_y)
+                b.height_px += BASELINE_ALPHA * (height - b.height_px)
+        # Descent: the top of the body dropping fast, in units of the upright height.
+        p.tops.append((t_s, top))
+        while p.tops and t_s - p.tops[0][0] > DESCENT_WINDOW_S:
+            p.tops.popleft()
+        if p.baseline is not None and p.baseline.height_px > 0:
+            highest = min(y for _, y in p.tops)
+            if (top - highest) / p.baseline.height_px >= DESCENT_MIN_DROP:
+                p.fall_seen_s = t_s if p.fall_seen_s is None or p.state == FallState.UPRIGHT else p.fall_seen_s
+        self._vote(p, t_s, down)
+
+    def _vote(self, p: _Person, t_s: float, down: bool) -> None:
+        dt = 0.0 if p.last_t_s is None else min(MAX_SAMPLE_GAP_S, max(0.0, t_s - p.last_t_s))
+        p.last_t_s = t_s
+        p.last_down = down
+        p.votes.append((t_s, dt, down))
+        horizon = max(self.config.confirm_s, self.config.found_down_s) + 1.0
+        while p.votes and t_s - p.votes[0][0] > horizon:
+            p.votes.popleft()
+
+    def _down_share(self, p: _Person, t_s: float, window_s: float) -> float:
+        total = sum(dt for t, dt, d in p.votes if t_s - t < window_s and d)
+        return min(1.0, total / window_s)
+
+    def _window_s(self, p: _Person) -> float:
+        if p.fall_seen_s is not None and p.down_from_s is not None and (
+            p.down_from_s - p.fall_seen_s <= self.config.fall_memory_s
+        ):
+            return self.config.confirm_s
+        return self.config.found_down_s
+
+    def _step(self, p: _Person, t_s: float) -> list[FallEvent]:
+        cfg = self.config
+        down = p.last_down
+        events: list[FallEvent] = []
+        if p.fall_seen_s is not None and p.state == FallState.UPRIGHT and not down:
+            if t_s - p.fall_seen_s <= cfg.fall_memory_s:
+                p.state = FallState.FALLING
+        if p.state == FallState.FALLING and not down and p.fall_seen_s is not None:
+            if t_s - p.fall_seen_s > cfg.fall_memory_s:
+                p.state = FallState.UPRIGHT
+                p.fall_seen_s = None
+        if down:
+            p.up_since_s = None
+            if p.state in (FallState.UPRIGHT, FallState.FALLING):
+                p.state = FallState.DOWN
+                p.down_from_s = t_s
+                if p.fall_seen_s is not None and t_s - p.fall_seen_s > cfg.fall_memory_s:
+                    p.fall_seen_s = None
+        else:
+            if p.up_since_s is None:
+                p.up_since_s = t_s
+        if p.state == FallState.DOWN and p.down_from_s is not None:
+            window = self._window_s(p)
+            if t_s - p.down_from_s >= window and (
+                self._down_share(p, t_s, window) >= cfg.confirm_ratio
+            ):
+                p.state = FallState.ALERTED
+                p.alerted_kind = EventKind.FALL if window == cfg.confirm_s else EventKind.FOUND_DOWN
+                events.append(self._event(p, p.alerted_kind, t_s))
+        if p.state in (FallState.DOWN, FallState.ALERTED) and p.up_since_s is not None:
+            if t_s - p.up_since_s >= cfg.recover_s:
+                if p.state == FallState.ALERTED:
+                    events.append(self._event(p, EventKind.RECOVERED, t_s))
+                p.state = FallState.UPRIGHT
+                p.down_from_s = None
+                p.fall_seen_s = None
+                p.alerted_kind = None
+        return events
+
+    def _event(self, p: _Person, kind: EventKind, t_s: float) -> FallEvent:
+        window = self._window_s(p)
+        return FallEvent(
+            kind=kind,
+            camera_id=self.camera_id,
+            track_id=p.track_id,
+            t_s=t_s,
+            down_from_s=p.down_from_s if p.down_from_s is not None else t_s,
+            fall_seen_s=p.fall_seen_s if kind != EventKind.FOUND_DOWN else None,
+            xyxy=p.last_xyxy,
+            down_score=self._down_share(p, t_s, window),
+        )
+
+    def _status(self, p: _Person, t_s: float) -> TrackStatus:
+        down_for = t_s - p.down_from_s if p.down_from_s is not None else 0.0
+        return TrackStatus(
+            track_id=p.track_id,
+            state=p.state,
+            down_score=p.last_score,
+            down_share=self._down_share(p, t_s, self._window_s(p)) if p.down_from_s is not None else 0.0,
+            down_for_s=down_for,
+            ignored=p.ignored,
+        )

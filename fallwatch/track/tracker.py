@@ -1,0 +1,127 @@
+"""A small multi-person tracker for pose detections.
+
+Why our own rather than ByteTrack: a falling person's box changes shape fast (tall to
+wide within half a second) and a lying person's detection score drops (MoveNet gives
+0.2-0.3 to people on the floor), so the score-split and Kalman box model of ByteTrack
+lose exactly the track we care about. Here a match uses IoU *or* the distance between
+box centres relative to the person's size, tracks coast unseen for `max_age_s`, and
+low-score detections may extend an existing track but never start one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from fallwatch.types import Poses
+
+
+@dataclass(frozen=True)
+class TrackerConfig:
+    max_age_s: float = 2.0
+    """A track unseen for longer than this is dropped."""
+    min_iou: float = 0.1
+    """IoU at or above which a detection may continue a track."""
+    max_center_dist: float = 0.8
+    """Centre distance, in units of the track's box diagonal, below which a detection may
+    continue a track (covers the tall-to-wide change of a fall)."""
+    new_track_min_score: float = 0.25
+    """Detections below this score only extend existing tracks."""
+
+    def __post_init__(self) -> None:
+        if self.max_age_s <= 0:
+            raise ValueError(f"max_age_s must be > 0, got {self.max_age_s}")
+        if not 0 <= self.min_iou <= 1:
+            raise ValueError(f"min_iou must be in [0, 1], got {self.min_iou}")
+        if self.max_center_dist <= 0:
+            raise ValueError(f"max_center_dist must be > 0, got {self.max_center_dist}")
+
+
+@dataclass
+class _Track:
+    track_id: int
+    xyxy: npt.NDArray[np.float32]
+    last_seen_s: float
+
+
+def box_iou(a: npt.NDArray[np.float32], b: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    """IoU between `a (n, 4)` and `b (m, 4)` xyxy boxes -> `(n, m)`."""
+    if len(a) == 0 or len(b) == 0:
+        return np.zeros((len(a), len(b)), np.float32)
+    x1 = np.maximum(a[:, None, 0], b[None, :, 0])
+    y1 = np.maximum(a[:, None, 1], b[None, :, 1])
+    x2 = np.minimum(a[:, None, 2], b[None, :, 2])
+    y2 = np.minimum(a[:, None, 3], b[None, :, 3])
+    inter = np.clip(x2 - x1, 0, None) * np.clip(y2 - y1, 0, None)
+    area_a = (a[:, 2] - a[:, 0]) * (a[:, 3] - a[:, 1])
+    area_b = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
+    union = area_a[:, None] + area_b[None, :] - inter
+    return np.where(union > 0, inter / np.maximum(union, 1e-9), 0.0).astype(np.float32)
+
+
+class PersonTracker:
+    """Gives each person a stable `track_id` across frames."""
+
+    def __init__(self, config: TrackerConfig | None = None):
+        self.config = config or TrackerConfig()
+        self.reset()
+
+    def reset(self) -> None:
+        self._tracks: list[_Track] = []
+        self._next_id = 1
+
+    @property
+    def active_ids(self) -> list[int]:
+        return [t.track_id for t in self._tracks]
+
+    def update(self, poses: Poses, t_s: float) -> Poses:
+        """Assign track ids to `poses` seen at time `t_s`; returns a new `Poses`.
+
+        Detections below `new_track_min_score` that match no track are dropped from the
+        result, so downstream stages only see people the tracker vouches for.
+        """
+        cfg = self.config
+        self._tracks = [t for t in self._tracks if t_s - t.last_seen_s <= cfg.max_age_s]
+        n = len(poses)
+        ids = np.full(n, -1, np.int64)
+        if self._tracks and n:
+            track_boxes = np.stack([t.xyxy for t in self._tracks])
+            iou = box_iou(track_boxes, poses.xyxy)
+            tc = (track_boxes[:, :2] + track_boxes[:, 2:]) / 2
+            dc = (poses.xyxy[:, :2] + poses.xyxy[:, 2:]) / 2
+            diag = np.hypot(
+                track_boxes[:, 2] - track_boxes[:, 0], track_boxes[:, 3] - track_boxes[:, 1]
+            )
+            dist = np.linalg.norm(tc[:, None, :] - dc[None, :, :], axis=2) / np.maximum(
+                diag[:, None], 1.0
+            )
+            # One similarity: IoU where boxes overlap, else closeness of centres.
+            sim = np.maximum(iou, np.clip(1.0 - dist / cfg.max_center_dist, 0, None) * 0.5)
+            ok = (iou >= cfg.min_iou) | (dist <= cfg.max_center_dist)
+            sim = np.where(ok, sim, -1.0)
+            # Greedy on similarity: with at most a handful of people per camera this is
+            # as good as Hungarian and has no dependency.
+            used_t: set[int] = set()
+            used_d: set[int] = set()
+            order = np.dstack(np.unravel_index(np.argsort(-sim, axis=None), sim.shape))[0]
+            for ti, di in order:
+                if sim[ti, di] < 0:
+                    break
+                if ti in used_t or di in used_d:
+                    continue
+                used_t.add(int(ti))
+                used_d.add(int(di))
+                track = self._tracks[ti]
+                track.xyxy = poses.xyxy[di].copy()
+                track.last_seen_s = t_s
+                ids[di] = track.track_id
+        for di in range(n):
+            if ids[di] == -1 and poses.scores[di] >= cfg.new_track_min_score:
+                track = _Track(self._next_id, poses.xyxy[di].copy(), t_s)
+                self._next_id += 1
+                self._tracks.append(track)
+                ids[di] = track.track_id
+        keep = ids >= 0
+        return poses.with_track_ids(ids)[keep]
