@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 
@@ -36,6 +37,10 @@ def format_validation_error(exc: ValidationError, source: str = "config") -> str
         loc = ".".join(str(p) for p in err["loc"]) or "(root)"
         parts.append(f"{loc}: {err['msg']}")
     return f"invalid {source}: " + "; ".join(parts)
+
+
+# FFmpeg's own log lines ("moov atom not found") would duplicate our one-line errors.
+os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
 
 def build_parser() -> argparse.ArgumentParser:

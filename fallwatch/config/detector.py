@@ -20,7 +20,12 @@ class PoseDetectorConfig(Section):
         "4:3 cameras exactly; larger finds smaller people at a higher cost.",
     )
     min_person_score: float = Field(
-        0.2, ge=0.0, le=1.0, description="Minimum MoveNet person score to keep a detection."
+        0.1,
+        ge=0.0,
+        le=1.0,
+        description="Minimum MoveNet person score to keep a detection. People lying on the "
+        "floor score 0.15-0.3, so this is low; the tracker only starts tracks from "
+        "confident detections and lets weak ones extend them.",
     )
     num_threads: int = Field(2, ge=1, le=64, description="CPU threads for inference.")
 

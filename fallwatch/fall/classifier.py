@@ -108,7 +108,9 @@ class FallClassifier:
         if base is not None and base.height_px > 0:
             drop = (float(f.top_y[i]) - base.top_y) / base.height_px
             shrink = 1.0 - float(f.height_px[i]) / base.height_px
-            collapse = _ramp(drop, 0.5, 0.75) * _ramp(shrink, 0.2, 0.4)
+            # Much shorter and lower than upright, or the head where the feet were (a
+            # fall towards the camera keeps the axis vertical and the size).
+            collapse = max(_ramp(drop, 0.5, 0.75) * _ramp(shrink, 0.2, 0.4), _ramp(drop, 0.8, 1.0))
         score = max(geometry, collapse)
         if np.isfinite(fallen):
             # A detector with a "fallen" class: alone it decides; with keypoints, both

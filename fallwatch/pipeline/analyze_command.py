@@ -1,0 +1,146 @@
+"""`fallwatch analyze VIDEO`: annotated video and a JSON event report for one file."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import cv2
+import yaml
+from pydantic import TypeAdapter, ValidationError
+
+from fallwatch import __version__
+from fallwatch.config.fall import FallConfig, ZoneConfig
+from fallwatch.detect.base import build_detector
+from fallwatch.detect.presets import DETECTOR_PRESETS, preset_detector_config
+from fallwatch.pipeline.analyzer import Analyzer
+from fallwatch.pipeline.annotator import Annotator
+from fallwatch.sources.video import iter_video, probe_video
+from fallwatch.types import FallEvent
+
+
+def load_zones(path: Path) -> list[ZoneConfig]:
+    """Zones from a YAML or JSON file: a list of zones, or `{zones: [...]}`.
+
+    Each zone is `{name: bed, polygon_xy: [[x, y], ...]}` in frame pixels.
+    """
+    if not path.is_file():
+        raise ValueError(f"{path}: zones file not found")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ValueError(f"{path}: not valid YAML/JSON: {exc}") from exc
+    if isinstance(data, dict) and "zones" in data:
+        data = data["zones"]
+    if not isinstance(data, list):
+        raise ValueError(f"{path}: expected a list of zones or {{zones: [...]}}")
+    try:
+        return TypeAdapter(list[ZoneConfig]).validate_python(data)
+    except ValidationError as exc:
+        errs = "; ".join(
+            f"zone {'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()
+        )
+        raise ValueError(f"{path}: invalid zones: {errs}") from exc
+
+
+def event_to_dict(event: FallEvent) -> dict[str, Any]:
+    return {
+        "kind": event.kind.value,
+        "camera_id": event.camera_id,
+        "track_id": event.track_id,
+        "t_s": round(event.t_s, 3),
+        "down_from_s": round(event.down_from_s, 3),
+        "fall_seen_s": None if event.fall_seen_s is None else round(event.fall_seen_s, 3),
+        "down_for_s": round(event.down_for_s, 3),
+        "xyxy": [round(v, 1) for v in event.xyxy],
+        "down_score": round(event.down_score, 3),
+    }
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser("analyze", help="Analyze a video file: annotated video and JSON event report.")
+    p.add_argument("video", type=Path, help="Video file to analyze.")
+    p.add_argument("-o", "--output", type=Path, help="Annotated video path (default: VIDEO.annotated.mp4).")
+    p.add_argument("--report", type=Path, help="JSON event report path (default: VIDEO.events.json).")
+    p.add_argument("--no-video", action="store_true", help="Skip writing the annotated video.")
+    p.add_argument("--confirm-s", type=float, default=None, help="Seconds down after a fall before the alert (default 10).")
+    p.add_argument("--found-down-s", type=float, default=None, help="Seconds lying with no fall seen before the alert (default 30).")
+    p.add_argument("--zones", type=Path, help="YAML/JSON file of ignore zones (polygons in pixels).")
+    p.add_argument("--detector", choices=sorted(DETECTOR_PRESETS), default="pose", help="Detector plugin.")
+    p.add_argument("--privacy", action="store_true", help="Draw skeletons on a blank background.")
+    p.add_argument("--no-progress", action="store_true", help="No progress bar.")
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    info = probe_video(args.video)
+    fall_kwargs: dict[str, Any] = {}
+    if args.confirm_s is not None:
+        fall_kwargs["confirm_s"] = args.confirm_s
+    if args.found_down_s is not None:
+        fall_kwargs["found_down_s"] = args.found_down_s
+    if args.zones is not None:
+        fall_kwargs["zones"] = load_zones(args.zones)
+    fall_config = FallConfig(**fall_kwargs)
+    detector = build_detector(preset_detector_config(args.detector))
+    analyzer = Analyzer(detector, fall_config, camera_id=args.video.stem)
+    annotator = Annotator(fall_config.zones, fall_config.min_keypoint_score, privacy=args.privacy)
+
+    out_video = None if args.no_video else (args.output or args.video.with_suffix(".annotated.mp4"))
+    report_path = args.report or args.video.with_suffix(".events.json")
+    writer = None
+    if out_video is not None:
+        out_video.parent.mkdir(parents=True, exist_ok=True)
+        writer = cv2.VideoWriter(str(out_video), cv2.VideoWriter_fourcc(*"mp4v"), info.fps, (info.width, info.height))
+        if not writer.isOpened():
+            raise ValueError(f"{out_video}: cannot open for writing")
+
+    from tqdm import tqdm
+
+    events: list[FallEvent] = []
+    frames = 0
+    started = time.perf_counter()
+    bar = tqdm(total=info.frame_count or None, unit="frame", disable=args.no_progress, file=sys.stderr)
+    try:
+        for result in analyzer.run(iter_video(args.video, camera_id=args.video.stem)):
+            frames += 1
+            events.extend(result.update.events)
+            for e in result.update.events:
+                bar.write(f"{e.t_s:7.2f}s  {e.kind.value:<10} track {e.track_id} down for {e.down_for_s:.1f}s")
+            if writer is not None:
+                writer.write(annotator.annotate(result.frame.image, result.poses, result.update))
+            bar.update(1)
+    finally:
+        bar.close()
+        if writer is not None:
+            writer.release()
+    elapsed = time.perf_counter() - started
+    duration_s = frames / info.fps
+    report = {
+        "fallwatch_version": __version__,
+        "video": str(args.video),
+        "annotated_video": None if out_video is None else str(out_video),
+        "fps": info.fps,
+        "frames": frames,
+        "duration_s": round(duration_s, 3),
+        "settings": {
+            "detector": args.detector,
+            "fall": fall_config.model_dump(mode="json"),
+        },
+        "processing_s": round(elapsed, 3),
+        "x_realtime": round(duration_s / elapsed, 2) if elapsed > 0 else None,
+        "events": [event_to_dict(e) for e in events],
+    }
+    report_path.parent.mkdir(parents=True, exist_ok=True)
+    report_path.write_text(json.dumps(report, indent=2))
+    alerts = [e for e in events if e.kind.value != "recovered"]
+    print(
+        f"{args.video}: {frames} frames, {duration_s:.1f} s in {elapsed:.1f} s "
+        f"({report['x_realtime']}x real time); {len(alerts)} alert(s); report {report_path}"
+        + (f"; video {out_video}" if out_video else "")
+    )
+    return 0

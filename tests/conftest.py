@@ -1,0 +1,17 @@
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from builders import data_dir  # noqa: E402
+
+
+@pytest.fixture
+def falls_dir() -> Path:
+    """`<data>/falls`; skips the test when the shared clips are not on this machine."""
+    d = data_dir()
+    if d is None:
+        pytest.skip("shared fall clips not found: set FALLWATCH_DATA or put them in ../shared/data")
+    return d / "falls"

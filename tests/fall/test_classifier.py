@@ -1,0 +1,203 @@
+"""The fall rules and state machine on synthetic keypoint sequences."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from builders import make_poses, person_keypoints
+
+from fallwatch.config.fall import FallConfig, ZoneConfig
+from fallwatch.fall.classifier import FallClassifier
+from fallwatch.track.tracker import PersonTracker
+from fallwatch.types import EventKind, FallEvent, FallState
+
+FPS = 20.0
+FEET = (320.0, 420.0)
+H = 300.0
+
+
+def standing(feet=FEET):
+    return person_keypoints(feet, H, 0.0)
+
+
+def lying(feet=FEET):
+    # Lying on the floor: feet where they stood, body along the floor.
+    return person_keypoints((feet[0] - 140, feet[1]), H, 90.0)
+
+
+def falling(progress: float, feet=FEET):
+    """Between standing (0) and lying (1): rotating about the feet."""
+    return person_keypoints((feet[0] - 140 * progress, feet[1]), H, 90.0 * progress)
+
+
+def bending(torso_deg: float, feet=FEET):
+    """Legs straight, torso rotated forward about the hips (picking something up)."""
+    kp = standing(feet)
+    hips = kp[[11, 12]].mean(axis=0)
+    a = np.radians(torso_deg)
+    rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]], np.float32)
+    upper = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10]
+    kp[upper] = (kp[upper] - hips) @ rot.T + hips
+    return kp
+
+
+def sitting(feet=FEET):
+    """Seated on a chair: thighs horizontal, torso upright, head ~0.35 H lower."""
+    kp = standing(feet)
+    drop = 0.35 * H
+    kp[:13, 1] += drop  # head, arms, hips move down
+    kp[[11, 12], 0] -= 0.25 * H  # hips back over the chair
+    kp[:11, 0] -= 0.25 * H
+    kp[[13, 14], 1] = kp[[11, 12], 1]  # knees at hip height
+    return kp
+
+
+def run(frames, config: FallConfig) -> tuple[list[FallEvent], FallClassifier]:
+    """frames: list of lists of keypoint arrays, one list per frame at FPS."""
+    tracker = PersonTracker()
+    clf = FallClassifier(config)
+    events: list[FallEvent] = []
+    for i, people in enumerate(frames):
+        t = i / FPS
+        tracked = tracker.update(make_poses(people), t)
+        events.extend(clf.update(tracked, t).events)
+    return events, clf
+
+
+def seconds(s: float) -> int:
+    return int(round(s * FPS))
+
+
+def fall_sequence(down_s: float = 4.0, feet=FEET):
+    seq = [[standing(feet)] for _ in range(seconds(2))]
+    n = seconds(0.5)
+    seq += [[falling((k + 1) / n, feet)] for k in range(n)]
+    seq += [[lying(feet)] for _ in range(seconds(down_s))]
+    return seq
+
+
+def alerts(events):
+    return [e for e in events if e.kind in (EventKind.FALL, EventKind.FOUND_DOWN)]
+
+
+def test_fall_raises_one_alert_after_confirm_time():
+    events, _ = run(fall_sequence(down_s=5.0), FallConfig(confirm_s=2.0))
+    (alert,) = alerts(events)
+    assert alert.kind == EventKind.FALL
+    assert alert.fall_seen_s is not None and 2.0 <= alert.fall_seen_s <= 2.6
+    # Alerted once the person has been down for confirm_s, not before.
+    assert alert.down_for_s == pytest.approx(2.0, abs=0.1)
+    assert 2.0 <= alert.down_from_s <= 2.6
+
+
+def test_no_alert_before_confirm_time():
+    events, clf = run(fall_sequence(down_s=1.5), FallConfig(confirm_s=2.0))
+    assert alerts(events) == []
+    assert any(p.state == FallState.DOWN for p in clf._people.values())
+
+
+@pytest.mark.parametrize("torso_deg", [60.0, 90.0])
+def test_bending_over_is_not_a_fall(torso_deg):
+    seq = [[standing()] for _ in range(seconds(2))]
+    seq += [[bending(torso_deg * k / 10)] for k in range(1, 11)]
+    seq += [[bending(torso_deg)] for _ in range(seconds(4))]
+    seq += [[standing()] for _ in range(seconds(2))]
+    events, _ = run(seq, FallConfig(confirm_s=2.0))
+    assert alerts(events) == []
+
+
+def test_sitting_down_is_not_a_fall():
+    seq = [[standing()] for _ in range(seconds(2))] + [[sitting()] for _ in range(seconds(20))]
+    events, _ = run(seq, FallConfig(confirm_s=2.0, found_down_s=5.0))
+    assert alerts(events) == []
+
+
+def test_lying_in_ignore_zone_is_ignored_but_found_outside():
+    bed = ZoneConfig(name="bed", polygon_xy=[(100, 350), (400, 350), (400, 460), (100, 460)])
+    seq = [[lying()] for _ in range(seconds(8))]
+    events, clf = run(seq, FallConfig(confirm_s=2.0, found_down_s=5.0, zones=[bed]))
+    assert alerts(events) == []
+    assert all(p.ignored for p in clf._people.values())
+    # The same person outside any zone, with no fall seen: found down after found_down_s.
+    events, _ = run(seq, FallConfig(confirm_s=2.0, found_down_s=5.0))
+    (alert,) = alerts(events)
+    assert alert.kind == EventKind.FOUND_DOWN
+    assert alert.fall_seen_s is None
+    assert alert.down_for_s == pytest.approx(5.0, abs=0.1)
+
+
+def test_two_people_only_the_faller_alerts():
+    other_feet = (560.0, 420.0)
+    fall = fall_sequence(down_s=4.0, feet=(200.0, 420.0))
+    seq = [people + [standing(other_feet)] for people in fall]
+    events, clf = run(seq, FallConfig(confirm_s=2.0))
+    (alert,) = alerts(events)
+    assert alert.xyxy[2] < 450  # the faller's box, not the bystander's
+    states = {p.track_id: p.state for p in clf._people.values()}
+    assert sorted(states.values()) == sorted([FallState.ALERTED, FallState.UPRIGHT])
+
+
+def test_dropped_frames_do_not_reset_the_timer():
+    seq = fall_sequence(down_s=4.0)
+    # The detector misses the lying person in 1 of every 4 frames, and once sees them upright.
+    start = seconds(2.5)
+    for k in range(start, len(seq)):
+        if k % 4 == 0:
+            seq[k] = []
+    seq[start + 10] = [standing()]
+    events, _ = run(seq, FallConfig(confirm_s=2.0))
+    (alert,) = alerts(events)
+    assert alert.down_for_s < 2.6
+
+
+def test_one_event_while_down_then_recovered():
+    seq = fall_sequence(down_s=30.0) + [[standing()] for _ in range(seconds(4))]
+    events, _ = run(seq, FallConfig(confirm_s=2.0, found_down_s=5.0))
+    kinds = [e.kind for e in events]
+    assert kinds == [EventKind.FALL, EventKind.RECOVERED]
+
+
+def test_lost_and_found_again_at_the_same_place_does_not_repeat():
+    seq = fall_sequence(down_s=4.0)
+    seq += [[] for _ in range(seconds(5))]  # the lying person vanishes (occlusion)
+    seq += [[lying()] for _ in range(seconds(10))]
+    events, _ = run(seq, FallConfig(confirm_s=2.0, found_down_s=5.0, lost_track_s=2.0))
+    assert [e.kind for e in alerts(events)] == [EventKind.FALL]
+
+
+def test_min_person_size_ignores_tiny_people():
+    tiny = [person_keypoints((320, 420), 15.0, 90.0)]
+    events, _ = run([tiny for _ in range(seconds(8))], FallConfig(confirm_s=2.0, found_down_s=3.0, min_person_height_px=40))
+    assert alerts(events) == []
+
+
+def test_down_scores_for_stills():
+    clf = FallClassifier(FallConfig())
+    scores = clf.down_scores(make_poses([standing(), lying((320, 200)), sitting((100, 420))]))
+    assert scores[0] < 0.3
+    assert scores[1] >= clf.config.down_enter
+    assert scores[2] < clf.config.down_enter
+
+
+def test_fallen_score_from_a_box_detector_decides_alone_and_vetoes_with_pose():
+    from fallwatch.types import Poses
+
+    clf = FallClassifier(FallConfig())
+    boxes_only = Poses.create(xyxy=[[0, 0, 100, 40], [0, 0, 40, 100]], fallen_scores=[0.9, 0.1])
+    s = clf.down_scores(boxes_only)
+    assert s[0] == pytest.approx(0.9) and s[1] == pytest.approx(0.1)
+    hybrid = make_poses([lying((320, 200))])
+    hybrid = Poses.create(
+        xyxy=hybrid.xyxy, keypoints=hybrid.keypoints, keypoint_scores=hybrid.keypoint_scores, fallen_scores=[0.05]
+    )
+    assert clf.down_scores(hybrid)[0] == pytest.approx(0.05)
+
+
+def test_config_rejects_exit_above_enter():
+    with pytest.raises(ValueError, match="down_exit"):
+        FallConfig(down_enter=0.5, down_exit=0.7)
+
+
+def test_zone_needs_three_points():
+    with pytest.raises(ValueError, match="at least 3 points"):
+        ZoneConfig(polygon_xy=[(0, 0), (1, 1)])
