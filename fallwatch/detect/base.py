@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from fallwatch.config.detector import DetectorConfig, PoseDetectorConfig
+from fallwatch.config.detector import (
+    DetectorConfig,
+    HybridDetectorConfig,
+    PoseDetectorConfig,
+    YoloDetectorConfig,
+)
 from fallwatch.types import Frame, Poses
 
 
@@ -22,4 +27,12 @@ def build_detector(config: DetectorConfig) -> Detector:
         from fallwatch.detect.pose import MoveNetDetector
 
         return MoveNetDetector(config)
+    if isinstance(config, YoloDetectorConfig):
+        from fallwatch.detect.yolo import YoloDetector
+
+        return YoloDetector(config)
+    if isinstance(config, HybridDetectorConfig):
+        from fallwatch.detect.hybrid import HybridDetector
+
+        return HybridDetector(config)
     raise ValueError(f"unknown detector type {getattr(config, 'type', config)!r}")
