@@ -1,0 +1,231 @@
+"""The read side of the outbox: claim due alerts, send them, record every attempt.
+
+A thread, not asyncio: every client underneath is blocking (SQLAlchemy sessions,
+smtplib, paho's publish-and-wait, Apprise's sync API), and the rest of the pipeline is
+threads. One loop thread claims; a small pool sends in parallel, so one slow provider
+(a 10 s timeout) does not hold up the others.
+
+Guarantees (see docs/notifications.md):
+
+- At least once: an alert leaves `pending` only as delivered, failed (permanent refusal,
+  or out of attempts or age) or suppressed. A dispatcher that dies mid-send leaves
+  `sending` rows, which go back to `pending` when their lease ends.
+- No doubles from concurrency: claiming is an atomic conditional UPDATE (two dispatchers,
+  in threads or processes, never hold the same alert).
+- The one way to send twice: the process dies after the provider accepted a message and
+  before the outcome was committed. The alert id travels with every message
+  (Idempotency-Key header, JSON `alert_id`, MQTT payload, mail Message-ID, SMS text) so
+  receivers can drop the repeat.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import secrets
+import threading
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from fallwatch.config.notify import NotifyConfig
+from fallwatch.notify.backoff import Backoff
+from fallwatch.notify.base import Notifier
+from fallwatch.notify.clock import Clock, utc_now
+from fallwatch.notify.message import DeliveryResult, build_message
+from fallwatch.notify.policy import Escalator
+from fallwatch.notify.routing import Router
+from fallwatch.store import repository
+from fallwatch.store.repository import AttemptOutcome, ClaimedAlert
+
+log = logging.getLogger(__name__)
+
+
+def mask_recipient(recipient: str) -> str:
+    """Enough of a phone number or address to tell them apart in logs, not to dial it."""
+    if len(recipient) <= 4:
+        return recipient
+    if "@" in recipient:
+        user, _, domain = recipient.partition("@")
+        return f"{user[:1]}***@{domain}"
+    return f"{recipient[:3]}***{recipient[-2:]}"
+
+
+@dataclass(frozen=True)
+class DispatchStats:
+    """What one `run_once` pass did."""
+
+    requeued: int = 0
+    escalated: int = 0
+    claimed: int = 0
+    delivered: int = 0
+    retrying: int = 0
+    failed: int = 0
+
+
+@dataclass(frozen=True)
+class _Finished:
+    delivered: bool
+    retrying: bool
+
+
+class Dispatcher:
+    """Sends what the outbox holds: `run_once()` for one pass, `start()` for a thread."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        notifiers: Mapping[str, Notifier],  # type: ignore[type-arg]
+        config: NotifyConfig,
+        *,
+        clock: Clock = utc_now,
+        rng: random.Random | None = None,
+        worker_id: str | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._notifiers = dict(notifiers)
+        self._config = config
+        self._retry = config.retry
+        self._clock = clock
+        self._backoff = Backoff(config.retry, rng)
+        self._escalator = Escalator(config.policy, Router(config))
+        self.worker_id = worker_id or f"dispatcher-{secrets.token_hex(4)}"
+        self._pool = ThreadPoolExecutor(
+            max_workers=config.retry.workers, thread_name_prefix="fallwatch-send"
+        )
+        self._wake = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    # --- one pass --------------------------------------------------------------------
+
+    def run_once(self) -> DispatchStats:
+        """Requeue dead claims, queue escalations, then claim and send what is due."""
+        now = self._clock()
+        with self._sessions.begin() as session:
+            requeued = repository.requeue_expired(session, now=now)
+        if requeued:
+            log.warning("%d alerts left 'sending' by a stopped dispatcher: sending again", requeued)
+        with self._sessions.begin() as session:
+            escalated = self._escalator.escalate(session, now)
+        if escalated:
+            log.warning("%d escalation alerts queued (events not acknowledged)", escalated)
+        with self._sessions.begin() as session:
+            claims = repository.claim_due_alerts(
+                session,
+                now=now,
+                limit=self._retry.batch,
+                lease_s=self._retry.lease_s,
+                claimed_by=self.worker_id,
+            )
+        results = list(self._pool.map(self._deliver, claims))
+        return DispatchStats(
+            requeued=requeued,
+            escalated=escalated,
+            claimed=len(claims),
+            delivered=sum(r.delivered for r in results),
+            retrying=sum(r.retrying for r in results),
+            failed=sum(not r.delivered and not r.retrying for r in results),
+        )
+
+    def _deliver(self, claim: ClaimedAlert) -> _Finished:
+        notifier = self._notifiers.get(claim.channel)
+        if notifier is None:
+            result = DeliveryResult(
+                ok=False, permanent=True, error=f"channel {claim.channel!r} is not configured"
+            )
+        else:
+            message = build_message(
+                claim,
+                dashboard_url=str(self._config.dashboard_url) if self._config.dashboard_url else None,
+                timezone=self._config.timezone,
+            )
+            try:
+                result = notifier.send(message)
+            except Exception as exc:  # a notifier bug must not lose the alert
+                result = DeliveryResult(ok=False, error=notifier.redact(f"{type(exc).__name__}: {exc}"))
+        now = self._clock()
+        retry_at = None
+        give_up = None
+        if not result.ok:
+            age_s = (now - claim.created_at).total_seconds()
+            if result.permanent:
+                give_up = "permanently rejected"
+            elif claim.attempt >= self._retry.max_attempts:
+                give_up = f"gave up after {claim.attempt} attempts"
+            elif age_s >= self._retry.max_age_s:
+                give_up = f"gave up after {age_s:.0f} s"
+            else:
+                retry_at = now + timedelta(seconds=self._backoff.delay_s(claim.attempt))
+        outcome = AttemptOutcome(
+            ok=result.ok,
+            http_status=result.http_status,
+            provider_answer=result.answer,
+            provider_message_id=result.provider_message_id,
+            error=result.error,
+        )
+        with self._sessions.begin() as session:
+            kept = repository.finish_attempt(
+                session, claim, outcome, now=now, retry_at=retry_at, give_up_reason=give_up
+            )
+        who = f"alert {claim.alert_id} ({claim.kind}, event {claim.event.id}, camera {claim.event.camera_id}) via {claim.channel} to {mask_recipient(claim.recipient) or 'its destination'}"
+        if not kept:
+            log.warning("%s: lease lost before the outcome was recorded (ok=%s)", who, result.ok)
+        elif result.ok:
+            log.info("%s delivered (attempt %d)", who, claim.attempt)
+        elif retry_at is not None:
+            log.warning(
+                "%s failed (attempt %d): %s; retrying in %.1f s",
+                who,
+                claim.attempt,
+                result.error,
+                (retry_at - now).total_seconds(),
+            )
+        else:
+            log.error("%s failed for good: %s: %s", who, give_up, result.error)
+        return _Finished(delivered=result.ok and kept, retrying=retry_at is not None)
+
+    # --- background thread -----------------------------------------------------------
+
+    def wake(self) -> None:
+        """Look for due alerts now rather than at the next poll (called after recording)."""
+        self._wake.set()
+
+    def start(self) -> None:
+        if self._thread is not None:
+            raise RuntimeError("dispatcher already started")
+        self._stop.clear()
+        self._thread = threading.Thread(target=self._loop, name="fallwatch-dispatcher", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                stats = self.run_once()
+            except Exception:
+                # The database is unreachable or locked for long: nothing is lost (the
+                # outbox is the database), so log and try again after the poll interval.
+                log.exception("dispatcher pass failed; retrying in %.1f s", self._retry.poll_s)
+                stats = DispatchStats()
+            if stats.claimed >= self._retry.batch:
+                continue  # more are due: no sleep
+            self._wake.wait(self._retry.poll_s)
+            self._wake.clear()
+
+    def stop(self, timeout_s: float = 30.0) -> None:
+        """Finish the current pass, then stop the thread and the send pool."""
+        self._stop.set()
+        self._wake.set()
+        if self._thread is not None:
+            self._thread.join(timeout_s)
+            self._thread = None
+        self._pool.shutdown(wait=True)
+
+    def __enter__(self) -> Dispatcher:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
