@@ -1,0 +1,218 @@
+"""The evaluation manifest: labelled clips (and stills) with clear validation errors.
+
+The manifest is JSON (see `data/falls/manifest.json`): a `videos` list (older files call
+it `items`), each entry with `file` relative to the manifest, a `label`, an `uncertain`
+flag, `fps` and `duration_s`; and an optional `images` section of YOLO-labelled stills.
+
+Unlike config sections, these models *ignore* unknown keys rather than forbid them: the
+manifest is a dataset description written for people too (sources, licences, notes,
+frame indices), and we validate only what scoring reads. A field we do read that is
+missing or wrong is an error naming the clip index, its file and the field.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+END = "end"
+"""`down_until_s` value meaning the person is still down when the clip ends."""
+
+NonNegative_s = Annotated[float, Field(ge=0)]
+
+MAX_ERRORS_SHOWN = 3
+
+
+class ManifestError(ValueError):
+    """A manifest that cannot be used; the message is one line naming what is wrong."""
+
+
+class _Record(BaseModel):
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+class ClipLabel(_Record):
+    """Ground truth of one clip, times in seconds from the first decoded frame."""
+
+    fall: bool = Field(description="True if a fall happens in the clip.")
+    fall_start_s: NonNegative_s | None = Field(None, description="When the falling motion starts.")
+    down_from_s: NonNegative_s | None = Field(
+        None, description="First moment the person is on the ground; required for falls."
+    )
+    down_until_s: NonNegative_s | Literal["end"] | None = Field(
+        None, description="When they get up, or 'end' if still down at the end; required for falls."
+    )
+    hard_negative: bool = Field(False, description="A non-fall that looks fall-like.")
+    person_on_floor: bool = Field(False, description="Someone lies on the floor without falling.")
+    on_floor_from_s: NonNegative_s | None = None
+    on_floor_until_s: NonNegative_s | Literal["end"] | None = None
+
+    @field_validator("down_until_s", "on_floor_until_s", mode="before")
+    @classmethod
+    def _seconds_or_end(cls, v: Any) -> Any:
+        # One clear message instead of one per branch of the union.
+        if v is None or v == END or (isinstance(v, int | float) and not isinstance(v, bool)):
+            return v
+        raise ValueError(f"must be seconds or {END!r}, got {v!r}")
+
+    @model_validator(mode="after")
+    def _fall_has_window(self) -> ClipLabel:
+        if not self.fall:
+            return self
+        missing = [k for k in ("down_from_s", "down_until_s") if getattr(self, k) is None]
+        if missing:
+            raise ValueError(f"a fall clip needs {' and '.join(missing)}")
+        assert self.down_from_s is not None
+        if isinstance(self.down_until_s, float) and self.down_until_s < self.down_from_s:
+            raise ValueError(
+                f"down_until_s ({self.down_until_s}) is before down_from_s ({self.down_from_s})"
+            )
+        if self.fall_start_s is not None and self.fall_start_s > self.down_from_s:
+            raise ValueError(
+                f"fall_start_s ({self.fall_start_s}) is after down_from_s ({self.down_from_s})"
+            )
+        return self
+
+
+class Clip(_Record):
+    """One labelled video."""
+
+    file: str = Field(min_length=1, description="Path relative to the manifest, as written.")
+    label: ClipLabel
+    uncertain: bool = Field(
+        False, description="The label depends on definitions or unreliable timing: reported apart."
+    )
+    fps: Annotated[float, Field(gt=0)] | None = None
+    duration_s: NonNegative_s | None = Field(
+        None, description="Clip length; what `down_until_s: end` means. Measured when absent."
+    )
+
+
+class StillItem(_Record):
+    image: str = Field(min_length=1, description="Image path relative to the images `dir`.")
+    label: str = Field(min_length=1, description="YOLO txt path relative to the images `dir`.")
+
+
+class StillsSection(_Record):
+    """YOLO-labelled stills: one txt per image, lines `class cx cy w h` normalised to [0, 1]."""
+
+    dir: str = Field(min_length=1, description="Folder relative to the manifest.")
+    items: list[StillItem]
+    classes: dict[int, str] = Field(
+        default_factory=lambda: {0: "Fall-Action", 1: "Sit", 2: "Stand"},
+        description="Class id -> name; names starting with 'fall' mean a fallen person.",
+    )
+
+    @property
+    def fallen_class_ids(self) -> frozenset[int]:
+        return frozenset(k for k, v in self.classes.items() if v.casefold().startswith("fall"))
+
+
+class Manifest(_Record):
+    videos: list[Clip]
+    images: StillsSection | None = None
+    root: Path = Field(Path("."), description="Folder that `file` paths are relative to.")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _videos_or_items(cls, data: Any) -> Any:
+        if not isinstance(data, dict):
+            raise ValueError(f"the manifest must be a JSON object, got {type(data).__name__}")
+        if "videos" in data and "items" in data:
+            raise ValueError("the manifest has both 'videos' and 'items'; keep one")
+        if "videos" not in data:
+            if "items" not in data:
+                raise ValueError("the manifest needs a 'videos' (or 'items') list")
+            data = {**data, "videos": data["items"]}
+        return data
+
+    @model_validator(mode="after")
+    def _unique_files(self) -> Manifest:
+        # Scores are keyed by `file`, so two entries for one file would be ambiguous.
+        first: dict[str, int] = {}
+        for i, clip in enumerate(self.videos):
+            if clip.file in first:
+                raise ValueError(
+                    f"videos[{i}] repeats file {clip.file!r} of videos[{first[clip.file]}]"
+                )
+            first[clip.file] = i
+        return self
+
+    def clip_path(self, clip: Clip) -> Path:
+        return self.root / clip.file
+
+    def still_paths(self, item: StillItem) -> tuple[Path, Path]:
+        """(image, label) paths of one still."""
+        assert self.images is not None
+        base = self.root / self.images.dir
+        return base / item.image, base / item.label
+
+    def still_name(self, item: StillItem) -> str:
+        """The still's image path relative to the manifest, for reports and `--only`."""
+        assert self.images is not None
+        return f"{self.images.dir.rstrip('/')}/{item.image}"
+
+
+def _describe(loc: Sequence[int | str], raw: Any) -> str:
+    """`videos[3] (videos/a.mp4) label.down_from_s` from a pydantic error location."""
+    if not loc:
+        return ""
+    entries_key = "items" if isinstance(raw, dict) and "videos" not in raw else "videos"
+    names = [entries_key if p == "videos" and i == 0 else p for i, p in enumerate(loc)]
+    text = ""
+    for p in names:
+        text += f"[{p}]" if isinstance(p, int) else (f".{p}" if text else str(p))
+    if loc[0] == "videos" and len(loc) >= 2 and isinstance(loc[1], int) and isinstance(raw, dict):
+        entries = raw.get(entries_key)
+        entry = entries[loc[1]] if isinstance(entries, list) and loc[1] < len(entries) else None
+        if isinstance(entry, dict) and isinstance(entry.get("file"), str):
+            head = f"{entries_key}[{loc[1]}]"
+            rest = text[len(head) :].lstrip(".")
+            text = f"{head} ({entry['file']})" + (f" {rest}" if rest else "")
+    return text
+
+
+def format_manifest_error(exc: ValidationError, raw: Any) -> str:
+    """One line naming each bad field (clip index, file and field) and the problem."""
+    parts = []
+    errors = exc.errors()
+    for err in errors[:MAX_ERRORS_SHOWN]:
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        where = _describe(err["loc"], raw)
+        parts.append(f"{where}: {msg}" if where else msg)
+    more = len(errors) - MAX_ERRORS_SHOWN
+    return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
+
+
+def load_manifest(path: str | Path) -> Manifest:
+    """Read and validate a manifest; raises `ManifestError` with a one-line message."""
+    path = Path(path)
+    if not path.exists():
+        raise ManifestError(f"{path}: no such manifest")
+    if not path.is_file():
+        raise ManifestError(f"{path}: not a file")
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ManifestError(f"{path}: not UTF-8 text ({exc.reason})") from None
+    except json.JSONDecodeError as exc:
+        raise ManifestError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+    if isinstance(raw, dict):
+        raw_with_root = {**raw, "root": path.parent}
+    else:
+        raw_with_root = raw
+    try:
+        return Manifest.model_validate(raw_with_root)
+    except ValidationError as exc:
+        raise ManifestError(f"{path}: {format_manifest_error(exc, raw)}") from None
