@@ -1,39 +1,16 @@
-"""Fixtures for detector tests: tiny Darknet and ONNX YOLO models built on the fly, real data.
+"""Fixtures for detector tests: tiny Darknet and ONNX YOLO models built on the fly.
 
 Builders are offered as factory fixtures, not imported: `import conftest` is ambiguous
-once the suite has more than one conftest.py outside packages.
+with more than one conftest.py outside packages. Real data: `falls_dir` in tests/conftest.py.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pytest
-
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def falls_data_dir() -> Path | None:
-    """The real clips: `$FALLWATCH_DATA` (the data root or its `falls/`), else ../shared/data."""
-    roots = [Path(os.environ["FALLWATCH_DATA"])] if os.environ.get("FALLWATCH_DATA") else []
-    roots.append(REPO.parent / "shared" / "data")
-    for root in roots:
-        for candidate in (root, root / "falls"):
-            if (candidate / "manifest.json").is_file():
-                return candidate
-    return None
-
-
-@pytest.fixture
-def falls_dir() -> Path:
-    found = falls_data_dir()
-    if found is None:
-        pytest.skip("real fall data absent: set FALLWATCH_DATA or put it in ../shared/data/falls")
-    return found
 
 
 # --- Darknet ---------------------------------------------------------------------------

@@ -1,0 +1,139 @@
+"""Hybrid detector: pose people whose fallen score comes from matching YOLO boxes."""
+
+from __future__ import annotations
+
+import json
+
+import cv2
+import numpy as np
+import pytest
+
+from fallwatch.config.detector import HybridDetectorConfig, PoseDetectorConfig, YoloDetectorConfig
+from fallwatch.detect.base import build_detector
+from fallwatch.detect.bundle import ModelNotFoundError
+from fallwatch.detect.decoders.yolo import box_iou
+from fallwatch.detect.hybrid import HybridDetector, match_fallen_scores
+from fallwatch.types import Frame, Poses
+
+
+class FakeDetector:
+    """Returns the same `Poses` for every frame and counts its calls."""
+
+    def __init__(self, poses: Poses, name: str = "fake"):
+        self.poses = poses
+        self.name = name
+        self.calls = 0
+
+    def detect(self, frame: Frame) -> Poses:
+        self.calls += 1
+        return self.poses
+
+
+def pose_people() -> Poses:
+    """Three people with keypoints (values only need to survive unchanged)."""
+    xyxy = [[0, 0, 10, 20], [100, 0, 110, 20], [200, 0, 210, 20]]
+    keypoints = np.arange(3 * 17 * 2, dtype=np.float32).reshape(3, 17, 2)
+    return Poses.create(
+        xyxy=xyxy,
+        scores=[0.9, 0.8, 0.7],
+        keypoints=keypoints,
+        keypoint_scores=np.full((3, 17), 0.5),
+        track_ids=[4, 5, 6],
+    )
+
+
+def yolo_boxes(rows: list[tuple[list[float], float]]) -> Poses:
+    return Poses.create(
+        xyxy=[r[0] for r in rows] or np.zeros((0, 4)),
+        scores=[0.9] * len(rows),
+        fallen_scores=[r[1] for r in rows],
+    )
+
+
+def test_each_person_takes_the_best_matching_fallen_score():
+    people = pose_people()
+    boxes = yolo_boxes(
+        [
+            ([0, 0, 10, 10], 0.8),  # IoU 0.5 with person 0
+            ([0, 0, 10, 7], 0.95),  # IoU 0.35 with person 0: matches too, and is higher
+            ([0, 10, 10, 30], 0.99),  # IoU 1/3 with person 0 (edge of match_iou 1/3)
+            ([100, 0, 104, 20], 0.9),  # IoU 0.4 with person 1, under match_iou 0.45
+            ([200, 0, 210, 20], np.nan),  # person 2, but no judgement: counts as 0
+        ]
+    )
+    out = match_fallen_scores(people, boxes, match_iou=0.3)
+    np.testing.assert_allclose(out.fallen_scores, [0.99, 0.9, 0.0])
+    out = match_fallen_scores(people, boxes, match_iou=0.45)
+    np.testing.assert_allclose(out.fallen_scores, [0.8, 0.0, 0.0])
+    # Exactly at the threshold counts as a match.
+    exact = float(box_iou(people.xyxy[:1], boxes.xyxy[2:3])[0, 0])
+    assert match_fallen_scores(people, boxes, match_iou=exact).fallen_scores[0] == pytest.approx(0.99)
+    # Pose fields are kept, and the input is not changed.
+    np.testing.assert_array_equal(out.keypoints, people.keypoints)
+    np.testing.assert_array_equal(out.xyxy, people.xyxy)
+    np.testing.assert_array_equal(out.track_ids, [4, 5, 6])
+    assert np.isnan(people.fallen_scores).all()
+
+
+def test_no_yolo_box_means_not_fallen_and_no_people_means_none():
+    people = pose_people()
+    assert match_fallen_scores(people, yolo_boxes([]), 0.3).fallen_scores.tolist() == [0, 0, 0]
+    none = match_fallen_scores(Poses.empty(), yolo_boxes([([0, 0, 10, 10], 0.9)]), 0.3)
+    assert len(none) == 0 and none.fallen_scores.shape == (0,)
+
+
+def test_yolo_boxes_without_a_pose_person_are_not_added():
+    out = match_fallen_scores(pose_people(), yolo_boxes([([500, 500, 600, 540], 0.99)]), 0.3)
+    assert len(out) == 3 and out.fallen_scores.max() == 0.0
+
+
+def test_detector_runs_both_models_once_per_frame():
+    pose = FakeDetector(pose_people(), "pose")
+    yolo = FakeDetector(yolo_boxes([([100, 0, 110, 20], 0.7)]), "yolo")
+    config = HybridDetectorConfig(yolo=YoloDetectorConfig(format="hfd"), match_iou=0.3)
+    det = HybridDetector(config, pose=pose, yolo=yolo)
+    out = det.detect(Frame(np.zeros((240, 320, 3), np.uint8), 0.0, 0))
+    assert (pose.calls, yolo.calls) == (1, 1)
+    assert det.name == "hybrid"
+    np.testing.assert_allclose(out.fallen_scores, [0.0, 0.7, 0.0])
+    np.testing.assert_allclose(out.scores, [0.9, 0.8, 0.7])  # pose scores, not YOLO's
+
+
+def test_real_movenet_with_a_tiny_onnx_yolo(falls_dir, constant_onnx):
+    """MoveNet on a real frame; a constant YOLO model puts a "Fall" box on MoveNet's best
+    person and another on empty wall. Only the person gets a fallen score."""
+    manifest = json.loads((falls_dir / "manifest.json").read_text())
+    clip = next(v for v in manifest["videos"] if v["file"].endswith("UPFall_S1_A01_T1_Cam1.mp4"))
+    cap = cv2.VideoCapture(str(falls_dir / clip["file"]))
+    ok, image = cap.read()
+    cap.release()
+    assert ok
+    frame = Frame(image=image, t_s=0.0, index=0)
+    h, w = image.shape[:2]
+    try:
+        people = build_detector(PoseDetectorConfig()).detect(frame)
+    except ModelNotFoundError as exc:
+        pytest.skip(f"MoveNet weights not installed: {exc}")
+    assert len(people) >= 1
+
+    # A 64x64 YOLO input holds the frame at scale 64 / w, padded vertically.
+    scale = 64 / w
+    pad_y = (64 - round(h * scale)) // 2
+    x1, y1, x2, y2 = people.xyxy[0]
+    person_row = [(x1 + x2) / 2 * scale, (y1 + y2) / 2 * scale + pad_y, (x2 - x1) * scale, (y2 - y1) * scale, 0.1, 0.7]
+    wall_xyxy = np.array([[0, 0, w * 0.1, h * 0.1]], np.float32)
+    assert box_iou(people.xyxy, wall_xyxy).max() < 0.3
+    wall_row = [w * 0.05 * scale, h * 0.05 * scale + pad_y, w * 0.1 * scale, h * 0.1 * scale, 0.0, 0.9]
+    table = np.zeros((8, 6), np.float32)
+    table[:2] = [person_row, wall_row]
+    model = constant_onnx(table.T[np.newaxis], names="{0: 'Normal', 1: 'Fall'}")
+
+    config = HybridDetectorConfig(yolo=YoloDetectorConfig(format="onnx", onnx_path=model), match_iou=0.5)
+    det = build_detector(config)
+    assert isinstance(det, HybridDetector)
+    out = det.detect(frame)
+    assert len(out) == len(people)
+    np.testing.assert_allclose(out.xyxy, people.xyxy, atol=1e-4)
+    assert out.fallen_scores[0] == pytest.approx(0.7, abs=1e-5)
+    assert (out.fallen_scores[1:] < 0.7).all()
+    assert not np.isnan(out.keypoints).any()
