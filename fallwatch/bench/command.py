@@ -1,0 +1,279 @@
+"""`fallwatch bench [VIDEO]`: per-stage time, end-to-end fps and peak memory, with targets.
+
+Two modes:
+- frame bench (default): one clip (the shared 640x480 UP-Fall clip when no VIDEO is
+  given) through decode -> preprocess -> inference -> postprocess -> tracking -> rules
+  -> annotate -> JPEG encode, one thread of control, mean / p50 / p95 ms per stage.
+- `--analyze-manifest [MANIFEST]`: the `fallwatch analyze` path (annotated video written)
+  over the manifest's clips, times faster than real time per clip and in total.
+
+Figures taken while other work shares the CPU are inflated; the machine's load average
+is printed with them so a busy run can be told apart.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from fallwatch import __version__
+from fallwatch.bench.analyze_bench import ANALYZE_STAGES, AnalyzeBench, ManifestSpeed
+from fallwatch.bench.data import default_clip, default_manifest
+from fallwatch.bench.frame_bench import SPLIT_ONLY_STAGES, STAGES, FrameBench, FrameBenchReport
+from fallwatch.bench.machine import MachineInfo, describe_machine, peak_rss_mb
+from fallwatch.bench.targets import Target, Verdict, analyze_targets, frame_targets
+from fallwatch.config import detector as det
+from fallwatch.config.fall import FallConfig
+from fallwatch.detect.base import Detector, build_detector
+from fallwatch.detect.presets import DETECTOR_PRESETS, preset_detector_config
+
+DEFAULT_THREADS = 2
+DEFAULT_WARMUP_FRAMES = 10
+EXIT_TARGET_MISSED = 1
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "bench",
+        help="Per-stage timing, end-to-end fps and peak memory on a clip, checked against targets.",
+        description=__doc__.splitlines()[0] if __doc__ else None,
+    )
+    p.add_argument("video", type=Path, nargs="?", help="Video to time (default: a 640x480 clip of the shared data).")
+    p.add_argument("--frames", type=int, help="Frames to measure (default: the whole clip; more loops it).")
+    p.add_argument("--warmup", type=int, default=DEFAULT_WARMUP_FRAMES, help=f"Unmeasured frames first (default {DEFAULT_WARMUP_FRAMES}).")
+    p.add_argument("--threads", type=int, default=DEFAULT_THREADS, help=f"Model CPU threads (default {DEFAULT_THREADS}).")
+    p.add_argument("--input-wh", help="Model input WxH, e.g. 256x192 (pose and hybrid: the pose model; yolo: the YOLO model).")
+    p.add_argument("--detector", choices=DETECTOR_PRESETS, default="pose", help="Detector plugin (default pose).")
+    p.add_argument("--json", type=Path, help="Write the figures to this JSON file.")
+    p.add_argument(
+        "--analyze-manifest",
+        nargs="?",
+        const="",
+        metavar="MANIFEST",
+        help="Time the analyze path (video written) over the manifest's clips instead "
+        "(default manifest: the shared data's).",
+    )
+    p.add_argument("--limit", type=int, help="With --analyze-manifest: only the first N clips.")
+    p.add_argument("--strict", action="store_true", help="Exit 1 when a target is missed.")
+    p.set_defaults(handler=run)
+
+
+def parse_wh(text: str) -> tuple[int, int]:
+    """`"256x192"` -> (256, 192)."""
+    w, sep, h = text.lower().partition("x")
+    if not sep or not w.strip().isdigit() or not h.strip().isdigit():
+        raise ValueError(f"--input-wh must be WIDTHxHEIGHT like 256x192, got {text!r}")
+    return int(w), int(h)
+
+
+def bench_detector_config(
+    name: str, threads: int, input_wh: tuple[int, int] | None
+) -> det.PoseDetectorConfig | det.YoloDetectorConfig | det.HybridDetectorConfig:
+    """The preset `name` with the bench's thread count (every model) and input size."""
+    if not 1 <= threads <= 64:
+        raise ValueError(f"--threads must be between 1 and 64, got {threads}")
+    base = preset_detector_config(name)
+    data: dict[str, Any] = base.model_dump()
+    if isinstance(base, det.HybridDetectorConfig):
+        data["pose"]["num_threads"] = threads
+        data["yolo"]["num_threads"] = threads
+        if input_wh is not None:
+            data["pose"]["input_wh"] = input_wh
+    else:
+        data["num_threads"] = threads
+        if input_wh is not None:
+            data["input_wh"] = input_wh
+    # Re-validate so a bad size fails with the config's own message.
+    return type(base).model_validate(data)
+
+
+def _load_detector(args: argparse.Namespace) -> tuple[Detector, Any, float]:
+    input_wh = parse_wh(args.input_wh) if args.input_wh else None
+    config = bench_detector_config(args.detector, args.threads, input_wh)
+    t0 = time.perf_counter()
+    detector = build_detector(config)
+    return detector, config, time.perf_counter() - t0
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.analyze_manifest is not None:
+        if args.video is not None:
+            raise ValueError("give either VIDEO or --analyze-manifest, not both")
+        if args.frames is not None:
+            raise ValueError("--frames applies to the frame bench, not --analyze-manifest")
+        return run_analyze_manifest(args)
+    if args.limit is not None:
+        raise ValueError("--limit applies to --analyze-manifest")
+    return run_frame_bench(args)
+
+
+# ---------------------------------------------------------------- frame bench
+def run_frame_bench(args: argparse.Namespace) -> int:
+    if args.frames is not None and args.frames < 1:
+        raise ValueError(f"--frames must be >= 1, got {args.frames}")
+    if args.warmup < 0:
+        raise ValueError(f"--warmup must be >= 0, got {args.warmup}")
+    video = args.video if args.video is not None else default_clip()
+    machine = describe_machine()
+    detector, config, load_s = _load_detector(args)
+    report = FrameBench(detector).run(video, frames=args.frames, warmup=args.warmup)
+    machine = machine.with_end_load()
+    peak_mb = peak_rss_mb()
+    targets = frame_targets(report.fps, peak_mb, (report.video.width, report.video.height))
+    print(render_frame_report(report, args, config, load_s, peak_mb, machine, targets))
+    if args.json:
+        figures = {
+            "fallwatch_version": __version__,
+            "mode": "frames",
+            "detector": args.detector,
+            "detector_config": config.model_dump(mode="json"),
+            "threads": args.threads,
+            "model_load_s": round(load_s, 3),
+            **report.as_dict(),
+            "peak_rss_mb": round(peak_mb, 1),
+            "machine": machine.as_dict(),
+            "targets": [t.as_dict() for t in targets],
+        }
+        _write_json(args.json, figures)
+    return _exit_code(targets, args.strict)
+
+
+def _input_wh_text(config: Any) -> str:
+    wh = getattr(config, "input_wh", None)
+    if wh is None and hasattr(config, "pose"):
+        wh = config.pose.input_wh
+    return "model size" if wh is None else f"{wh[0]}x{wh[1]}"
+
+
+def render_frame_report(
+    report: FrameBenchReport,
+    args: argparse.Namespace,
+    config: Any,
+    load_s: float,
+    peak_mb: float,
+    machine: MachineInfo,
+    targets: Sequence[Target],
+) -> str:
+    v = report.video
+    lines = [
+        f"fallwatch bench: {v.path} ({v.width}x{v.height}, {v.fps:g} fps)",
+        f"detector {args.detector} at {_input_wh_text(config)} on {args.threads} thread(s), "
+        f"loaded in {load_s:.2f} s; {report.frames} frames measured after {report.warmup_frames} warm-up",
+        "",
+        f"{'stage':<14}{'mean ms':>10}{'p50 ms':>10}{'p95 ms':>10}",
+    ]
+    for name in STAGES:
+        s = report.stages.get(name)
+        if s is None:
+            note = "(inside inference)" if name in SPLIT_ONLY_STAGES else "(not measured)"
+            lines.append(f"{name:<14}{note:>30}")
+            continue
+        lines.append(f"{name:<14}{s.mean_ms:>10.2f}{s.p50_ms:>10.2f}{s.p95_ms:>10.2f}")
+    lines += [
+        f"{'other':<14}{report.other_ms_per_frame:>10.2f}",
+        "",
+        f"end-to-end    {report.ms_per_frame:.2f} ms/frame = {report.fps:.1f} fps = "
+        f"{report.x_realtime:.2f}x real time (clip plays at {v.fps:g} fps)",
+        f"peak memory   {peak_mb:.1f} MB (process peak RSS, model load included)",
+        "",
+        render_machine(machine),
+        "",
+        "targets:",
+        *(f"  {t.describe()}" for t in targets),
+    ]
+    return "\n".join(lines)
+
+
+def render_machine(machine: MachineInfo) -> str:
+    loads = [f"{x:.2f}" for x in (machine.load_1min_start, machine.load_1min_end) if x is not None]
+    libs = ", ".join(f"{k} {v}" for k, v in machine.libraries.items())
+    line = (
+        f"machine: {machine.cpu_model}, {machine.cores} cores ({machine.usable_cores} usable), "
+        f"OpenCV threads {machine.opencv_threads}, load average {' -> '.join(loads) or 'unknown'}"
+    )
+    if machine.busy:
+        line += "\n  NOTE: the machine was busy with other work: these timings are inflated; take final figures on an idle machine"
+    return line + f"\nlibraries: {libs}"
+
+
+# ---------------------------------------------------------------- analyze path
+def run_analyze_manifest(args: argparse.Namespace) -> int:
+    # Imported here so `fallwatch bench` works even where the evaluation package is not.
+    from fallwatch.evaluation.manifest import load_manifest
+
+    if args.limit is not None and args.limit < 1:
+        raise ValueError(f"--limit must be >= 1, got {args.limit}")
+    manifest_path = Path(args.analyze_manifest) if args.analyze_manifest else default_manifest()
+    manifest = load_manifest(manifest_path)
+    clips = manifest.videos[: args.limit] if args.limit else manifest.videos
+    if not clips:
+        raise ValueError(f"{manifest_path}: no clips to run")
+    missing = [c.file for c in clips if not manifest.clip_path(c).is_file()]
+    if missing:
+        raise ValueError(f"{manifest_path}: {len(missing)} clip(s) missing, first {missing[0]}")
+    machine = describe_machine()
+    detector, config, load_s = _load_detector(args)
+    bench = AnalyzeBench(detector, FallConfig())
+    print(
+        f"fallwatch bench --analyze-manifest {manifest_path}: {len(clips)} clip(s), detector "
+        f"{args.detector} at {_input_wh_text(config)} on {args.threads} thread(s), loaded in {load_s:.2f} s"
+    )
+    print(f"{'clip':<52}{'frames':>7}{'video s':>9}{'wall s':>9}{'fps':>8}{'x real':>8}")
+    speeds = []
+    for clip in clips:
+        speed = bench.run(manifest.clip_path(clip), name=clip.file)
+        speeds.append(speed)
+        print(
+            f"{clip.file[-52:]:<52}{speed.frames:>7}{speed.duration_s:>9.1f}{speed.wall_s:>9.1f}"
+            f"{speed.fps:>8.1f}{speed.x_realtime:>8.2f}",
+            flush=True,
+        )
+    total = ManifestSpeed(speeds)
+    machine = machine.with_end_load()
+    targets = analyze_targets(total.x_realtime)
+    per_stage = total.stage_ms_per_frame()
+    print(
+        f"{'total':<52}{total.frames:>7}{total.duration_s:>9.1f}{total.wall_s:>9.1f}"
+        f"{total.fps:>8.1f}{total.x_realtime:>8.2f}"
+    )
+    print("ms/frame: " + ", ".join(f"{s} {per_stage[s]:.2f}" for s in ANALYZE_STAGES))
+    print()
+    print(render_machine(machine))
+    print()
+    print("targets:")
+    for t in targets:
+        print(f"  {t.describe()}")
+    if args.json:
+        _write_json(
+            args.json,
+            {
+                "fallwatch_version": __version__,
+                "mode": "analyze-manifest",
+                "manifest": str(manifest_path),
+                "detector": args.detector,
+                "detector_config": config.model_dump(mode="json"),
+                "threads": args.threads,
+                "model_load_s": round(load_s, 3),
+                **total.as_dict(),
+                "peak_rss_mb": round(peak_rss_mb(), 1),
+                "machine": machine.as_dict(),
+                "targets": [t.as_dict() for t in targets],
+            },
+        )
+    return _exit_code(targets, args.strict)
+
+
+# ---------------------------------------------------------------- shared
+def _write_json(path: Path, figures: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(figures, indent=2) + "\n")
+    print(f"figures written to {path}")
+
+
+def _exit_code(targets: Sequence[Target], strict: bool) -> int:
+    missed = any(t.verdict == Verdict.FAIL for t in targets)
+    return EXIT_TARGET_MISSED if strict and missed else 0

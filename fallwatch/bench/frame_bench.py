@@ -1,0 +1,252 @@
+"""Per-stage time of one frame through the whole chain, as a live camera would run it.
+
+The chain is the one a camera worker runs, in one thread of control: decode (cv2 read),
+detector preprocess / inference / postprocess, tracking, fall rules, annotate and the
+JPEG encode a live view needs. Each stage is timed with `perf_counter` around the call
+and nothing else (no tracing), so the end-to-end figure is the chain's own cost plus a
+few microseconds of bookkeeping, shown as `other`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from fallwatch.bench.stats import StageStats
+from fallwatch.config.fall import FallConfig
+from fallwatch.detect.base import Detector
+from fallwatch.fall.classifier import FallClassifier
+from fallwatch.pipeline.annotator import Annotator
+from fallwatch.sources.video import VideoError, VideoInfo, probe_video
+from fallwatch.track.tracker import PersonTracker
+from fallwatch.types import Frame, Poses
+
+STAGES = (
+    "decode",
+    "preprocess",
+    "inference",
+    "postprocess",
+    "tracking",
+    "rules",
+    "annotate",
+    "jpeg_encode",
+)
+"""Stage names in chain order, as the table and the JSON give them."""
+SPLIT_ONLY_STAGES = ("preprocess", "postprocess")
+"""Stages timed apart only when the detector exposes `preprocess`/`infer`/`decode`;
+otherwise they are inside `inference` (its whole `detect`)."""
+JPEG_QUALITY = 80
+"""What a live MJPEG view would encode at."""
+
+
+@dataclass(frozen=True)
+class DecodedFrame:
+    image: npt.NDArray[np.uint8]
+    decode_ms: float
+    """Time of the `cv2.VideoCapture.read` that gave this picture (a reopen is not in it)."""
+
+
+class LoopingVideo:
+    """Reads a video file with OpenCV and starts over at its end when `loop` is set.
+
+    Looping lets a short clip stand for a long run (`--frames` beyond the clip); the
+    reopen at each end is left out of the decode time, a camera has no such step.
+    """
+
+    def __init__(self, path: str | Path, loop: bool = True):
+        self.info: VideoInfo = probe_video(path)
+        self.loop = loop
+        self._cap = self._open()
+
+    def _open(self) -> cv2.VideoCapture:
+        cap = cv2.VideoCapture(str(self.info.path))
+        if not cap.isOpened():
+            raise VideoError(f"{self.info.path}: not a video OpenCV can decode")
+        return cap
+
+    def read(self) -> DecodedFrame | None:
+        """The next picture; None at the end of a video that does not loop."""
+        for _ in range(2):
+            t0 = time.perf_counter()
+            ok, image = self._cap.read()
+            decode_ms = (time.perf_counter() - t0) * 1000
+            if ok and image is not None:
+                return DecodedFrame(image, decode_ms)
+            if not self.loop:
+                return None
+            self.rewind()
+        # A fresh open that still gives nothing would loop forever.
+        raise VideoError(f"{self.info.path}: no frame after reopening")
+
+    def rewind(self) -> None:
+        # Reopen rather than seek: seeking is inexact on some containers.
+        self._cap.release()
+        self._cap = self._open()
+
+    def close(self) -> None:
+        self._cap.release()
+
+
+@dataclass(frozen=True)
+class FrameBenchReport:
+    """What `FrameBench.run` measured."""
+
+    video: VideoInfo
+    frames: int
+    warmup_frames: int
+    stages: dict[str, StageStats]
+    """Per-stage statistics in chain order; `preprocess`/`postprocess` are missing when
+    the detector has no split (they are then inside `inference`)."""
+    wall_s: float
+    """Wall time of the measured frames, whole chain."""
+    detector_split: bool
+
+    @property
+    def ms_per_frame(self) -> float:
+        return self.wall_s * 1000 / self.frames
+
+    @property
+    def fps(self) -> float:
+        return self.frames / self.wall_s if self.wall_s > 0 else 0.0
+
+    @property
+    def x_realtime(self) -> float:
+        """How many times faster than the clip plays (its own fps)."""
+        return self.fps / self.video.fps if self.video.fps > 0 else 0.0
+
+    @property
+    def other_ms_per_frame(self) -> float:
+        """End-to-end time not inside any timed stage: loop and object bookkeeping."""
+        return self.ms_per_frame - sum(s.mean_ms for s in self.stages.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "video": {
+                "path": str(self.video.path),
+                "width": self.video.width,
+                "height": self.video.height,
+                "fps": self.video.fps,
+                "frame_count": self.video.frame_count,
+            },
+            "frames": self.frames,
+            "warmup_frames": self.warmup_frames,
+            "stages_ms": {name: s.as_dict() for name, s in self.stages.items()},
+            "detector_split": self.detector_split,
+            "other_ms_per_frame": round(self.other_ms_per_frame, 4),
+            "end_to_end": {
+                "wall_s": round(self.wall_s, 4),
+                "ms_per_frame": round(self.ms_per_frame, 4),
+                "fps": round(self.fps, 3),
+                "x_realtime": round(self.x_realtime, 3),
+            },
+        }
+
+
+def has_split(detector: Detector) -> bool:
+    """True when the detector exposes preprocess / infer / decode (MoveNet does)."""
+    return all(callable(getattr(detector, step, None)) for step in ("preprocess", "infer", "decode"))
+
+
+class FrameBench:
+    """Times each stage of the per-frame chain over a video."""
+
+    def __init__(self, detector: Detector, fall_config: FallConfig | None = None):
+        self.detector = detector
+        self.fall_config = fall_config or FallConfig()
+        self.split = has_split(detector)
+
+    def run(self, video_path: str | Path, frames: int | None = None, warmup: int = 10) -> FrameBenchReport:
+        """Run `warmup` unmeasured frames, then `frames` measured ones from the clip's start.
+
+        `frames=None` measures the clip once through; more frames than the clip has loop
+        it, with media time running on so the rules see time move forward.
+        """
+        if frames is not None and frames < 1:
+            raise ValueError(f"frames must be >= 1, got {frames}")
+        if warmup < 0:
+            raise ValueError(f"warmup must be >= 0, got {warmup}")
+        video = LoopingVideo(video_path, loop=frames is not None)
+        try:
+            if warmup:
+                # Warm-up goes through the whole chain so first-call costs (allocation,
+                # delegate set-up, font cache) stay out of the figures.
+                self._measure(video, warmup, record=False)
+                video.rewind()
+            samples, wall_s = self._measure(video, frames, record=True)
+        finally:
+            video.close()
+        measured = len(samples["decode"])
+        if measured == 0:
+            raise VideoError(f"{video_path}: no frames to measure")
+        return FrameBenchReport(
+            video=video.info,
+            frames=measured,
+            warmup_frames=warmup,
+            stages={name: StageStats.of(samples[name]) for name in STAGES if samples[name]},
+            wall_s=wall_s,
+            detector_split=self.split,
+        )
+
+    def _measure(self, video: LoopingVideo, frames: int | None, record: bool) -> tuple[dict[str, list[float]], float]:
+        tracker = PersonTracker()
+        classifier = FallClassifier(self.fall_config, camera_id="bench")
+        annotator = Annotator(self.fall_config.zones, self.fall_config.min_keypoint_score)
+        samples: dict[str, list[float]] = {name: [] for name in STAGES}
+        fps = video.info.fps
+        jpeg_params = [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY]
+        clock = time.perf_counter
+        index = 0
+        started = clock()
+        while frames is None or index < frames:
+            decoded = video.read()
+            if decoded is None:
+                break
+            frame = Frame(image=decoded.image, t_s=index / fps, index=index, camera_id="bench")
+            poses, detect_ms = self._detect(frame)
+            t1 = clock()
+            tracked = tracker.update(poses, frame.t_s)
+            t2 = clock()
+            update = classifier.update(tracked, frame.t_s)
+            t3 = clock()
+            annotated = annotator.annotate(frame.image, tracked, update)
+            t4 = clock()
+            ok, _jpeg = cv2.imencode(".jpg", annotated, jpeg_params)
+            t5 = clock()
+            if not ok:
+                raise RuntimeError("cv2.imencode could not encode the annotated frame as JPEG")
+            if record:
+                samples["decode"].append(decoded.decode_ms)
+                for name, ms in detect_ms.items():
+                    samples[name].append(ms)
+                samples["tracking"].append((t2 - t1) * 1000)
+                samples["rules"].append((t3 - t2) * 1000)
+                samples["annotate"].append((t4 - t3) * 1000)
+                samples["jpeg_encode"].append((t5 - t4) * 1000)
+            index += 1
+        return samples, clock() - started
+
+    def _detect(self, frame: Frame) -> tuple[Poses, dict[str, float]]:
+        clock = time.perf_counter
+        if not self.split:
+            t0 = clock()
+            poses = self.detector.detect(frame)
+            return poses, {"inference": (clock() - t0) * 1000}
+        det: Any = self.detector
+        t0 = clock()
+        tensor, box = det.preprocess(frame)
+        t1 = clock()
+        raw = det.infer(tensor)
+        t2 = clock()
+        poses = det.decode(raw, box)
+        t3 = clock()
+        return poses, {
+            "preprocess": (t1 - t0) * 1000,
+            "inference": (t2 - t1) * 1000,
+            "postprocess": (t3 - t2) * 1000,
+        }
