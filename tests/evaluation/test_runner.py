@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from fallwatch.config.detector import PoseDetectorConfig
+from fallwatch.config.fall import FallConfig
+from fallwatch.detect.base import build_detector
+from fallwatch.evaluation.runner import ClipRunner, Detections, PosesCache
+from fallwatch.sources.video import VideoError
+from fallwatch.types import Poses
+
+
+def make_poses(n: int, seed: int) -> Poses:
+    rng = np.random.default_rng(seed)
+    xy = rng.uniform(0, 300, (n, 2))
+    return Poses.create(
+        xyxy=np.hstack([xy, xy + rng.uniform(20, 100, (n, 2))]),
+        scores=rng.uniform(0, 1, n),
+        keypoints=rng.uniform(0, 400, (n, 17, 2)),
+        keypoint_scores=rng.uniform(0, 1, (n, 17)),
+    )
+
+
+@pytest.fixture
+def source(tmp_path: Path) -> Path:
+    path = tmp_path / "clip.mp4"
+    path.write_bytes(b"stands in for a video: only its path, size and mtime are read")
+    return path
+
+
+def test_cache_round_trip(tmp_path: Path, source: Path) -> None:
+    cache = PosesCache(tmp_path / "cache", PoseDetectorConfig())
+    assert cache.load(source) is None
+    poses = [make_poses(n, seed) for seed, n in enumerate([2, 0, 1, 3])]
+    cache.save(source, Detections(18.0, (640, 480), np.arange(4) / 18.0, poses))
+    back = cache.load(source)
+    assert back is not None
+    assert (back.fps, back.size_wh) == (18.0, (640, 480))
+    np.testing.assert_allclose(back.times_s, np.arange(4) / 18.0)
+    assert [len(p) for p in back.poses] == [2, 0, 1, 3]
+    for a, b in zip(poses, back.poses, strict=True):
+        np.testing.assert_array_equal(a.xyxy, b.xyxy)
+        np.testing.assert_array_equal(a.keypoints, b.keypoints)
+        np.testing.assert_array_equal(a.keypoint_scores, b.keypoint_scores)
+        np.testing.assert_array_equal(a.fallen_scores, b.fallen_scores)  # NaN == NaN here
+    assert not list((tmp_path / "cache").glob("*.part"))
+
+
+def test_cache_key_follows_detector_config_and_file(tmp_path: Path, source: Path) -> None:
+    a = PosesCache(tmp_path, PoseDetectorConfig())
+    b = PosesCache(tmp_path, PoseDetectorConfig(min_person_score=0.3))
+    assert a.path_for(source) != b.path_for(source)
+    assert a.path_for(source) == PosesCache(tmp_path, PoseDetectorConfig()).path_for(source)
+    before = a.path_for(source)
+    source.write_bytes(b"a different clip now")
+    assert a.path_for(source) != before
+
+
+def test_unreadable_cache_file_is_a_miss(tmp_path: Path, source: Path) -> None:
+    cache = PosesCache(tmp_path, PoseDetectorConfig())
+    cache.path_for(source).write_bytes(b"truncated")
+    assert cache.load(source) is None
+
+
+@pytest.fixture(scope="module")
+def pose_detector():  # type: ignore[no-untyped-def]
+    return build_detector(PoseDetectorConfig())
+
+
+def test_missing_clip_is_a_video_error(tmp_path: Path, pose_detector) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(VideoError, match="no such file"):
+        ClipRunner(pose_detector, FallConfig()).run(tmp_path / "nope.mp4")
+
+
+def test_replay_from_cache_gives_the_same_alerts(tmp_path: Path, falls_data: Path, pose_detector) -> None:  # type: ignore[no-untyped-def]
+    clip = falls_data / "videos/upfall/UPFall_S1_A01_T1_Cam1.mp4"
+    runner = ClipRunner(pose_detector, FallConfig(confirm_s=2.0), PosesCache(tmp_path, PoseDetectorConfig()))
+    live = runner.run(clip)
+    replay = runner.run(clip)
+    assert not live.cached and replay.cached
+    assert live.frames == replay.frames == 142 and live.fps == replay.fps == 18.0
+    assert live.alerts == replay.alerts and live.alerts, "this clip's fall is alerted"
+    np.testing.assert_array_equal(live.max_down_score, replay.max_down_score)
+    np.testing.assert_array_equal(live.times_s, replay.times_s)
+    # A rules change applies to the replay: a confirm time longer than the clip, no alert.
+    slow = ClipRunner(pose_detector, FallConfig(confirm_s=30.0), runner.cache).run(clip)
+    assert slow.cached and not slow.alerts
