@@ -30,6 +30,7 @@ from fallwatch.config import detector as det
 from fallwatch.config.fall import FallConfig
 from fallwatch.detect.base import Detector, build_detector
 from fallwatch.detect.presets import DETECTOR_PRESETS, preset_detector_config
+from fallwatch.sources.video import probe_video
 
 DEFAULT_THREADS = 2
 DEFAULT_WARMUP_FRAMES = 10
@@ -118,6 +119,7 @@ def run_frame_bench(args: argparse.Namespace) -> int:
     if args.warmup < 0:
         raise ValueError(f"--warmup must be >= 0, got {args.warmup}")
     video = args.video if args.video is not None else default_clip()
+    probe_video(video)  # a bad file fails here, before the model loads
     machine = describe_machine()
     detector, config, load_s = _load_detector(args)
     report = FrameBench(detector).run(video, frames=args.frames, warmup=args.warmup)

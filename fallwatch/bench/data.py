@@ -10,6 +10,8 @@ import fallwatch
 DEFAULT_CLIP = "videos/upfall/UPFall_S1_A06_T1_Cam1.mp4"
 """A real 640x480, 18 fps clip (UP-Fall, walking) relative to `<data>/falls`."""
 MANIFEST_NAME = "manifest.json"
+REPO_ROOT = Path(fallwatch.__file__).resolve().parents[1]
+"""The checkout holding the `fallwatch` package; the shared data sits beside it."""
 
 
 class DataNotFoundError(ValueError):
@@ -26,8 +28,7 @@ def data_dir() -> Path | None:
     env = os.environ.get("FALLWATCH_DATA")
     if env:
         candidates.append(Path(env))
-    repo_root = Path(fallwatch.__file__).resolve().parents[1]
-    candidates.append(repo_root.parent / "shared" / "data")
+    candidates.append(REPO_ROOT.parent / "shared" / "data")
     for c in candidates:
         if (c / "falls" / MANIFEST_NAME).is_file():
             return c
