@@ -59,17 +59,20 @@ def _one_line_error(capsys: pytest.CaptureFixture[str]) -> str:
     ("argv", "match"),
     [
         (["bench", "no/such/video.mp4"], "no such file"),
-        (["bench", "x.mp4", "--input-wh", "256"], "WIDTHxHEIGHT"),
-        (["bench", "x.mp4", "--frames", "0"], "--frames"),
-        (["bench", "x.mp4", "--limit", "3"], "--limit applies"),
-        (["bench", "x.mp4", "--analyze-manifest", "m.json"], "either VIDEO"),
+        (["bench", "{video}", "--input-wh", "256"], "WIDTHxHEIGHT"),
+        (["bench", "{video}", "--input-wh", "250x192"], "multiples of 32"),
+        (["bench", "{video}", "--threads", "0"], "--threads"),
+        (["bench", "{video}", "--frames", "0"], "--frames"),
+        (["bench", "{video}", "--limit", "3"], "--limit applies"),
+        (["bench", "{video}", "--analyze-manifest", "m.json"], "either VIDEO"),
+        (["bench", "--analyze-manifest", "m.json", "--frames", "3"], "--frames applies"),
         (["bench", "--analyze-manifest", "no/such/manifest.json"], "no such manifest"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(
-    argv: list[str], match: str, capsys: pytest.CaptureFixture[str]
+    argv: list[str], match: str, tiny_video: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(argv) == 2
+    assert main([a.replace("{video}", str(tiny_video)) for a in argv]) == 2
     assert match in _one_line_error(capsys)
 
 
