@@ -6,6 +6,7 @@ to a mail client, and `X-Fallwatch-Alert-Id` carries the id for filters.
 
 from __future__ import annotations
 
+import re
 import smtplib
 import ssl
 from email.message import EmailMessage
@@ -41,7 +42,8 @@ class EmailNotifier(Notifier[EmailChannel]):
                 path.read_bytes(),
                 maintype="image",
                 subtype="jpeg",
-                filename=f"{message.camera_id}-event{message.event_id}.jpg",
+                filename=re.sub(r"[^A-Za-z0-9_-]", "_", message.camera_id)
+                + f"-event{message.event_id}.jpg",
             )
         return mail
 
