@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import posixpath
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -390,7 +391,8 @@ def write_markdown(report: EvalReport, path: Path) -> None:
 # ---------------------------------------------------------------------------- plots
 def plot_name(file: str) -> str:
     """A flat PNG name for a manifest `file` (folders joined with `__`)."""
-    return file.replace("\\", "/").strip("/").replace("/", "__").rsplit(".", 1)[0] + ".png"
+    flat = posixpath.normpath(file.replace("\\", "/")).strip("/").replace("/", "__")
+    return flat.rsplit(".", 1)[0] + ".png"
 
 
 def plot_clip(c: ClipResult, down_enter: float, path: Path) -> None:

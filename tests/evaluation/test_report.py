@@ -119,7 +119,7 @@ def test_text_and_markdown_say_what_matters(report: EvalReport) -> None:
 
 @pytest.mark.parametrize(
     ("file", "name"),
-    [("videos/upfall/a.mp4", "videos__upfall__a.png"), ("./x.avi", ".__x.png"), ("c.mp4", "c.png")],
+    [("videos/upfall/a.mp4", "videos__upfall__a.png"), ("./x.avi", "x.png"), ("../up/x.y.mp4", "..__up__x.y.png"), ("c.mp4", "c.png")],
 )
 def test_plot_name(file: str, name: str) -> None:
     assert plot_name(file) == name
