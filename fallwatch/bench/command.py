@@ -23,7 +23,12 @@ from typing import Any
 from fallwatch import __version__
 from fallwatch.bench.analyze_bench import ANALYZE_STAGES, AnalyzeBench, ManifestSpeed
 from fallwatch.bench.data import default_clip, default_manifest
-from fallwatch.bench.frame_bench import SPLIT_ONLY_STAGES, STAGES, FrameBench, FrameBenchReport
+from fallwatch.bench.frame_bench import (
+    SPLIT_ONLY_STAGES,
+    STAGES,
+    FrameBench,
+    FrameBenchReport,
+)
 from fallwatch.bench.machine import MachineInfo, describe_machine, peak_rss_mb
 from fallwatch.bench.targets import Target, Verdict, analyze_targets, frame_targets
 from fallwatch.config import detector as det
@@ -163,8 +168,10 @@ def render_frame_report(
     v = report.video
     lines = [
         f"fallwatch bench: {v.path} ({v.width}x{v.height}, {v.fps:g} fps)",
-        f"detector {args.detector} at {_input_wh_text(config)} on {args.threads} thread(s), "
-        f"loaded in {load_s:.2f} s; {report.frames} frames measured after {report.warmup_frames} warm-up",
+        (
+            f"detector {args.detector} at {_input_wh_text(config)} on {args.threads} thread(s), "
+            f"loaded in {load_s:.2f} s; {report.frames} frames measured after {report.warmup_frames} warm-up"
+        ),
         "",
         f"{'stage':<14}{'mean ms':>10}{'p50 ms':>10}{'p95 ms':>10}",
     ]
@@ -178,8 +185,10 @@ def render_frame_report(
     lines += [
         f"{'other':<14}{report.other_ms_per_frame:>10.2f}",
         "",
-        f"end-to-end    {report.ms_per_frame:.2f} ms/frame = {report.fps:.1f} fps = "
-        f"{report.x_realtime:.2f}x real time (clip plays at {v.fps:g} fps)",
+        (
+            f"end-to-end    {report.ms_per_frame:.2f} ms/frame = {report.fps:.1f} fps = "
+            f"{report.x_realtime:.2f}x real time (clip plays at {v.fps:g} fps)"
+        ),
         f"peak memory   {peak_mb:.1f} MB (process peak RSS, model load included)",
         "",
         render_machine(machine),

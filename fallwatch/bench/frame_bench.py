@@ -77,7 +77,7 @@ class LoopingVideo:
             ok, image = self._cap.read()
             decode_ms = (time.perf_counter() - t0) * 1000
             if ok and image is not None:
-                return DecodedFrame(image, decode_ms)
+                return DecodedFrame(image.astype(np.uint8, copy=False), decode_ms)
             if not self.loop:
                 return None
             self.rewind()
