@@ -55,7 +55,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("manifest", type=Path, help="manifest.json (clips in 'videos' or 'items').")
+    p.add_argument(
+        "manifest", type=Path, help="manifest.json (clips in 'videos' or 'items')."
+    )
     p.add_argument(
         "--confirm-s",
         type=float,
@@ -70,13 +72,24 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="Seconds lying with no fall seen before the alert (default: FallConfig's, "
         f"{FallConfig.model_fields['found_down_s'].default}).",
     )
-    p.add_argument("--detector", choices=DETECTORS, default="pose", help="Detector (default pose).")
+    p.add_argument(
+        "--detector", choices=DETECTORS, default="pose", help="Detector (default pose)."
+    )
     p.add_argument("--report", type=Path, help="Write the JSON report here.")
     p.add_argument(
-        "--markdown", type=Path, help="Write a Markdown report here (default: next to --report, .md)."
+        "--markdown",
+        type=Path,
+        help="Write a Markdown report here (default: next to --report, .md).",
     )
-    p.add_argument("--plots", type=Path, metavar="DIR", help="Write a PNG timeline per clip here.")
-    p.add_argument("--limit", type=int, metavar="N", help="Only the first N selected clips (and stills).")
+    p.add_argument(
+        "--plots", type=Path, metavar="DIR", help="Write a PNG timeline per clip here."
+    )
+    p.add_argument(
+        "--limit",
+        type=int,
+        metavar="N",
+        help="Only the first N selected clips (and stills).",
+    )
     p.add_argument(
         "--only",
         action="append",
@@ -111,7 +124,9 @@ def detector_config(name: str) -> Any:
         return yolo_cls(format="hfd")
     if name == "hybrid" and hybrid_cls is not None and yolo_cls is not None:
         return hybrid_cls(yolo=yolo_cls(format="hfd"))
-    raise UsageError(f"--detector {name}: this build has no {name} detector config; use pose")
+    raise UsageError(
+        f"--detector {name}: this build has no {name} detector config; use pose"
+    )
 
 
 def _build_detector(name: str, config: Any) -> Detector:
@@ -128,22 +143,26 @@ def _matches(name: str, patterns: list[str] | None) -> bool:
     return not patterns or any(fnmatch.fnmatchcase(name, p) for p in patterns)
 
 
-def select(manifest: Manifest, only: list[str] | None, limit: int | None, images: bool) -> tuple[
-    list[tuple[int, Clip]], list[StillItem]
-]:
+def select(
+    manifest: Manifest, only: list[str] | None, limit: int | None, images: bool
+) -> tuple[list[tuple[int, Clip]], list[StillItem]]:
     clips = [(i, c) for i, c in enumerate(manifest.videos) if _matches(c.file, only)]
     stills: list[StillItem] = []
     if images and manifest.images is not None:
-        stills = [s for s in manifest.images.items if _matches(manifest.still_name(s), only)]
+        stills = [
+            s for s in manifest.images.items if _matches(manifest.still_name(s), only)
+        ]
     if limit is not None:
         clips, stills = clips[:limit], stills[:limit]
     return clips, stills
 
 
-def _evaluate_clip(runner: ClipRunner, manifest: Manifest, index: int, clip: Clip) -> ClipResult:
+def _evaluate_clip(
+    runner: ClipRunner, manifest: Manifest, index: int, clip: Clip
+) -> ClipResult:
     try:
         run = runner.run(manifest.clip_path(clip))
-    except Exception as exc:  # noqa: BLE001 - one bad clip must not end a long run
+    except Exception as exc:
         if not isinstance(exc, ValueError | OSError):
             # Not bad input but a bug: keep the traceback in the log for whoever tunes.
             log.exception("clip %s failed", clip.file)
@@ -158,7 +177,7 @@ def handle(args: argparse.Namespace) -> int:
     if args.limit is not None and args.limit < 1:
         raise UsageError(f"--limit must be >= 1, got {args.limit}")
     manifest = load_manifest(args.manifest)
-    fall_kwargs: dict[str, float] = {"confirm_s": args.confirm_s}
+    fall_kwargs: dict[str, Any] = {"confirm_s": args.confirm_s}
     if args.found_down_s is not None:
         fall_kwargs["found_down_s"] = args.found_down_s
     fall_config = FallConfig(**fall_kwargs)
@@ -166,7 +185,11 @@ def handle(args: argparse.Namespace) -> int:
     if not clips and not stills:
         raise UsageError(
             f"{args.manifest}: nothing selected"
-            + (f" (--only {' '.join(args.only)} matched no clip or still)" if args.only else "")
+            + (
+                f" (--only {' '.join(args.only)} matched no clip or still)"
+                if args.only
+                else ""
+            )
         )
     det_config = detector_config(args.detector)
     detector = _build_detector(args.detector, det_config)
@@ -205,13 +228,17 @@ def handle(args: argparse.Namespace) -> int:
     stills_result = None
     if stills:
         print(f"Judging {len(stills)} still(s)...", flush=True)
-        stills_result = StillsEvaluator(detector, fall_config, cache).evaluate(manifest, stills)
+        stills_result = StillsEvaluator(detector, fall_config, cache).evaluate(
+            manifest, stills
+        )
     report = EvalReport(settings, results, stills_result, time.perf_counter() - started)
     print(render_text(report), flush=True)
     if args.report:
         write_json(report, args.report)
         print(f"JSON report: {args.report}")
-    markdown = args.markdown or (args.report.with_suffix(".md") if args.report else None)
+    markdown = args.markdown or (
+        args.report.with_suffix(".md") if args.report else None
+    )
     if markdown:
         write_markdown(report, markdown)
         print(f"Markdown report: {markdown}")
@@ -219,6 +246,8 @@ def handle(args: argparse.Namespace) -> int:
         print(f"Plots: {args.plots}/")
     incomplete = report.failed or (stills_result is not None and stills_result.errors)
     if incomplete:
-        print("Some clips or stills failed (listed above): exit code 1.", file=sys.stderr)
+        print(
+            "Some clips or stills failed (listed above): exit code 1.", file=sys.stderr
+        )
         return EXIT_INCOMPLETE
     return EXIT_OK

@@ -46,15 +46,21 @@ class ClipLabel(_Record):
     """Ground truth of one clip, times in seconds from the first decoded frame."""
 
     fall: bool = Field(description="True if a fall happens in the clip.")
-    fall_start_s: NonNegative_s | None = Field(None, description="When the falling motion starts.")
+    fall_start_s: NonNegative_s | None = Field(
+        None, description="When the falling motion starts."
+    )
     down_from_s: NonNegative_s | None = Field(
-        None, description="First moment the person is on the ground; required for falls."
+        None,
+        description="First moment the person is on the ground; required for falls.",
     )
     down_until_s: NonNegative_s | Literal["end"] | None = Field(
-        None, description="When they get up, or 'end' if still down at the end; required for falls."
+        None,
+        description="When they get up, or 'end' if still down at the end; required for falls.",
     )
     hard_negative: bool = Field(False, description="A non-fall that looks fall-like.")
-    person_on_floor: bool = Field(False, description="Someone lies on the floor without falling.")
+    person_on_floor: bool = Field(
+        False, description="Someone lies on the floor without falling."
+    )
     on_floor_from_s: NonNegative_s | None = None
     on_floor_until_s: NonNegative_s | Literal["end"] | None = None
 
@@ -62,7 +68,11 @@ class ClipLabel(_Record):
     @classmethod
     def _seconds_or_end(cls, v: Any) -> Any:
         # One clear message instead of one per branch of the union.
-        if v is None or v == END or (isinstance(v, int | float) and not isinstance(v, bool)):
+        if (
+            v is None
+            or v == END
+            or (isinstance(v, int | float) and not isinstance(v, bool))
+        ):
             return v
         raise ValueError(f"must be seconds or {END!r}, got {v!r}")
 
@@ -70,11 +80,16 @@ class ClipLabel(_Record):
     def _fall_has_window(self) -> ClipLabel:
         if not self.fall:
             return self
-        missing = [k for k in ("down_from_s", "down_until_s") if getattr(self, k) is None]
+        missing = [
+            k for k in ("down_from_s", "down_until_s") if getattr(self, k) is None
+        ]
         if missing:
             raise ValueError(f"a fall clip needs {' and '.join(missing)}")
         assert self.down_from_s is not None
-        if isinstance(self.down_until_s, float) and self.down_until_s < self.down_from_s:
+        if (
+            isinstance(self.down_until_s, float)
+            and self.down_until_s < self.down_from_s
+        ):
             raise ValueError(
                 f"down_until_s ({self.down_until_s}) is before down_from_s ({self.down_from_s})"
             )
@@ -88,20 +103,28 @@ class ClipLabel(_Record):
 class Clip(_Record):
     """One labelled video."""
 
-    file: str = Field(min_length=1, description="Path relative to the manifest, as written.")
+    file: str = Field(
+        min_length=1, description="Path relative to the manifest, as written."
+    )
     label: ClipLabel
     uncertain: bool = Field(
-        False, description="The label depends on definitions or unreliable timing: reported apart."
+        False,
+        description="The label depends on definitions or unreliable timing: reported apart.",
     )
     fps: Annotated[float, Field(gt=0)] | None = None
     duration_s: NonNegative_s | None = Field(
-        None, description="Clip length; what `down_until_s: end` means. Measured when absent."
+        None,
+        description="Clip length; what `down_until_s: end` means. Measured when absent.",
     )
 
 
 class StillItem(_Record):
-    image: str = Field(min_length=1, description="Image path relative to the images `dir`.")
-    label: str = Field(min_length=1, description="YOLO txt path relative to the images `dir`.")
+    image: str = Field(
+        min_length=1, description="Image path relative to the images `dir`."
+    )
+    label: str = Field(
+        min_length=1, description="YOLO txt path relative to the images `dir`."
+    )
 
 
 class StillsSection(_Record):
@@ -116,19 +139,26 @@ class StillsSection(_Record):
 
     @property
     def fallen_class_ids(self) -> frozenset[int]:
-        return frozenset(k for k, v in self.classes.items() if v.casefold().startswith("fall"))
+        return frozenset(
+            k for k, v in self.classes.items() if v.casefold().startswith("fall")
+        )
 
 
 class Manifest(_Record):
     videos: list[Clip]
     images: StillsSection | None = None
-    root: Path = Field(Path("."), description="Folder that `file` paths are relative to.")
+    root: Path = Field(
+        Path("."), description="Folder that `file` paths are relative to."
+    )
 
     @model_validator(mode="before")
     @classmethod
     def _videos_or_items(cls, data: Any) -> Any:
         if not isinstance(data, dict):
-            raise ValueError(f"the manifest must be a JSON object, got {type(data).__name__}")
+            # pydantic turns only ValueError into a validation error, not TypeError.
+            raise ValueError(  # noqa: TRY004
+                f"the manifest must be a JSON object, got {type(data).__name__}"
+            )
         if "videos" in data and "items" in data:
             raise ValueError("the manifest has both 'videos' and 'items'; keep one")
         if "videos" not in data:
@@ -173,9 +203,18 @@ def _describe(loc: Sequence[int | str], raw: Any) -> str:
     text = ""
     for p in names:
         text += f"[{p}]" if isinstance(p, int) else (f".{p}" if text else str(p))
-    if loc[0] == "videos" and len(loc) >= 2 and isinstance(loc[1], int) and isinstance(raw, dict):
+    if (
+        loc[0] == "videos"
+        and len(loc) >= 2
+        and isinstance(loc[1], int)
+        and isinstance(raw, dict)
+    ):
         entries = raw.get(entries_key)
-        entry = entries[loc[1]] if isinstance(entries, list) and loc[1] < len(entries) else None
+        entry = (
+            entries[loc[1]]
+            if isinstance(entries, list) and loc[1] < len(entries)
+            else None
+        )
         if isinstance(entry, dict) and isinstance(entry.get("file"), str):
             head = f"{entries_key}[{loc[1]}]"
             rest = text[len(head) :].lstrip(".")
@@ -207,7 +246,9 @@ def load_manifest(path: str | Path) -> Manifest:
     except UnicodeDecodeError as exc:
         raise ManifestError(f"{path}: not UTF-8 text ({exc.reason})") from None
     except json.JSONDecodeError as exc:
-        raise ManifestError(f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from None
+        raise ManifestError(
+            f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+        ) from None
     if isinstance(raw, dict):
         raw_with_root = {**raw, "root": path.parent}
     else:

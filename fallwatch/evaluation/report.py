@@ -45,7 +45,9 @@ class EvalReport:
 
     def _scored(self, uncertain: bool) -> list[ClipOutcome]:
         return [
-            c.outcome for c in self.clips if c.outcome is not None and c.clip.uncertain == uncertain
+            c.outcome
+            for c in self.clips
+            if c.outcome is not None and c.clip.uncertain == uncertain
         ]
 
     @property
@@ -123,13 +125,20 @@ def _clip_json(c: ClipResult) -> dict[str, Any]:
         "alerts": []
         if run is None
         else [
-            {"t_s": _r(a.t_s, 6), "kind": a.kind, "track_id": a.track_id, "down_from_s": _r(a.down_from_s)}
+            {
+                "t_s": _r(a.t_s, 6),
+                "kind": a.kind,
+                "track_id": a.track_id,
+                "down_from_s": _r(a.down_from_s),
+            }
             for a in run.alerts
         ],
         "label": c.clip.label.model_dump(mode="json", exclude_none=True),
         "uncertain": c.clip.uncertain,
         "hard_negative": c.clip.label.hard_negative,
-        "window_s": None if out is None or out.window_s is None else [_r(v) for v in out.window_s],
+        "window_s": None
+        if out is None or out.window_s is None
+        else [_r(v) for v in out.window_s],
         "verdict": None if out is None else out.verdict,
         "matched": None if out is None else out.matched,
         "delay_s": None if out is None else _r(out.delay_s),
@@ -139,8 +148,12 @@ def _clip_json(c: ClipResult) -> dict[str, Any]:
         "fps": None if run is None else _r(run.fps),
         "duration_s": None if out is None else _r(out.duration_s),
         "wall_s": None if run is None else _r(run.wall_s),
-        "analysed_fps": None if run is None or run.wall_s <= 0 else _r(run.frames / run.wall_s, 1),
-        "stage_ms": {} if run is None else {k: _r(v, 1) for k, v in run.stage_ms.items()},
+        "analysed_fps": None
+        if run is None or run.wall_s <= 0
+        else _r(run.frames / run.wall_s, 1),
+        "stage_ms": {}
+        if run is None
+        else {k: _r(v, 1) for k, v in run.stage_ms.items()},
         "cached": None if run is None else run.cached,
         "error": c.error,
     }
@@ -196,7 +209,9 @@ def to_json(report: EvalReport) -> dict[str, Any]:
             "cached_clips": sp.cached_clips,
         },
         "wall_s": _r(report.wall_s, 2),
-        "failed_clips": [{"file": c.clip.file, "error": c.error} for c in report.failed],
+        "failed_clips": [
+            {"file": c.clip.file, "error": c.error} for c in report.failed
+        ],
         "clips": [_clip_json(c) for c in report.clips],
         "images": None if report.stills is None else _stills_json(report.stills),
     }
@@ -229,13 +244,17 @@ def _totals_lines(t: Totals) -> list[str]:
     if t.clips == 0:
         return ["  no clips"]
     return [
-        f"  falls alerted while down: {t.falls_alerted}/{t.fall_clips} ({_pct(t.fall_recall)}); "
-        f"delay after down_from_s: median {_s(t.delay_median_s, True)}, max {_s(t.delay_max_s, True)}",
-        f"  false alarms: {t.false_alarms} alert(s) on {t.false_alarm_clips} clip(s): "
-        f"{t.no_fall_clips_alerted}/{t.no_fall_clips} no-fall clips alerted, "
-        f"{t.false_alarms_on_fall_clips} alert(s) outside the down window on fall clips; "
-        f"{_r(t.false_alarms_per_hour, 1) if t.false_alarms_per_hour is not None else '-'} per hour "
-        f"of video ({t.video_s / 60:.1f} min)",
+        (
+            f"  falls alerted while down: {t.falls_alerted}/{t.fall_clips} ({_pct(t.fall_recall)}); "
+            f"delay after down_from_s: median {_s(t.delay_median_s, True)}, max {_s(t.delay_max_s, True)}"
+        ),
+        (
+            f"  false alarms: {t.false_alarms} alert(s) on {t.false_alarm_clips} clip(s): "
+            f"{t.no_fall_clips_alerted}/{t.no_fall_clips} no-fall clips alerted, "
+            f"{t.false_alarms_on_fall_clips} alert(s) outside the down window on fall clips; "
+            f"{_r(t.false_alarms_per_hour, 1) if t.false_alarms_per_hour is not None else '-'} per hour "
+            f"of video ({t.video_s / 60:.1f} min)"
+        ),
         f"  hard negatives alerted: {t.hard_negatives_alerted}/{t.hard_negative_clips}",
     ]
 
@@ -245,16 +264,21 @@ def render_text(report: EvalReport) -> str:
     st = report.settings
     lines = [
         "",
-        f"Settings: confirm_s={st['confirm_s']} ({st['confirm_s_note']}), "
-        f"found_down_s={st['found_down_s']}, detector={st['detector']}, "
-        f"window tolerance +-{st['window_tolerance_s']} s, fallwatch {st['fallwatch_version']}",
+        (
+            f"Settings: confirm_s={st['confirm_s']} ({st['confirm_s_note']}), "
+            f"found_down_s={st['found_down_s']}, detector={st['detector']}, "
+            f"window tolerance +-{st['window_tolerance_s']} s, fallwatch {st['fallwatch_version']}"
+        ),
         f"Headline ({report.headline.clips} clips; uncertain clips excluded):",
         *_totals_lines(report.headline),
     ]
     missed = [
         c.clip.file
         for c in report.clips
-        if c.outcome is not None and c.outcome.is_fall and not c.outcome.matched and not c.clip.uncertain
+        if c.outcome is not None
+        and c.outcome.is_fall
+        and not c.outcome.matched
+        and not c.clip.uncertain
     ]
     if missed:
         lines.append(f"  missed falls: {', '.join(missed)}")
@@ -274,26 +298,40 @@ def render_text(report: EvalReport) -> str:
         cm = s.confusion
         b = s.box_totals()
         lines += [
-            f"Stills ({len(s.judged)} judged, {len(s.errors)} errors; fallen = any person "
-            f"scoring >= down_enter {s.down_enter}):",
-            f"  accuracy {_pct(cm.accuracy)}, precision {_pct(cm.precision)}, recall "
-            f"{_pct(cm.recall)}; TP {cm.tp} FP {cm.fp} FN {cm.fn} TN {cm.tn}",
-            f"  boxes: fallen {b['fall_boxes']} (found {b['fall_boxes_found']}, judged down "
-            f"{b['fall_boxes_down']}); sit/stand {b['upright_boxes']} (found "
-            f"{b['upright_boxes_found']}, judged down {b['upright_boxes_down']})",
+            (
+                f"Stills ({len(s.judged)} judged, {len(s.errors)} errors; fallen = any person "
+                f"scoring >= down_enter {s.down_enter}):"
+            ),
+            (
+                f"  accuracy {_pct(cm.accuracy)}, precision {_pct(cm.precision)}, recall "
+                f"{_pct(cm.recall)}; TP {cm.tp} FP {cm.fp} FN {cm.fn} TN {cm.tn}"
+            ),
+            (
+                f"  boxes: fallen {b['fall_boxes']} (found {b['fall_boxes_found']}, judged down "
+                f"{b['fall_boxes_down']}); sit/stand {b['upright_boxes']} (found "
+                f"{b['upright_boxes_found']}, judged down {b['upright_boxes_down']})"
+            ),
         ]
     sp = report.speed
     if sp.frames:
         lines.append(
             f"Speed: {sp.frames} frames in {sp.wall_s:.1f} s = {sp.frames_per_s:.1f} frames/s "
             f"analysed, {sp.x_realtime:.2f}x real time"
-            + (f" ({sp.cached_clips} clips replayed from cache not counted)" if sp.cached_clips else "")
+            + (
+                f" ({sp.cached_clips} clips replayed from cache not counted)"
+                if sp.cached_clips
+                else ""
+            )
         )
     elif sp.cached_clips:
-        lines.append(f"Speed: all {sp.cached_clips} clips replayed from cache; no detector speed measured")
+        lines.append(
+            f"Speed: all {sp.cached_clips} clips replayed from cache; no detector speed measured"
+        )
     lines.append(f"Total time: {report.wall_s:.1f} s")
     if report.failed:
-        lines.append(f"FAILED: {len(report.failed)} clip(s) could not be analysed and are left out of the totals:")
+        lines.append(
+            f"FAILED: {len(report.failed)} clip(s) could not be analysed and are left out of the totals:"
+        )
         lines += [f"  {c.clip.file}: {c.error}" for c in report.failed]
     if report.stills is not None and report.stills.errors:
         lines.append(f"FAILED: {len(report.stills.errors)} still(s):")
@@ -323,10 +361,12 @@ def render_markdown(report: EvalReport) -> str:
     lines = [
         "# Fallwatch evaluation",
         "",
-        f"Manifest `{st['manifest']}`; fallwatch {st['fallwatch_version']}; detector "
-        f"`{st['detector']}`; confirm_s {st['confirm_s']} ({st['confirm_s_note']}); found_down_s "
-        f"{st['found_down_s']}; an alert is a hit between down_from_s - {st['window_tolerance_s']} s "
-        f"and down_until_s + {st['window_tolerance_s']} s.",
+        (
+            f"Manifest `{st['manifest']}`; fallwatch {st['fallwatch_version']}; detector "
+            f"`{st['detector']}`; confirm_s {st['confirm_s']} ({st['confirm_s_note']}); found_down_s "
+            f"{st['found_down_s']}; an alert is a hit between down_from_s - {st['window_tolerance_s']} s "
+            f"and down_until_s + {st['window_tolerance_s']} s."
+        ),
         "",
         "## Headline (uncertain clips excluded)",
         "",
@@ -344,23 +384,29 @@ def render_markdown(report: EvalReport) -> str:
         lines += [
             "## Stills",
             "",
-            f"{len(s.judged)} images judged ({len(s.errors)} errors); fallen = any person "
-            f"scoring >= down_enter {s.down_enter}.",
+            (
+                f"{len(s.judged)} images judged ({len(s.errors)} errors); fallen = any person "
+                f"scoring >= down_enter {s.down_enter}."
+            ),
             "",
             "| accuracy | precision | recall | TP | FP | FN | TN |",
             "|---|---|---|---|---|---|---|",
             f"| {_pct(cm.accuracy)} | {_pct(cm.precision)} | {_pct(cm.recall)} | {cm.tp} | {cm.fp} | {cm.fn} | {cm.tn} |",
             "",
-            f"Boxes: fallen {b['fall_boxes']} (found {b['fall_boxes_found']}, judged down "
-            f"{b['fall_boxes_down']}); sit/stand {b['upright_boxes']} (found "
-            f"{b['upright_boxes_found']}, judged down {b['upright_boxes_down']}).",
+            (
+                f"Boxes: fallen {b['fall_boxes']} (found {b['fall_boxes_found']}, judged down "
+                f"{b['fall_boxes_down']}); sit/stand {b['upright_boxes']} (found "
+                f"{b['upright_boxes_found']}, judged down {b['upright_boxes_down']})."
+            ),
             "",
         ]
     lines += [
         "## Speed",
         "",
-        f"{sp.frames} frames in {sp.wall_s:.1f} s: {_r(sp.frames_per_s, 1)} frames/s, "
-        f"{_r(sp.x_realtime, 2)}x real time; {sp.cached_clips} clips replayed from cache (not counted).",
+        (
+            f"{sp.frames} frames in {sp.wall_s:.1f} s: {_r(sp.frames_per_s, 1)} frames/s, "
+            f"{_r(sp.x_realtime, 2)}x real time; {sp.cached_clips} clips replayed from cache (not counted)."
+        ),
         "",
         "## Clips",
         "",
@@ -369,9 +415,15 @@ def render_markdown(report: EvalReport) -> str:
     ]
     for c in report.clips:
         lbl = c.clip.label
-        truth = f"fall, down {lbl.down_from_s}-{lbl.down_until_s} s" if lbl.fall else "no fall"
+        truth = (
+            f"fall, down {lbl.down_from_s}-{lbl.down_until_s} s"
+            if lbl.fall
+            else "no fall"
+        )
         if c.outcome is None:
-            lines.append(f"| {c.index} | `{c.clip.file}` | {truth} | ERROR: {c.error} | | | {_flags(c)} |")
+            lines.append(
+                f"| {c.index} | `{c.clip.file}` | {truth} | ERROR: {c.error} | | | {_flags(c)} |"
+            )
             continue
         alerts = ", ".join(f"{t:.2f}" for t in c.outcome.alerts_s)
         lines.append(
@@ -379,7 +431,10 @@ def render_markdown(report: EvalReport) -> str:
             f"{_s(c.outcome.delay_s, True) if c.outcome.delay_s is not None else ''} | {_flags(c)} |"
         )
     if report.failed:
-        lines += ["", f"**{len(report.failed)} clip(s) failed** and are left out of the totals."]
+        lines += [
+            "",
+            f"**{len(report.failed)} clip(s) failed** and are left out of the totals.",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -406,20 +461,47 @@ def plot_clip(c: ClipResult, down_enter: float, path: Path) -> None:
     fig = Figure(figsize=(9, 3), dpi=100)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot(1, 1, 1)
-    ax.plot(run.times_s, run.max_down_score, color="tab:blue", lw=1.2, label="max down score")
+    ax.plot(
+        run.times_s,
+        run.max_down_score,
+        color="tab:blue",
+        lw=1.2,
+        label="max down score",
+    )
     ax.axhline(down_enter, color="grey", ls=":", lw=1, label=f"down_enter {down_enter}")
     end_s = max(out.duration_s, float(run.times_s[-1]) if run.frames else 0.0)
     if lbl.fall and lbl.down_from_s is not None and out.window_s is not None:
         until = end_s if lbl.down_until_s == "end" else float(lbl.down_until_s or end_s)
-        ax.axvspan(lbl.down_from_s, until, color="tab:red", alpha=0.15, label="down (truth)")
-        ax.axvspan(out.window_s[0], lbl.down_from_s, color="tab:red", alpha=0.05, label="tolerance")
+        ax.axvspan(
+            lbl.down_from_s, until, color="tab:red", alpha=0.15, label="down (truth)"
+        )
+        ax.axvspan(
+            out.window_s[0],
+            lbl.down_from_s,
+            color="tab:red",
+            alpha=0.05,
+            label="tolerance",
+        )
     if lbl.fall_start_s is not None:
-        ax.axvline(lbl.fall_start_s, color="tab:orange", ls="--", lw=1.2, label="fall start")
+        ax.axvline(
+            lbl.fall_start_s, color="tab:orange", ls="--", lw=1.2, label="fall start"
+        )
     if lbl.person_on_floor and lbl.on_floor_from_s is not None:
-        until = end_s if lbl.on_floor_until_s in (None, "end") else float(lbl.on_floor_until_s)  # type: ignore[arg-type]
-        ax.axvspan(lbl.on_floor_from_s, until, color="grey", alpha=0.15, label="on floor (not a fall)")
+        floor_until = lbl.on_floor_until_s
+        until = float(floor_until) if isinstance(floor_until, int | float) else end_s
+        ax.axvspan(
+            lbl.on_floor_from_s,
+            until,
+            color="grey",
+            alpha=0.15,
+            label="on floor (not a fall)",
+        )
     for k, a in enumerate(run.alerts):
-        hit = out.hit_s is not None and a.t_s in out.alerts_s and a.t_s not in out.false_alarms_s
+        hit = (
+            out.hit_s is not None
+            and a.t_s in out.alerts_s
+            and a.t_s not in out.false_alarms_s
+        )
         ax.axvline(
             a.t_s,
             color="tab:green" if hit else "tab:red",
@@ -431,10 +513,19 @@ def plot_clip(c: ClipResult, down_enter: float, path: Path) -> None:
     ax.set_xlabel("time from first frame (s)")
     ax.set_ylabel("down score")
     flags = _flags(c)
-    ax.set_title(f"{c.clip.file}: {out.verdict}" + (f" [{flags}]" if flags else ""), fontsize=9)
+    ax.set_title(
+        f"{c.clip.file}: {out.verdict}" + (f" [{flags}]" if flags else ""), fontsize=9
+    )
     ax.legend(loc="upper left", fontsize=7, ncol=3)
     if not np.isfinite(run.max_down_score).any():
-        ax.text(0.5, 0.5, "nobody tracked", transform=ax.transAxes, ha="center", color="grey")
+        ax.text(
+            0.5,
+            0.5,
+            "nobody tracked",
+            transform=ax.transAxes,
+            ha="center",
+            color="grey",
+        )
     fig.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path)

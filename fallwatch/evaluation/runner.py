@@ -18,6 +18,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -126,10 +127,17 @@ class PosesCache:
                 splits = np.cumsum(counts)[:-1]
                 parts = {
                     k: np.split(z[k], splits)
-                    for k in ("xyxy", "scores", "keypoints", "keypoint_scores", "fallen_scores")
+                    for k in (
+                        "xyxy",
+                        "scores",
+                        "keypoints",
+                        "keypoint_scores",
+                        "fallen_scores",
+                    )
                 }
                 poses = [
-                    Poses.create(**{k: v[i] for k, v in parts.items()}) for i in range(len(counts))
+                    Poses.create(**{k: v[i] for k, v in parts.items()})
+                    for i in range(len(counts))
                 ]
                 return Detections(
                     fps=float(z["fps"]),
@@ -146,7 +154,7 @@ class PosesCache:
         path = self.path_for(source)
         self.directory.mkdir(parents=True, exist_ok=True)
         poses = detections.poses or [Poses.empty()]
-        arrays = {
+        arrays: dict[str, Any] = {
             "counts": np.array([len(p) for p in detections.poses], np.int64),
             "times_s": detections.times_s,
             "fps": np.float64(detections.fps),

@@ -83,7 +83,11 @@ def score_clip(
     else:
         inside = tuple(t for t in alerts if window[0] <= t <= window[1])
     hit_s = inside[0] if inside else None
-    delay_s = hit_s - label.down_from_s if hit_s is not None and label.down_from_s is not None else None
+    delay_s = (
+        hit_s - label.down_from_s
+        if hit_s is not None and label.down_from_s is not None
+        else None
+    )
     return ClipOutcome(
         is_fall=label.fall,
         hard_negative=label.hard_negative,

@@ -57,14 +57,21 @@ def read_yolo_labels(path: Path, size_wh: tuple[int, int]) -> list[LabelBox]:
         boxes.append(
             LabelBox(
                 class_id,
-                ((cx - bw / 2) * w, (cy - bh / 2) * h, (cx + bw / 2) * w, (cy + bh / 2) * h),
+                (
+                    (cx - bw / 2) * w,
+                    (cy - bh / 2) * h,
+                    (cx + bw / 2) * w,
+                    (cy + bh / 2) * h,
+                ),
             )
         )
     return boxes
 
 
 def match_boxes(
-    truth_xyxy: npt.NDArray[np.float32], found_xyxy: npt.NDArray[np.float32], min_iou: float
+    truth_xyxy: npt.NDArray[np.float32],
+    found_xyxy: npt.NDArray[np.float32],
+    min_iou: float,
 ) -> dict[int, int]:
     """Greedy one-to-one match, best IoU first: truth index -> found index."""
     iou = box_iou(truth_xyxy, found_xyxy)
@@ -119,7 +126,9 @@ class StillsResult:
     @property
     def confusion(self) -> Confusion:
         ok = self.judged
-        return Confusion.count([o.truth_fallen for o in ok], [o.predicted_fallen for o in ok])
+        return Confusion.count(
+            [o.truth_fallen for o in ok], [o.predicted_fallen for o in ok]
+        )
 
     def box_totals(self) -> dict[str, int]:
         keys = (
@@ -136,7 +145,12 @@ class StillsResult:
 class StillsEvaluator:
     """Judges labelled stills with the detector and the single-frame down score."""
 
-    def __init__(self, detector: Detector, fall_config: FallConfig, cache: PosesCache | None = None):
+    def __init__(
+        self,
+        detector: Detector,
+        fall_config: FallConfig,
+        cache: PosesCache | None = None,
+    ):
         self.detector = detector
         self.classifier = FallClassifier(fall_config, camera_id="stills")
         self.down_enter = fall_config.down_enter
@@ -157,7 +171,9 @@ class StillsEvaluator:
                 outcome, hit = StillOutcome(name=name, error=str(exc)), False
             outcomes.append(outcome)
             cached += hit
-        return StillsResult(outcomes, self.down_enter, time.perf_counter() - started, cached)
+        return StillsResult(
+            outcomes, self.down_enter, time.perf_counter() - started, cached
+        )
 
     def _detect(self, image_path: Path) -> tuple[Poses, tuple[int, int], bool]:
         if self.cache is not None and image_path.is_file():
@@ -166,14 +182,17 @@ class StillsEvaluator:
                 return hit.poses[0], hit.size_wh, True
         if not image_path.is_file():
             raise ValueError(f"{image_path}: no such image")
-        image = cv2.imread(str(image_path), cv2.IMREAD_COLOR)
+        image: npt.NDArray[np.uint8] | None = cv2.imread(
+            str(image_path), cv2.IMREAD_COLOR
+        )  # type: ignore[assignment]
         if image is None:
             raise ValueError(f"{image_path}: not an image OpenCV can decode")
         frame = Frame(image=image, t_s=0.0, index=0, camera_id="stills")
         poses = self.detector.detect(frame)
         if self.cache is not None:
             self.cache.save(
-                image_path, Detections(0.0, frame.size_wh, np.zeros(1, np.float64), [poses])
+                image_path,
+                Detections(0.0, frame.size_wh, np.zeros(1, np.float64), [poses]),
             )
         return poses, frame.size_wh, False
 
@@ -197,9 +216,15 @@ class StillsEvaluator:
             people=len(poses),
             fall_boxes=sum(is_fall),
             fall_boxes_found=sum(f for f, x in zip(found, is_fall, strict=True) if x),
-            fall_boxes_down=sum(d for d, x in zip(found_down, is_fall, strict=True) if x),
+            fall_boxes_down=sum(
+                d for d, x in zip(found_down, is_fall, strict=True) if x
+            ),
             upright_boxes=sum(not x for x in is_fall),
-            upright_boxes_found=sum(f for f, x in zip(found, is_fall, strict=True) if not x),
-            upright_boxes_down=sum(d for d, x in zip(found_down, is_fall, strict=True) if not x),
+            upright_boxes_found=sum(
+                f for f, x in zip(found, is_fall, strict=True) if not x
+            ),
+            upright_boxes_down=sum(
+                d for d, x in zip(found_down, is_fall, strict=True) if not x
+            ),
         )
         return outcome, hit

@@ -53,12 +53,20 @@ def make_clip(file: str = "videos/a.mp4", **label: Any) -> dict[str, Any]:
     if label.get("fall") is False:
         lbl = {}
     lbl.update(label)
-    return {"file": file, "label": lbl, "uncertain": False, "fps": 18.0, "duration_s": 7.0}
+    return {
+        "file": file,
+        "label": lbl,
+        "uncertain": False,
+        "fps": 18.0,
+        "duration_s": 7.0,
+    }
 
 
 def write_manifest(folder: Path, videos: list[dict[str, Any]], **top: Any) -> Path:
     path = folder / "manifest.json"
-    path.write_text(json.dumps({"name": "test manifest", "videos": videos, **top}, indent=1))
+    path.write_text(
+        json.dumps({"name": "test manifest", "videos": videos, **top}, indent=1)
+    )
     return path
 
 

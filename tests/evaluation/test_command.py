@@ -12,13 +12,21 @@ import pytest
 
 from fallwatch.config.detector import PoseDetectorConfig
 from fallwatch.evaluation.command import detector_config
-from tests.evaluation.conftest import EVAL_ONLY_MAIN, REPO_ROOT, make_clip, run_eval, write_manifest
+from tests.evaluation.conftest import (
+    EVAL_ONLY_MAIN,
+    REPO_ROOT,
+    make_clip,
+    run_eval,
+    write_manifest,
+)
 
 FALL_CLIP = "videos/gmdcsa24/GMDCSA24_S1_Fall_14.mp4"
 ADL_CLIP = "videos/gmdcsa24/GMDCSA24_S1_ADL_16.mp4"
 
 
-def _entry(manifest: dict[str, Any], file: str, written_as: str | None = None) -> dict[str, Any]:
+def _entry(
+    manifest: dict[str, Any], file: str, written_as: str | None = None
+) -> dict[str, Any]:
     entry = next(v for v in manifest["videos"] if v["file"] == file)
     return {**entry, "file": written_as or file}
 
@@ -31,19 +39,36 @@ def tiny(tmp_path: Path, falls_data: Path, falls_manifest: dict[str, Any]) -> Pa
     images = falls_manifest["images"]
     return write_manifest(
         tmp_path,
-        [_entry(falls_manifest, ADL_CLIP, "./" + ADL_CLIP), _entry(falls_manifest, FALL_CLIP)],
+        [
+            _entry(falls_manifest, ADL_CLIP, "./" + ADL_CLIP),
+            _entry(falls_manifest, FALL_CLIP),
+        ],
         images={**images, "items": images["items"][:3]},
     )
 
 
-def test_eval_tiny_manifest(tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_eval_tiny_manifest(
+    tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     report = tmp_path / "out" / "report.json"
     cache = tmp_path / "cache"
-    args = [str(tiny), "--report", str(report), "--plots", str(tmp_path / "plots"), "--cache-dir", str(cache)]
+    args = [
+        str(tiny),
+        "--report",
+        str(report),
+        "--plots",
+        str(tmp_path / "plots"),
+        "--cache-dir",
+        str(cache),
+    ]
     assert run_eval(args) == 0
     out = capsys.readouterr().out
     assert "confirm_s=2.0 (eval default for short clips)" in out
-    assert "falls alerted while down:" in out and "Stills (3 judged" in out and "frames/s analysed" in out
+    assert (
+        "falls alerted while down:" in out
+        and "Stills (3 judged" in out
+        and "frames/s analysed" in out
+    )
 
     data = json.loads(report.read_text())
     assert [c["file"] for c in data["clips"]] == ["./" + ADL_CLIP, FALL_CLIP]
@@ -65,11 +90,26 @@ def test_eval_tiny_manifest(tiny: Path, tmp_path: Path, capsys: pytest.CaptureFi
 
     # Again from the cache, with other rules: no detector run, same frames, new alerts.
     again = tmp_path / "again.json"
-    assert run_eval([str(tiny), "--report", str(again), "--cache-dir", str(cache), "--confirm-s", "60"]) == 0
+    assert (
+        run_eval(
+            [
+                str(tiny),
+                "--report",
+                str(again),
+                "--cache-dir",
+                str(cache),
+                "--confirm-s",
+                "60",
+            ]
+        )
+        == 0
+    )
     data2 = json.loads(again.read_text())
     assert all(c["cached"] for c in data2["clips"]) and data2["images"]["cached"] == 3
     assert [c["frames"] for c in data2["clips"]] == [104, 169]
-    assert all(c["alerts_s"] == [] for c in data2["clips"]), "60 s confirm cannot fire in 6 s clips"
+    assert all(c["alerts_s"] == [] for c in data2["clips"]), (
+        "60 s confirm cannot fire in 6 s clips"
+    )
     assert data2["settings"]["confirm_s"] == 60.0
     assert "set with --confirm-s" in capsys.readouterr().out
 
@@ -77,15 +117,34 @@ def test_eval_tiny_manifest(tiny: Path, tmp_path: Path, capsys: pytest.CaptureFi
 def test_only_limit_and_no_images(tiny: Path, tmp_path: Path) -> None:
     report = tmp_path / "r.json"
     cache = ["--cache-dir", str(tmp_path / "cache")]
-    assert run_eval([str(tiny), "--only", "*ADL*", "--no-images", "--report", str(report), *cache]) == 0
+    assert (
+        run_eval(
+            [
+                str(tiny),
+                "--only",
+                "*ADL*",
+                "--no-images",
+                "--report",
+                str(report),
+                *cache,
+            ]
+        )
+        == 0
+    )
     data = json.loads(report.read_text())
-    assert [c["file"] for c in data["clips"]] == ["./" + ADL_CLIP] and data["images"] is None
+    assert [c["file"] for c in data["clips"]] == ["./" + ADL_CLIP] and data[
+        "images"
+    ] is None
     assert run_eval([str(tiny), "--limit", "1", "--report", str(report), *cache]) == 0
     data = json.loads(report.read_text())
-    assert [c["file"] for c in data["clips"]] == ["./" + ADL_CLIP] and data["images"]["images"] == 1
+    assert [c["file"] for c in data["clips"]] == ["./" + ADL_CLIP] and data["images"][
+        "images"
+    ] == 1
 
 
-def test_missing_clip_is_reported_and_exits_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_missing_clip_is_reported_and_exits_1(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = write_manifest(tmp_path, [make_clip("videos/not-here.mp4")])
     report = tmp_path / "r.json"
     assert run_eval([str(path), "--report", str(report)]) == 1
@@ -101,15 +160,30 @@ def test_missing_clip_is_reported_and_exits_1(tmp_path: Path, capsys: pytest.Cap
     [
         (None, [], "no such manifest"),
         ("{oops", [], "invalid JSON at line 1"),
-        ({"videos": [{"file": "a.mp4", "label": {"fall": True}}]}, [],
-         "videos[0] (a.mp4) label: a fall clip needs down_from_s and down_until_s"),
-        ({"videos": [make_clip()]}, ["--only", "nothing*"], "nothing selected (--only nothing* matched"),
+        (
+            {"videos": [{"file": "a.mp4", "label": {"fall": True}}]},
+            [],
+            "videos[0] (a.mp4) label: a fall clip needs down_from_s and down_until_s",
+        ),
+        (
+            {"videos": [make_clip()]},
+            ["--only", "nothing*"],
+            "nothing selected (--only nothing* matched",
+        ),
         ({"videos": [make_clip()]}, ["--limit", "0"], "--limit must be >= 1"),
-        ({"videos": [make_clip()]}, ["--confirm-s", "-1"], "confirm_s: Input should be greater than 0"),
+        (
+            {"videos": [make_clip()]},
+            ["--confirm-s", "-1"],
+            "confirm_s: Input should be greater than 0",
+        ),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str], setup: Any, args: list[str], message: str
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    setup: Any,
+    args: list[str],
+    message: str,
 ) -> None:
     path = tmp_path / "manifest.json"
     if isinstance(setup, str):
@@ -122,16 +196,26 @@ def test_bad_input_is_one_line_and_exit_2(
 
 
 def test_malformed_manifest_in_a_real_process_has_no_traceback(tmp_path: Path) -> None:
-    path = write_manifest(tmp_path, [make_clip("videos/a.mp4"), {"file": "videos/b.mp4", "label": {"fall": "?"}}])
+    path = write_manifest(
+        tmp_path,
+        [make_clip("videos/a.mp4"), {"file": "videos/b.mp4", "label": {"fall": "?"}}],
+    )
     proc = subprocess.run(
         [sys.executable, "-c", EVAL_ONLY_MAIN, "eval", str(path)],
-        capture_output=True, text=True, cwd=REPO_ROOT, timeout=120,
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        timeout=120,
     )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1, proc.stderr
-    assert "videos[1] (videos/b.mp4) label.fall: Input should be a valid boolean" in lines[0]
+    assert (
+        "videos[1] (videos/b.mp4) label.fall: Input should be a valid boolean"
+        in lines[0]
+    )
     assert proc.stdout == ""
 
 

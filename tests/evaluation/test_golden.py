@@ -41,13 +41,17 @@ def test_golden_metrics(falls_data: Path) -> None:
     clips = {c.file: c for c in manifest.videos}
     missing = [f for f in GOLDEN_CLIPS if f not in clips]
     assert not missing, f"golden clips gone from the manifest: {missing}"
-    runner = ClipRunner(build_detector(PoseDetectorConfig()), FallConfig(confirm_s=EVAL_CONFIRM_S))
+    runner = ClipRunner(
+        build_detector(PoseDetectorConfig()), FallConfig(confirm_s=EVAL_CONFIRM_S)
+    )
     outcomes = {}
     for file in GOLDEN_CLIPS:
         clip = clips[file]
         run = runner.run(manifest.clip_path(clip))
         duration_s = clip.duration_s if clip.duration_s is not None else run.duration_s
-        outcomes[file] = score_clip(run.alerts_s, clip.label, duration_s, clip.uncertain)
+        outcomes[file] = score_clip(
+            run.alerts_s, clip.label, duration_s, clip.uncertain
+        )
     totals = summarize(list(outcomes.values()))
     assert (totals.fall_clips, totals.no_fall_clips) == (4, 3)
     detail = {f.rsplit("/", 1)[1]: (o.verdict, o.alerts_s) for f, o in outcomes.items()}

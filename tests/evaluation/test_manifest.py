@@ -13,8 +13,14 @@ from tests.evaluation.conftest import make_clip, write_manifest
 def test_loads_clips_stills_and_resolves_paths(tmp_path: Path) -> None:
     path = write_manifest(
         tmp_path,
-        [make_clip("videos/a.mp4"), make_clip("videos/b.mp4", fall=False, hard_negative=True)],
-        images={"dir": "images/x", "items": [{"image": "images/1.jpg", "label": "labels/1.txt"}]},
+        [
+            make_clip("videos/a.mp4"),
+            make_clip("videos/b.mp4", fall=False, hard_negative=True),
+        ],
+        images={
+            "dir": "images/x",
+            "items": [{"image": "images/1.jpg", "label": "labels/1.txt"}],
+        },
     )
     m = load_manifest(path)
     assert [c.file for c in m.videos] == ["videos/a.mp4", "videos/b.mp4"]
@@ -38,7 +44,9 @@ def test_items_is_another_name_for_videos(tmp_path: Path) -> None:
 def test_real_manifest_loads(falls_data: Path) -> None:
     m = load_manifest(falls_data / "manifest.json")
     assert len(m.videos) >= 70 and m.images is not None and len(m.images.items) == 300
-    assert any(c.uncertain for c in m.videos) and any(c.label.hard_negative for c in m.videos)
+    assert any(c.uncertain for c in m.videos) and any(
+        c.label.hard_negative for c in m.videos
+    )
 
 
 def _with(change: Any) -> dict[str, Any]:
@@ -51,32 +59,62 @@ def _with(change: Any) -> dict[str, Any]:
 @pytest.mark.parametrize(
     ("change", "message"),
     [
-        (lambda d: d["videos"][1]["label"].pop("down_from_s"),
-         "videos[1] (videos/b.mp4) label: a fall clip needs down_from_s"),
-        (lambda d: d["videos"][1]["label"].pop("down_until_s"),
-         "videos[1] (videos/b.mp4) label: a fall clip needs down_until_s"),
-        (lambda d: d["videos"][0].pop("label"), "videos[0] (videos/a.mp4) label: Field required"),
+        (
+            lambda d: d["videos"][1]["label"].pop("down_from_s"),
+            "videos[1] (videos/b.mp4) label: a fall clip needs down_from_s",
+        ),
+        (
+            lambda d: d["videos"][1]["label"].pop("down_until_s"),
+            "videos[1] (videos/b.mp4) label: a fall clip needs down_until_s",
+        ),
+        (
+            lambda d: d["videos"][0].pop("label"),
+            "videos[0] (videos/a.mp4) label: Field required",
+        ),
         (lambda d: d["videos"][0].pop("file"), "videos[0].file: Field required"),
-        (lambda d: d["videos"][1]["label"].update(down_until_s="later"),
-         "videos[1] (videos/b.mp4) label.down_until_s: must be seconds or 'end', got 'later'"),
-        (lambda d: d["videos"][1]["label"].update(down_until_s=1.0),
-         "down_until_s (1.0) is before down_from_s (2.0)"),
-        (lambda d: d["videos"][1]["label"].update(fall_start_s=5.0),
-         "fall_start_s (5.0) is after down_from_s (2.0)"),
-        (lambda d: d["videos"][0]["label"].update(down_from_s=-1),
-         "videos[0] (videos/a.mp4) label.down_from_s: Input should be greater than or equal to 0"),
-        (lambda d: d["videos"][0]["label"].update(fall="maybe"), "label.fall: Input should be a valid boolean"),
-        (lambda d: d["videos"][0].update(fps=0), "videos[0] (videos/a.mp4) fps: Input should be greater than 0"),
-        (lambda d: d["videos"].append(make_clip("videos/a.mp4")),
-         "videos[2] repeats file 'videos/a.mp4' of videos[0]"),
+        (
+            lambda d: d["videos"][1]["label"].update(down_until_s="later"),
+            "videos[1] (videos/b.mp4) label.down_until_s: must be seconds or 'end', got 'later'",
+        ),
+        (
+            lambda d: d["videos"][1]["label"].update(down_until_s=1.0),
+            "down_until_s (1.0) is before down_from_s (2.0)",
+        ),
+        (
+            lambda d: d["videos"][1]["label"].update(fall_start_s=5.0),
+            "fall_start_s (5.0) is after down_from_s (2.0)",
+        ),
+        (
+            lambda d: d["videos"][0]["label"].update(down_from_s=-1),
+            "videos[0] (videos/a.mp4) label.down_from_s: Input should be greater than or equal to 0",
+        ),
+        (
+            lambda d: d["videos"][0]["label"].update(fall="maybe"),
+            "label.fall: Input should be a valid boolean",
+        ),
+        (
+            lambda d: d["videos"][0].update(fps=0),
+            "videos[0] (videos/a.mp4) fps: Input should be greater than 0",
+        ),
+        (
+            lambda d: d["videos"].append(make_clip("videos/a.mp4")),
+            "videos[2] repeats file 'videos/a.mp4' of videos[0]",
+        ),
         (lambda d: d.pop("videos"), "the manifest needs a 'videos' (or 'items') list"),
         (lambda d: d.update(items=[]), "has both 'videos' and 'items'"),
-        (lambda d: d.update(videos="all of them"), "videos: Input should be a valid list"),
-        (lambda d: d.update(images={"dir": "x", "items": [{"image": "a.jpg"}]}),
-         "images.items[0].label: Field required"),
+        (
+            lambda d: d.update(videos="all of them"),
+            "videos: Input should be a valid list",
+        ),
+        (
+            lambda d: d.update(images={"dir": "x", "items": [{"image": "a.jpg"}]}),
+            "images.items[0].label: Field required",
+        ),
     ],
 )
-def test_bad_manifest_names_clip_and_field(tmp_path: Path, change: Any, message: str) -> None:
+def test_bad_manifest_names_clip_and_field(
+    tmp_path: Path, change: Any, message: str
+) -> None:
     path = tmp_path / "manifest.json"
     path.write_text(json.dumps(_with(change)))
     with pytest.raises(ManifestError) as err:
@@ -89,7 +127,9 @@ def test_bad_manifest_names_clip_and_field(tmp_path: Path, change: Any, message:
 def test_many_errors_stay_on_one_line(tmp_path: Path) -> None:
     clips = [{"file": f"v{i}.mp4"} for i in range(6)]
     path = write_manifest(tmp_path, clips)
-    with pytest.raises(ManifestError, match=r"videos\[0\] \(v0.mp4\) label: Field required.*and 3 more") as err:
+    with pytest.raises(
+        ManifestError, match=r"videos\[0\] \(v0.mp4\) label: Field required.*and 3 more"
+    ) as err:
         load_manifest(path)
     assert "\n" not in str(err.value)
 
@@ -103,7 +143,9 @@ def test_many_errors_stay_on_one_line(tmp_path: Path) -> None:
         (b"\xff\xfe\x00", "not UTF-8 text"),
     ],
 )
-def test_unreadable_manifest(tmp_path: Path, content: str | bytes | None, message: str) -> None:
+def test_unreadable_manifest(
+    tmp_path: Path, content: str | bytes | None, message: str
+) -> None:
     path = tmp_path / "manifest.json"
     if isinstance(content, bytes):
         path.write_bytes(content)

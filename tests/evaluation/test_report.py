@@ -36,8 +36,14 @@ SETTINGS = {
 }
 
 
-def make_result(index: int, entry: dict[str, Any], alerts_s: list[float], fps: float = 18.0,
-                frames: int = 126, cached: bool = False) -> ClipResult:
+def make_result(
+    index: int,
+    entry: dict[str, Any],
+    alerts_s: list[float],
+    fps: float = 18.0,
+    frames: int = 126,
+    cached: bool = False,
+) -> ClipResult:
     clip = Clip.model_validate(entry)
     times = np.arange(frames) / fps
     scores = np.where(times > 2.0, 0.9, 0.1).astype(np.float32)
@@ -52,7 +58,9 @@ def make_result(index: int, entry: dict[str, Any], alerts_s: list[float], fps: f
         stage_ms={"detect": 1000.0},
         cached=cached,
     )
-    outcome = score_clip(run.alerts_s, clip.label, clip.duration_s or run.duration_s, clip.uncertain)
+    outcome = score_clip(
+        run.alerts_s, clip.label, clip.duration_s or run.duration_s, clip.uncertain
+    )
     return ClipResult(index, clip, run, outcome)
 
 
@@ -60,42 +68,87 @@ def make_result(index: int, entry: dict[str, Any], alerts_s: list[float], fps: f
 def report() -> EvalReport:
     clips = [
         make_result(0, make_clip("./videos/Fall 1.mp4"), [4.2777777]),
-        make_result(1, make_clip("videos/adl.mp4", fall=False, hard_negative=True), [1.5, 3.0]),
+        make_result(
+            1, make_clip("videos/adl.mp4", fall=False, hard_negative=True), [1.5, 3.0]
+        ),
         make_result(2, {**make_clip("videos/bed.mp4"), "uncertain": True}, []),
         make_result(3, make_clip("videos/quiet.mp4", fall=False), [], cached=True),
-        ClipResult(4, Clip.model_validate(make_clip("videos/gone.mp4")), error="VideoError: no such file"),
+        ClipResult(
+            4,
+            Clip.model_validate(make_clip("videos/gone.mp4")),
+            error="VideoError: no such file",
+        ),
     ]
     return EvalReport(SETTINGS, clips, stills=None, wall_s=12.0)
 
 
-def test_json_keeps_file_exactly_and_alert_seconds(report: EvalReport, tmp_path: Path) -> None:
+def test_json_keeps_file_exactly_and_alert_seconds(
+    report: EvalReport, tmp_path: Path
+) -> None:
     path = tmp_path / "out" / "report.json"
     write_json(report, path)
     data = json.loads(path.read_text())
     files = [c["file"] for c in data["clips"]]
-    assert files == ["./videos/Fall 1.mp4", "videos/adl.mp4", "videos/bed.mp4", "videos/quiet.mp4", "videos/gone.mp4"]
-    assert [c["alerts_s"] for c in data["clips"]] == [[4.277778], [1.5, 3.0], [], [], []]
-    assert data["settings"]["confirm_s"] == 2.0 and data["settings"]["fallwatch_version"] == "0.1.0"
+    assert files == [
+        "./videos/Fall 1.mp4",
+        "videos/adl.mp4",
+        "videos/bed.mp4",
+        "videos/quiet.mp4",
+        "videos/gone.mp4",
+    ]
+    assert [c["alerts_s"] for c in data["clips"]] == [
+        [4.277778],
+        [1.5, 3.0],
+        [],
+        [],
+        [],
+    ]
+    assert (
+        data["settings"]["confirm_s"] == 2.0
+        and data["settings"]["fallwatch_version"] == "0.1.0"
+    )
 
 
 def test_json_clip_fields(report: EvalReport) -> None:
     data = to_json(report)
     hit, fa, unc, quiet, gone = data["clips"]
-    assert hit["matched"] and hit["delay_s"] == pytest.approx(2.278) and hit["window_s"] == [1.0, 8.0]
-    assert hit["label"]["down_until_s"] == "end" and hit["frames"] == 126 and hit["fps"] == 18.0
-    assert fa["false_alarm"] and fa["false_alarms_s"] == [1.5, 3.0] and fa["hard_negative"]
+    assert (
+        hit["matched"]
+        and hit["delay_s"] == pytest.approx(2.278)
+        and hit["window_s"] == [1.0, 8.0]
+    )
+    assert (
+        hit["label"]["down_until_s"] == "end"
+        and hit["frames"] == 126
+        and hit["fps"] == 18.0
+    )
+    assert (
+        fa["false_alarm"] and fa["false_alarms_s"] == [1.5, 3.0] and fa["hard_negative"]
+    )
     assert unc["uncertain"] and unc["verdict"] == "missed"
     assert quiet["cached"] and quiet["verdict"] == "quiet"
-    assert gone["error"] == "VideoError: no such file" and gone["alerts_s"] == [] and gone["matched"] is None
-    assert data["failed_clips"] == [{"file": "videos/gone.mp4", "error": "VideoError: no such file"}]
+    assert (
+        gone["error"] == "VideoError: no such file"
+        and gone["alerts_s"] == []
+        and gone["matched"] is None
+    )
+    assert data["failed_clips"] == [
+        {"file": "videos/gone.mp4", "error": "VideoError: no such file"}
+    ]
 
 
 def test_headline_leaves_out_uncertain_and_failed_clips(report: EvalReport) -> None:
     data = to_json(report)
     assert data["totals"]["clips"] == 3
     assert (data["totals"]["fall_clips"], data["totals"]["falls_alerted"]) == (1, 1)
-    assert data["totals"]["false_alarms"] == 2 and data["totals"]["hard_negatives_alerted"] == 1
-    assert (data["uncertain_totals"]["clips"], data["uncertain_totals"]["falls_alerted"]) == (1, 0)
+    assert (
+        data["totals"]["false_alarms"] == 2
+        and data["totals"]["hard_negatives_alerted"] == 1
+    )
+    assert (
+        data["uncertain_totals"]["clips"],
+        data["uncertain_totals"]["falls_alerted"],
+    ) == (1, 0)
 
 
 def test_speed_counts_only_clips_the_detector_ran_on(report: EvalReport) -> None:
@@ -119,7 +172,12 @@ def test_text_and_markdown_say_what_matters(report: EvalReport) -> None:
 
 @pytest.mark.parametrize(
     ("file", "name"),
-    [("videos/upfall/a.mp4", "videos__upfall__a.png"), ("./x.avi", "x.png"), ("../up/x.y.mp4", "..__up__x.y.png"), ("c.mp4", "c.png")],
+    [
+        ("videos/upfall/a.mp4", "videos__upfall__a.png"),
+        ("./x.avi", "x.png"),
+        ("../up/x.y.mp4", "..__up__x.y.png"),
+        ("c.mp4", "c.png"),
+    ],
 )
 def test_plot_name(file: str, name: str) -> None:
     assert plot_name(file) == name

@@ -45,15 +45,21 @@ def test_cache_round_trip(tmp_path: Path, source: Path) -> None:
         np.testing.assert_array_equal(a.xyxy, b.xyxy)
         np.testing.assert_array_equal(a.keypoints, b.keypoints)
         np.testing.assert_array_equal(a.keypoint_scores, b.keypoint_scores)
-        np.testing.assert_array_equal(a.fallen_scores, b.fallen_scores)  # NaN == NaN here
+        np.testing.assert_array_equal(
+            a.fallen_scores, b.fallen_scores
+        )  # NaN == NaN here
     assert not list((tmp_path / "cache").glob("*.part"))
 
 
-def test_cache_key_follows_detector_config_and_file(tmp_path: Path, source: Path) -> None:
+def test_cache_key_follows_detector_config_and_file(
+    tmp_path: Path, source: Path
+) -> None:
     a = PosesCache(tmp_path, PoseDetectorConfig())
     b = PosesCache(tmp_path, PoseDetectorConfig(min_person_score=0.3))
     assert a.path_for(source) != b.path_for(source)
-    assert a.path_for(source) == PosesCache(tmp_path, PoseDetectorConfig()).path_for(source)
+    assert a.path_for(source) == PosesCache(tmp_path, PoseDetectorConfig()).path_for(
+        source
+    )
     before = a.path_for(source)
     source.write_bytes(b"a different clip now")
     assert a.path_for(source) != before
@@ -75,9 +81,15 @@ def test_missing_clip_is_a_video_error(tmp_path: Path, pose_detector) -> None:  
         ClipRunner(pose_detector, FallConfig()).run(tmp_path / "nope.mp4")
 
 
-def test_replay_from_cache_gives_the_same_alerts(tmp_path: Path, falls_data: Path, pose_detector) -> None:  # type: ignore[no-untyped-def]
+def test_replay_from_cache_gives_the_same_alerts(
+    tmp_path: Path, falls_data: Path, pose_detector
+) -> None:  # type: ignore[no-untyped-def]
     clip = falls_data / "videos/upfall/UPFall_S1_A01_T1_Cam1.mp4"
-    runner = ClipRunner(pose_detector, FallConfig(confirm_s=2.0), PosesCache(tmp_path, PoseDetectorConfig()))
+    runner = ClipRunner(
+        pose_detector,
+        FallConfig(confirm_s=2.0),
+        PosesCache(tmp_path, PoseDetectorConfig()),
+    )
     live = runner.run(clip)
     replay = runner.run(clip)
     assert not live.cached and replay.cached

@@ -31,17 +31,52 @@ def test_down_window(label: dict, duration_s: float, window: tuple | None) -> No
         (FALL, [], False, None, [], "missed"),
         (FALL, [2.0], True, -1.0, [], "hit"),  # the window edges are inside
         (FALL, [11.0], True, 8.0, [], "hit"),
-        (FALL, [1.99], False, None, [1.99], "missed+false-alarm"),  # before the person is down
+        (
+            FALL,
+            [1.99],
+            False,
+            None,
+            [1.99],
+            "missed+false-alarm",
+        ),  # before the person is down
         (FALL, [11.5], False, None, [11.5], "missed+false-alarm"),
-        (FALL, [1.0, 4.0, 6.0], True, 1.0, [1.0], "hit+false-alarm"),  # first in-window counts
+        (
+            FALL,
+            [1.0, 4.0, 6.0],
+            True,
+            1.0,
+            [1.0],
+            "hit+false-alarm",
+        ),  # first in-window counts
         (FALL, [6.0, 4.0], True, 1.0, [], "hit"),  # order of alerts does not matter
         # got up at 6 s: window [2, 7]; an alert after getting up is a false alarm
-        ({"down_from_s": 3.0, "down_until_s": 6.0}, [4.0, 9.0], True, 1.0, [9.0], "hit+false-alarm"),
-        ({"down_from_s": 3.0, "down_until_s": 6.0}, [7.5], False, None, [7.5], "missed+false-alarm"),
+        (
+            {"down_from_s": 3.0, "down_until_s": 6.0},
+            [4.0, 9.0],
+            True,
+            1.0,
+            [9.0],
+            "hit+false-alarm",
+        ),
+        (
+            {"down_from_s": 3.0, "down_until_s": 6.0},
+            [7.5],
+            False,
+            None,
+            [7.5],
+            "missed+false-alarm",
+        ),
         # no-fall clips: every alert is a false alarm
         ({"fall": False}, [], False, None, [], "quiet"),
         ({"fall": False}, [3.0, 8.0], False, None, [3.0, 8.0], "false-alarm"),
-        ({"fall": False, "hard_negative": True}, [3.0], False, None, [3.0], "false-alarm"),
+        (
+            {"fall": False, "hard_negative": True},
+            [3.0],
+            False,
+            None,
+            [3.0],
+            "false-alarm",
+        ),
     ],
 )
 def test_score_clip(
@@ -54,7 +89,11 @@ def test_score_clip(
 ) -> None:
     out = score_clip(alerts_s, make_label(**label), duration_s=10.0)
     assert out.matched is matched
-    assert out.delay_s == pytest.approx(delay_s) if delay_s is not None else out.delay_s is None
+    assert (
+        out.delay_s == pytest.approx(delay_s)
+        if delay_s is not None
+        else out.delay_s is None
+    )
     assert list(out.false_alarms_s) == false_alarms_s
     assert out.false_alarm is bool(false_alarms_s)
     assert out.verdict == verdict
@@ -68,7 +107,10 @@ def test_end_follows_the_duration_given() -> None:
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
-    [({"duration_s": -1.0}, "duration_s must be >= 0"), ({"tolerance_s": -0.1}, "tolerance_s")],
+    [
+        ({"duration_s": -1.0}, "duration_s must be >= 0"),
+        ({"tolerance_s": -0.1}, "tolerance_s"),
+    ],
 )
 def test_score_clip_rejects_bad_arguments(kwargs: dict, message: str) -> None:
     args = {"duration_s": 10.0, **kwargs}
@@ -91,7 +133,11 @@ def test_summarize_counts_each_kind_of_clip() -> None:
     assert t.fall_recall == pytest.approx(2 / 3)
     assert (t.no_fall_clips, t.no_fall_clips_alerted) == (4, 2)
     assert (t.hard_negative_clips, t.hard_negatives_alerted) == (2, 1)
-    assert (t.false_alarms, t.false_alarms_on_fall_clips, t.false_alarm_clips) == (4, 1, 3)
+    assert (t.false_alarms, t.false_alarms_on_fall_clips, t.false_alarm_clips) == (
+        4,
+        1,
+        3,
+    )
     assert (t.delay_median_s, t.delay_max_s) == (2.0, 3.0)
     assert t.video_s == 90.0
     assert t.false_alarms_per_hour == pytest.approx(4 / (90 / 3600))
@@ -100,7 +146,11 @@ def test_summarize_counts_each_kind_of_clip() -> None:
 def test_summarize_nothing() -> None:
     t = summarize([])
     assert t.clips == 0
-    assert t.fall_recall is None and t.delay_median_s is None and t.false_alarms_per_hour is None
+    assert (
+        t.fall_recall is None
+        and t.delay_median_s is None
+        and t.false_alarms_per_hour is None
+    )
 
 
 def test_uncertain_is_carried_for_the_caller_to_split() -> None:
@@ -112,13 +162,24 @@ def test_uncertain_is_carried_for_the_caller_to_split() -> None:
     [
         ([1, 1, 0, 0], [1, 0, 1, 0], (1, 1, 1, 1), 0.5, 0.5, 0.5),
         ([1, 1, 1], [1, 1, 1], (3, 0, 0, 0), 1.0, 1.0, 1.0),
-        ([0, 0], [0, 0], (0, 0, 0, 2), 1.0, None, None),  # nothing to find: no precision/recall
+        (
+            [0, 0],
+            [0, 0],
+            (0, 0, 0, 2),
+            1.0,
+            None,
+            None,
+        ),  # nothing to find: no precision/recall
         ([], [], (0, 0, 0, 0), None, None, None),
     ],
 )
 def test_confusion(
-    truth: list[int], predicted: list[int], counts: tuple, accuracy: float | None,
-    precision: float | None, recall: float | None,
+    truth: list[int],
+    predicted: list[int],
+    counts: tuple,
+    accuracy: float | None,
+    precision: float | None,
+    recall: float | None,
 ) -> None:
     cm = Confusion.count(map(bool, truth), map(bool, predicted))
     assert (cm.tp, cm.fp, cm.fn, cm.tn) == counts
