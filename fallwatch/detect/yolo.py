@@ -124,13 +124,15 @@ class YoloDetector:
 
     def detect(self, frame: Frame) -> Poses:
         m = self._model
-        rgb = cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB)
+        rgb = np.asarray(cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB), np.uint8)
         mapping: PixelMapping
         if m.letterbox:
             canvas, mapping = letterbox(rgb, m.input_wh, pad_value=m.pad_value)
         else:
             w, h = frame.size_wh
-            canvas = cv2.resize(rgb, m.input_wh, interpolation=cv2.INTER_LINEAR)
+            canvas = np.asarray(
+                cv2.resize(rgb, m.input_wh, interpolation=cv2.INTER_LINEAR), np.uint8
+            )
             mapping = Stretch(m.input_wh[0] / w, m.input_wh[1] / h, m.input_wh)
         tensor = (canvas.transpose(2, 0, 1)[np.newaxis].astype(np.float32) / 255.0).astype(
             m.input_dtype, copy=False
@@ -222,7 +224,9 @@ def _onnx_input_wh(
 ) -> tuple[int, int]:
     shape = runtime.input_shape
     if len(shape) != 4 or shape[0] not in (1, None) or shape[1] not in (3, None):
-        raise OnnxModelError(f"{path} input shape {list(shape)} is not an NCHW RGB image [1, 3, h, w]")
+        raise OnnxModelError(
+            f"{path} input shape {list(shape)} is not an NCHW RGB image [1, 3, h, w]"
+        )
     fixed_h, fixed_w = shape[2], shape[3]
     if fixed_w is not None and fixed_h is not None:
         if wanted is not None and wanted != (fixed_w, fixed_h):

@@ -12,7 +12,6 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-
 # --- Darknet ---------------------------------------------------------------------------
 
 
@@ -100,7 +99,11 @@ def _darknet_weights(
             parts.append(rng.normal(0, 0.1, filters))
         if bn:
             # Variance must be positive: OpenCV folds 1/sqrt(var) into the conv.
-            parts += [rng.uniform(0.5, 1.5, filters), rng.normal(0, 0.1, filters), rng.uniform(0.5, 1.5, filters)]
+            parts += [
+                rng.uniform(0.5, 1.5, filters),
+                rng.normal(0, 0.1, filters),
+                rng.uniform(0.5, 1.5, filters),
+            ]
         if is_head and head_bias is not None:
             parts.append(np.zeros(filters * c * k * k))
         else:
@@ -109,7 +112,9 @@ def _darknet_weights(
     return np.concatenate(parts).astype(np.float32)
 
 
-def _write_weights(path: Path, values: np.ndarray, version: tuple[int, int, int] = (0, 2, 0)) -> Path:
+def _write_weights(
+    path: Path, values: np.ndarray, version: tuple[int, int, int] = (0, 2, 0)
+) -> Path:
     """Darknet header: major, minor, revision int32, then `seen` int64 from 0.2, int32 before."""
     with path.open("wb") as fh:
         np.asarray(version, "<i4").tofile(fh)
@@ -139,7 +144,11 @@ def tiny_darknet(tmp_path: Path):
         cfg = tmp_path / f"{tag}.cfg"
         cfg.write_text(
             _darknet_cfg_text(
-                classes, anchors=anchors, mask=mask, head_filters=head_filters, letter_box=letter_box
+                classes,
+                anchors=anchors,
+                mask=mask,
+                head_filters=head_filters,
+                letter_box=letter_box,
             )
         )
         values = _darknet_weights(classes, len(mask.split(",")), head_bias)

@@ -8,7 +8,11 @@ import cv2
 import numpy as np
 import pytest
 
-from fallwatch.config.detector import HybridDetectorConfig, PoseDetectorConfig, YoloDetectorConfig
+from fallwatch.config.detector import (
+    HybridDetectorConfig,
+    PoseDetectorConfig,
+    YoloDetectorConfig,
+)
 from fallwatch.detect.base import build_detector
 from fallwatch.detect.bundle import ModelNotFoundError
 from fallwatch.detect.decoders.yolo import box_iou
@@ -67,7 +71,9 @@ def test_each_person_takes_the_best_matching_fallen_score():
     np.testing.assert_allclose(out.fallen_scores, [0.8, 0.0, 0.0])
     # Exactly at the threshold counts as a match.
     exact = float(box_iou(people.xyxy[:1], boxes.xyxy[2:3])[0, 0])
-    assert match_fallen_scores(people, boxes, match_iou=exact).fallen_scores[0] == pytest.approx(0.99)
+    assert match_fallen_scores(people, boxes, match_iou=exact).fallen_scores[0] == pytest.approx(
+        0.99
+    )
     # Pose fields are kept, and the input is not changed.
     np.testing.assert_array_equal(out.keypoints, people.keypoints)
     np.testing.assert_array_equal(out.xyxy, people.xyxy)
@@ -120,15 +126,31 @@ def test_real_movenet_with_a_tiny_onnx_yolo(falls_dir, constant_onnx):
     scale = 64 / w
     pad_y = (64 - round(h * scale)) // 2
     x1, y1, x2, y2 = people.xyxy[0]
-    person_row = [(x1 + x2) / 2 * scale, (y1 + y2) / 2 * scale + pad_y, (x2 - x1) * scale, (y2 - y1) * scale, 0.1, 0.7]
+    person_row = [
+        (x1 + x2) / 2 * scale,
+        (y1 + y2) / 2 * scale + pad_y,
+        (x2 - x1) * scale,
+        (y2 - y1) * scale,
+        0.1,
+        0.7,
+    ]
     wall_xyxy = np.array([[0, 0, w * 0.1, h * 0.1]], np.float32)
     assert box_iou(people.xyxy, wall_xyxy).max() < 0.3
-    wall_row = [w * 0.05 * scale, h * 0.05 * scale + pad_y, w * 0.1 * scale, h * 0.1 * scale, 0.0, 0.9]
+    wall_row = [
+        w * 0.05 * scale,
+        h * 0.05 * scale + pad_y,
+        w * 0.1 * scale,
+        h * 0.1 * scale,
+        0.0,
+        0.9,
+    ]
     table = np.zeros((8, 6), np.float32)
     table[:2] = [person_row, wall_row]
     model = constant_onnx(table.T[np.newaxis], names="{0: 'Normal', 1: 'Fall'}")
 
-    config = HybridDetectorConfig(yolo=YoloDetectorConfig(format="onnx", onnx_path=model), match_iou=0.5)
+    config = HybridDetectorConfig(
+        yolo=YoloDetectorConfig(format="onnx", onnx_path=model), match_iou=0.5
+    )
     det = build_detector(config)
     assert isinstance(det, HybridDetector)
     out = det.detect(frame)

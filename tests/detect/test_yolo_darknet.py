@@ -22,7 +22,7 @@ from fallwatch.types import Frame
 # "Normal" -5 and "Fall" +5, so every box is a confident fall.
 ONE_ANCHOR = {"anchors": "16,16", "mask": "0"}
 HEAD_BIAS = np.array([0, 0, 0, 0, 10, -5, 5], np.float32)
-SIGMOID = lambda x: 1 / (1 + np.exp(-x))  # noqa: E731
+SIGMOID = lambda x: 1 / (1 + np.exp(-x))
 FALL_SCORE = SIGMOID(5.0) * SIGMOID(10.0)
 
 
@@ -32,7 +32,11 @@ def make_frame(w: int, h: int, value: int = 90) -> Frame:
 
 def config(files, **kw) -> YoloDetectorConfig:
     return YoloDetectorConfig(
-        format="darknet", cfg_path=files.cfg, weights_path=files.weights, names_path=files.names, **kw
+        format="darknet",
+        cfg_path=files.cfg,
+        weights_path=files.weights,
+        names_path=files.names,
+        **kw,
     )
 
 
@@ -74,7 +78,11 @@ def test_tiny_net_runs_end_to_end_with_nms(tiny_darknet):
         assert poses.xyxy.shape == (len(poses), 4) and poses.keypoints.shape == (len(poses), 17, 2)
         assert ((poses.scores >= 0) & (poses.scores <= 1)).all()
         assert ((poses.fallen_scores >= 0) & (poses.fallen_scores <= poses.scores + 1e-6)).all()
-        assert (poses.xyxy[:, :2] >= 0).all() and (poses.xyxy[:, 2] <= 96).all() and (poses.xyxy[:, 3] <= 72).all()
+        assert (
+            (poses.xyxy[:, :2] >= 0).all()
+            and (poses.xyxy[:, 2] <= 96).all()
+            and (poses.xyxy[:, 3] <= 72).all()
+        )
         assert np.all(np.diff(poses.scores) <= 1e-6)  # best first
     # NMS ran before clipping to the frame, so check the boxes clipping left alone.
     inside = b.xyxy[(b.xyxy[:, :2] > 0).all(1) & (b.xyxy[:, 2] < 96) & (b.xyxy[:, 3] < 72)]
@@ -96,7 +104,7 @@ def test_known_head_gives_anchor_boxes_stretched_back_to_the_frame(tiny_darknet)
     cx = np.repeat((np.arange(8) + 0.5) * 16, 8)
     cy = np.tile((np.arange(8) + 0.5) * 8, 8)
     expected = np.clip(np.stack([cx - 16, cy - 8, cx + 16, cy + 8], 1), 0, [128, 64, 128, 64])
-    order = lambda boxes: boxes[np.lexsort(boxes.T[::-1])]  # noqa: E731
+    order = lambda boxes: boxes[np.lexsort(boxes.T[::-1])]
     np.testing.assert_allclose(order(poses.xyxy), order(expected), atol=1e-3)
 
 
@@ -127,14 +135,18 @@ def test_weights_of_another_cfg_are_refused(tiny_darknet):
     two = tiny_darknet(tag="two")
     three = tiny_darknet(classes=3, names=("Normal", "Fall", "Sit"), tag="three")
     files = type(two)(two.cfg, three.weights, two.names, two.weight_count)
-    with pytest.raises(DarknetModelError, match=r"three\.weights does not match .*two\.cfg.*another cfg"):
+    with pytest.raises(
+        DarknetModelError, match=r"three\.weights does not match .*two\.cfg.*another cfg"
+    ):
         YoloDetector(config(files))
 
 
 def test_truncated_weights_are_refused(tiny_darknet):
     files = tiny_darknet(drop_floats=10, tag="cut")
     needed = files.weight_count
-    with pytest.raises(DarknetModelError, match=rf"cut\.weights.*{needed - 10} float32.*needs {needed}.*cut short"):
+    with pytest.raises(
+        DarknetModelError, match=rf"cut\.weights.*{needed - 10} float32.*needs {needed}.*cut short"
+    ):
         check_weights_file(parse_darknet_cfg(files.cfg), files.weights)
     # OpenCV itself would load the short file without a word: the runtime must not.
     with pytest.raises(ValueError, match="cut.weights"):
@@ -150,7 +162,9 @@ def test_head_filters_that_do_not_fit_classes_are_refused(tiny_darknet):
 def test_names_file_with_the_wrong_class_count(tiny_darknet, tmp_path):
     files = tiny_darknet()
     files.names.write_text("Normal\nFall\nSit\n")
-    with pytest.raises(ClassNamesError, match=r"tiny\.names lists 3 class names but .*tiny\.cfg has classes=2"):
+    with pytest.raises(
+        ClassNamesError, match=r"tiny\.names lists 3 class names but .*tiny\.cfg has classes=2"
+    ):
         YoloDetector(config(files))
 
 
@@ -172,7 +186,9 @@ def test_opencv_errors_are_rephrased_with_the_files(tiny_darknet):
     files = tiny_darknet()
     # A layer we do not count: the size check is skipped and OpenCV's parser objects.
     files.cfg.write_text(files.cfg.read_text().replace("[maxpool]", "[frobnicate]"))
-    with pytest.raises(DarknetModelError, match=r"OpenCV cannot load .*tiny\.cfg.*Unknown layer type: frobnicate"):
+    with pytest.raises(
+        DarknetModelError, match=r"OpenCV cannot load .*tiny\.cfg.*Unknown layer type: frobnicate"
+    ):
         YoloDetector(config(files))
 
 

@@ -102,9 +102,7 @@ def test_box_iou():
 
 
 def test_nms_suppresses_overlaps_at_or_above_threshold():
-    xyxy = np.array(
-        [[0, 0, 10, 10], [1, 0, 11, 10], [20, 0, 30, 10], [5, 0, 15, 10]], np.float32
-    )
+    xyxy = np.array([[0, 0, 10, 10], [1, 0, 11, 10], [20, 0, 30, 10], [5, 0, 15, 10]], np.float32)
     scores = np.array([0.9, 0.95, 0.5, 0.6], np.float32)
     # 1 beats 0 (IoU 0.82); 3 overlaps 1 by 0.43 and 0 by 0.33; 2 is alone.
     assert nms(xyxy, scores, 0.5).tolist() == [1, 3, 2]
@@ -170,7 +168,9 @@ def test_decode_drops_non_finite_rows_and_empty_outputs():
 
 
 def test_fallen_score_is_the_max_over_fallen_classes():
-    classes = YoloClasses.select(("person", "fallen", "Fall-Action"), ["fallen", "fall-action"], ["person"], "t")
+    classes = YoloClasses.select(
+        ("person", "fallen", "Fall-Action"), ["fallen", "fall-action"], ["person"], "t"
+    )
     out = v8_output([[20, 20, 10, 20, 0.9, 0.2, 0.6]])
     poses = decode_yolo(out, YoloLayout.V8, classes, (64, 64), IDENTITY_64, (64, 64), 0.25, 0.45)
     np.testing.assert_allclose(poses.fallen_scores, [0.6])

@@ -195,14 +195,21 @@ def test_hfd_on_real_frames(hfd_path, falls_dir):
     down_from_frame 63) the subject lies on the mattress."""
     det = YoloDetector(YoloDetectorConfig(format="hfd"))
     assert det.class_names == ("Normal", "Fall") and det.input_wh == (640, 640)
-    standing, lying = det.detect(_upfall_frame(falls_dir, 5)), det.detect(_upfall_frame(falls_dir, 81))
+    standing, lying = (
+        det.detect(_upfall_frame(falls_dir, 5)),
+        det.detect(_upfall_frame(falls_dir, 81)),
+    )
     for poses in (standing, lying):
         n = len(poses)
         assert 1 <= n <= 20
         assert poses.xyxy.shape == (n, 4) and poses.fallen_scores.shape == (n,)
         assert ((poses.scores >= 0.25) & (poses.scores <= 1)).all()
         assert ((poses.fallen_scores >= 0) & (poses.fallen_scores <= poses.scores + 1e-6)).all()
-        assert (poses.xyxy >= 0).all() and (poses.xyxy[:, [0, 2]] <= 640).all() and (poses.xyxy[:, [1, 3]] <= 480).all()
+        assert (
+            (poses.xyxy >= 0).all()
+            and (poses.xyxy[:, [0, 2]] <= 640).all()
+            and (poses.xyxy[:, [1, 3]] <= 480).all()
+        )
     assert standing.fallen_scores[0] < 0.3  # the most confident box: the standing subject
     down = lying[lying.fallen_scores >= 0.5]
     assert len(down) >= 1

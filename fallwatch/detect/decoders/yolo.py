@@ -156,7 +156,7 @@ class YoloClasses:
 
 
 def candidates(
-    outputs: Sequence[npt.NDArray[np.floating]],
+    outputs: Sequence[npt.NDArray[np.generic]],
     layout: YoloLayout,
     num_classes: int,
     input_wh: tuple[int, int],
@@ -227,7 +227,7 @@ def nms(xyxy: FloatArray, scores: FloatArray, iou_threshold: float) -> IntArray:
 
 
 def decode_yolo(
-    outputs: Sequence[npt.NDArray[np.floating]],
+    outputs: Sequence[npt.NDArray[np.generic]],
     layout: YoloLayout,
     classes: YoloClasses,
     input_wh: tuple[int, int],
@@ -261,7 +261,11 @@ def decode_yolo(
     # would overlap its neighbours more than the model meant.
     idx = idx[nms(xyxy_in[idx], best_score[idx], nms_iou)]
     in_w, in_h = input_wh
-    corners_norm = (xyxy_in[idx] / np.array([in_w, in_h, in_w, in_h], np.float32)).reshape(-1, 2, 2)
+    corners_norm = (
+        (xyxy_in[idx] / np.array([in_w, in_h, in_w, in_h], np.float32))
+        .astype(np.float32)
+        .reshape(-1, 2, 2)
+    )
     xyxy = to_pixels.to_pixels_xy(corners_norm).reshape(-1, 4)
     frame_w, frame_h = frame_wh
     xyxy = np.clip(xyxy, 0, np.array([frame_w, frame_h, frame_w, frame_h], np.float32))

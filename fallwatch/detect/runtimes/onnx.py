@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 # ONNX tensor element types a vision model takes as input, to numpy dtypes.
-_ORT_DTYPES = {
+_ORT_DTYPES: dict[str, np.dtype[Any]] = {
     "tensor(float)": np.dtype(np.float32),
     "tensor(float16)": np.dtype(np.float16),
-    "tensor(uint8)": np.dtype(np.uint8),
 }
 
 
@@ -44,7 +44,9 @@ class OnnxRuntime:
                 str(self.model_path), options, providers=["CPUExecutionProvider"]
             )
         except Exception as exc:  # ORT raises its own untyped Fail/InvalidGraph errors
-            first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            first_line = (
+                str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            )
             raise OnnxModelError(
                 f"ONNX Runtime cannot load {self.model_path}: {first_line}"
             ) from exc

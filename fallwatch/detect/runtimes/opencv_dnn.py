@@ -76,7 +76,9 @@ def parse_darknet_cfg(path: Path) -> DarknetCfg:
     if not path.is_file():
         raise DarknetModelError(f"Darknet cfg {path} does not exist")
     sections: list[tuple[str, dict[str, str]]] = []
-    for line_no, raw in enumerate(path.read_text(encoding="utf-8", errors="replace").splitlines(), 1):
+    for line_no, raw in enumerate(
+        path.read_text(encoding="utf-8", errors="replace").splitlines(), 1
+    ):
         line = raw.strip()
         if not line or line[0] in "#;":
             continue
@@ -236,7 +238,11 @@ class OpenCvDnnRuntime:
 
     def run(self, tensor: npt.NDArray[np.float32]) -> list[npt.NDArray[np.float32]]:
         """`tensor` is NCHW float32 (N = 1) scaled to [0, 1], any multiple of 32 in size."""
-        if tensor.ndim != 4 or tensor.shape[:2] != (1, self.cfg.channels) or tensor.dtype != np.float32:
+        if (
+            tensor.ndim != 4
+            or tensor.shape[:2] != (1, self.cfg.channels)
+            or tensor.dtype != np.float32
+        ):
             raise ValueError(
                 f"input must be (1, {self.cfg.channels}, h, w) float32, got {tensor.shape} {tensor.dtype}"
             )
@@ -253,5 +259,5 @@ class OpenCvDnnRuntime:
 def _opencv_reason(exc: cv2.error) -> str:
     """OpenCV messages carry the C++ source path; keep the part a user can act on."""
     text = str(exc).strip()
-    match = re.search(r"error: \([^)]*\)\s*(.*?)(?: in function .*)?$", text, re.S)
+    match = re.search(r"error: \([^)]*\)\s*(.*?)(?: in function .*)?$", text, re.DOTALL)
     return (match.group(1) if match else text).strip()
