@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "fallwatch.evaluation.command",
     "fallwatch.bench.command",
     "fallwatch.notify.command",
+    "fallwatch.config.command",
 )
 
 EXIT_BAD_INPUT = 2

@@ -1,0 +1,261 @@
+"""Config of `fallwatch serve`: cameras, storage, recording, web, workers and notify.
+
+One YAML file (see `fallwatch.example.yaml`), read by `fallwatch.config.loader`. Secrets
+are never written in it: a string may be a `${ENV_VAR}` reference, and a few settings
+have `FALLWATCH_*` environment overrides (see the loader). The JSON schema of this model
+is what `fallwatch config schema` prints.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from urllib.parse import urlsplit
+
+from pydantic import Field, field_validator, model_validator
+
+from fallwatch.config.base import Section
+from fallwatch.config.detector import DetectorConfig, PoseDetectorConfig
+from fallwatch.config.fall import FallConfig
+from fallwatch.config.notify import NotifyConfig, Secret
+
+CAMERA_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
+_CAMERA_ID = re.compile(CAMERA_ID_PATTERN)
+STREAM_SCHEMES = ("rtsp", "rtsps", "http", "https")
+
+
+class CameraConfig(Section):
+    """One camera: where its picture comes from and how it is analysed."""
+
+    id: str = Field(
+        pattern=CAMERA_ID_PATTERN,
+        description="Unique id used in URLs, events and notification routes: lower case "
+        "letters, digits, '-' and '_', at most 64, e.g. 'ward-3-bed-2'.",
+    )
+    name: str = Field("", max_length=128, description="Label shown on the dashboard ('' = id).")
+    location: str = Field(
+        "", max_length=256, description="Where the camera is, quoted in alerts ('Ward 3, room 12')."
+    )
+    url: str | None = Field(
+        None,
+        max_length=2048,
+        description="Live stream: rtsp://, rtsps:// (through FFmpeg) or http(s):// MJPEG. "
+        "Credentials belong in a ${ENV_VAR} reference, e.g. 'rtsp://admin:${CAM1_PASSWORD}@10.0.0.5/stream1'. "
+        "Give url or path, not both.",
+    )
+    path: Path | None = Field(
+        None,
+        description="Video file played as if it were a camera, paced at the file's frame "
+        "rate (demos, tests, benchmarks). Give url or path, not both.",
+    )
+    loop: bool = Field(
+        False, description="Play a file source again from the start when it ends (path only)."
+    )
+    analysis_fps: float = Field(
+        5.0,
+        gt=0,
+        le=30,
+        description="Frames per second analysed (detector, tracker, fall rules). Newer "
+        "frames replace older ones, so a camera never falls behind; 5 fps sees a fall and "
+        "keeps four cameras on two cores.",
+    )
+    detector: DetectorConfig = Field(
+        default_factory=lambda: PoseDetectorConfig(num_threads=1),
+        description="Detector plugin for this camera. One thread by default: cameras run "
+        "in parallel worker processes, so more threads each would only contend.",
+    )
+    fall: FallConfig = Field(
+        default_factory=FallConfig,
+        description="When someone counts as fallen: confirm_s, found_down_s, ignore zones.",
+    )
+    privacy: bool = Field(
+        False,
+        description="Show and store skeletons on a black background instead of the picture "
+        "(live view, snapshots and clips); the raw view is then refused.",
+    )
+    enabled: bool = Field(True, description="False: configured but not watched.")
+    jpeg_quality: int = Field(
+        75, ge=30, le=95, description="JPEG quality of live frames, snapshots and clips."
+    )
+    max_width_px: int = Field(
+        960,
+        ge=160,
+        le=3840,
+        description="Frames wider than this are scaled down before analysis and streaming "
+        "(detection works at 256x192 anyway; this bounds the JPEG cost).",
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _stream_url(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        parts = urlsplit(v)
+        if parts.scheme not in STREAM_SCHEMES or not parts.hostname:
+            raise ValueError(
+                f"must be a {', '.join(s + '://' for s in STREAM_SCHEMES)} URL with a host"
+            )
+        return v
+
+    @model_validator(mode="after")
+    def _one_source(self) -> CameraConfig:
+        if (self.url is None) == (self.path is None):
+            raise ValueError("give exactly one source: url (a stream) or path (a video file)")
+        if self.loop and self.path is None:
+            raise ValueError("loop applies to a file source (path), not to a stream url")
+        return self
+
+    @property
+    def label(self) -> str:
+        return self.name or self.id
+
+    @property
+    def source(self) -> str:
+        """The stream URL or file path, as a string."""
+        return self.url if self.url is not None else str(self.path)
+
+
+class ReconnectConfig(Section):
+    """How a lost stream is retried: exponential backoff between attempts, for ever."""
+
+    initial_s: float = Field(0.5, gt=0, le=60, description="First wait after a failure, seconds.")
+    max_s: float = Field(30.0, gt=0, le=600, description="Longest wait between attempts, seconds.")
+    read_timeout_s: float = Field(
+        5.0,
+        gt=0,
+        le=120,
+        description="No frame for this long counts as a lost connection, seconds.",
+    )
+
+    @model_validator(mode="after")
+    def _order(self) -> ReconnectConfig:
+        if self.max_s < self.initial_s:
+            raise ValueError(f"max_s ({self.max_s}) must be >= initial_s ({self.initial_s})")
+        return self
+
+
+class WorkersConfig(Section):
+    """The per-camera worker processes and their supervisor."""
+
+    stall_s: float = Field(
+        30.0,
+        ge=2,
+        le=600,
+        description="A worker with no heartbeat for this long is killed and restarted, "
+        "seconds. Covers model loading at start, so not too short.",
+    )
+    restart_backoff_max_s: float = Field(
+        60.0,
+        gt=0,
+        le=3600,
+        description="Longest wait before restarting a worker that keeps crashing, seconds "
+        "(the wait doubles from 1 s per crash in a row).",
+    )
+    reconnect: ReconnectConfig = Field(default_factory=ReconnectConfig)
+
+
+class RecordingConfig(Section):
+    """Snapshots and clips kept with each event, under `<data_dir>/media`."""
+
+    pre_s: float = Field(
+        5.0, ge=0, le=60, description="Seconds of video before the alert kept in its clip."
+    )
+    post_s: float = Field(
+        5.0, ge=0, le=60, description="Seconds of video after the alert kept in its clip."
+    )
+    retention_days: float = Field(
+        30.0,
+        gt=0,
+        le=3650,
+        description="Snapshots and clips older than this are deleted (the event rows stay).",
+    )
+    max_total_mb: float = Field(
+        2048.0,
+        gt=0,
+        le=10_000_000,
+        description="Media kept in all, MiB; the oldest files go first when it is exceeded.",
+    )
+
+
+class WebConfig(Section):
+    """The dashboard and REST API."""
+
+    host: str = Field(
+        "127.0.0.1",
+        min_length=1,
+        description="Address to listen on; 0.0.0.0 for every interface (put TLS in front).",
+    )
+    port: int = Field(8080, ge=1, le=65535, description="TCP port.")
+    secret_key: Secret | None = Field(
+        None,
+        description="Key signing session cookies and CSRF tokens, at least 32 characters, "
+        "as a ${ENV_VAR} reference (never written in the file). None: a random key kept "
+        "in <data_dir>/secret_key.",
+    )
+    session_max_age_s: int = Field(
+        12 * 3600, ge=60, le=90 * 86_400, description="Sessions expire after this many seconds."
+    )
+    secure_cookies: bool = Field(
+        False, description="Mark cookies Secure (only sent over HTTPS): set behind TLS."
+    )
+    mjpeg_max_fps: float = Field(
+        10.0, gt=0, le=30, description="Most frames per second sent to one live-view client."
+    )
+
+    @field_validator("secret_key")
+    @classmethod
+    def _long_enough(cls, v: Secret | None) -> Secret | None:
+        if v is not None and len(v.get_secret_value()) < 32:
+            raise ValueError("must be at least 32 characters")
+        return v
+
+
+class ServerConfig(Section):
+    """Everything `fallwatch serve` needs."""
+
+    data_dir: Path = Field(
+        Path("fallwatch-data"),
+        description="Directory for the SQLite database, snapshots, clips and the session "
+        "key; relative paths are relative to the config file.",
+    )
+    database_url: str | None = Field(
+        None,
+        description="SQLAlchemy URL, e.g. 'postgresql+psycopg://fallwatch:${PGPASSWORD}@db/fallwatch'. "
+        "None: SQLite file fallwatch.db in data_dir.",
+    )
+    web: WebConfig = Field(default_factory=WebConfig)
+    workers: WorkersConfig = Field(default_factory=WorkersConfig)
+    recording: RecordingConfig = Field(default_factory=RecordingConfig)
+    cameras: list[CameraConfig] = Field(
+        default_factory=list,
+        description="Cameras from the file. More can be added in the web UI or API; "
+        "those are kept in the database.",
+    )
+    notify: NotifyConfig = Field(
+        default_factory=NotifyConfig,
+        description="Alert channels, routes and policies (see docs/notifications.md).",
+    )
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_backend(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        scheme = v.split(":", 1)[0]
+        if not (scheme.startswith("sqlite") or scheme.startswith("postgresql")):
+            raise ValueError(
+                "must be a sqlite:///path or postgresql+psycopg://user@host/db URL"
+            )
+        return v
+
+    @model_validator(mode="after")
+    def _unique_camera_ids(self) -> ServerConfig:
+        ids = [c.id for c in self.cameras]
+        dupes = sorted({i for i in ids if ids.count(i) > 1})
+        if dupes:
+            raise ValueError(f"cameras: duplicate ids {dupes}")
+        return self
+
+
+def is_camera_id(value: str) -> bool:
+    return bool(_CAMERA_ID.match(value))
