@@ -90,7 +90,10 @@ class ChannelBase(NotifySection):
         description="Unique channel name that routes refer to, lower case, e.g. 'sms-ward'.",
     )
     timeout_s: float = Field(
-        10.0, gt=0, le=120, description="Seconds one send may take before it counts as failed."
+        10.0,
+        gt=0,
+        le=120,
+        description="Seconds one send may take before it counts as failed.",
     )
     send_resolved: bool | None = Field(
         None,
@@ -138,11 +141,14 @@ class SensSmsChannel(ChannelBase):
 
     type: Literal["sens"] = "sens"
     secret_fields: ClassVar[tuple[str, ...]] = ("access_key", "secret_key")
-    recipient_kind: ClassVar[str | None] = "phone number (digits only, e.g. 01012345678)"
+    recipient_kind: ClassVar[str | None] = (
+        "phone number (digits only, e.g. 01012345678)"
+    )
     recipient_pattern: ClassVar[re.Pattern[str] | None] = re.compile(r"^\d{6,16}$")
 
     base_url: HttpUrl = Field(
-        HttpUrl("https://sens.apigw.ntruss.com"), description="SENS API gateway base URL."
+        HttpUrl("https://sens.apigw.ntruss.com"),
+        description="SENS API gateway base URL.",
     )
     service_id: str = Field(
         min_length=1,
@@ -150,12 +156,18 @@ class SensSmsChannel(ChannelBase):
         pattern=r"^[A-Za-z0-9:_.-]+$",
         description="SMS project service id, e.g. 'ncp:sms:kr:123456789012:fallwatch'.",
     )
-    access_key: Secret = Field(description="NCP access key id (${ENV_VAR} or access_key_file).")
-    secret_key: Secret = Field(description="NCP secret key (${ENV_VAR} or secret_key_file).")
+    access_key: Secret = Field(
+        description="NCP access key id (${ENV_VAR} or access_key_file)."
+    )
+    secret_key: Secret = Field(
+        description="NCP secret key (${ENV_VAR} or secret_key_file)."
+    )
     from_number: str = Field(
         pattern=r"^\d{6,16}$", description="Registered caller number, digits only."
     )
-    country_code: str = Field("82", pattern=r"^\d{1,4}$", description="Recipient country code.")
+    country_code: str = Field(
+        "82", pattern=r"^\d{1,4}$", description="Recipient country code."
+    )
     message_type: Literal["auto", "SMS", "LMS"] = Field(
         "auto",
         description="SMS holds 80 bytes (EUC-KR); 'auto' sends LMS (2,000 bytes) when the "
@@ -169,13 +181,20 @@ class TwilioSmsChannel(ChannelBase):
     type: Literal["twilio"] = "twilio"
     secret_fields: ClassVar[tuple[str, ...]] = ("auth_token",)
     recipient_kind: ClassVar[str | None] = "E.164 phone number (e.g. +821012345678)"
-    recipient_pattern: ClassVar[re.Pattern[str] | None] = re.compile(r"^\+[1-9]\d{6,14}$")
-
-    base_url: HttpUrl = Field(HttpUrl("https://api.twilio.com"), description="Twilio API base URL.")
-    account_sid: str = Field(
-        pattern=r"^AC[0-9a-fA-F]{32}$", description="Account SID ('AC' and 32 hex digits)."
+    recipient_pattern: ClassVar[re.Pattern[str] | None] = re.compile(
+        r"^\+[1-9]\d{6,14}$"
     )
-    auth_token: Secret = Field(description="Auth token (${ENV_VAR} or auth_token_file).")
+
+    base_url: HttpUrl = Field(
+        HttpUrl("https://api.twilio.com"), description="Twilio API base URL."
+    )
+    account_sid: str = Field(
+        pattern=r"^AC[0-9a-fA-F]{32}$",
+        description="Account SID ('AC' and 32 hex digits).",
+    )
+    auth_token: Secret = Field(
+        description="Auth token (${ENV_VAR} or auth_token_file)."
+    )
     from_number: str = Field(
         pattern=r"^\+[1-9]\d{6,14}$", description="Twilio number to send from, E.164."
     )
@@ -199,19 +218,29 @@ class EmailChannel(ChannelBase):
     type: Literal["email"] = "email"
     secret_fields: ClassVar[tuple[str, ...]] = ("password",)
     recipient_kind: ClassVar[str | None] = "e-mail address"
-    recipient_pattern: ClassVar[re.Pattern[str] | None] = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    recipient_pattern: ClassVar[re.Pattern[str] | None] = re.compile(
+        r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
+    )
 
     host: str = Field(min_length=1, description="SMTP server host name.")
-    port: int = Field(587, ge=1, le=65535, description="SMTP port (587 STARTTLS, 465 SSL, 25 plain).")
+    port: int = Field(
+        587, ge=1, le=65535, description="SMTP port (587 STARTTLS, 465 SSL, 25 plain)."
+    )
     security: Literal["starttls", "ssl", "none"] = Field(
         "starttls", description="'none' only for a relay on a trusted network."
     )
-    username: str | None = Field(None, description="Login user; None sends without login.")
-    password: Secret | None = Field(None, description="Login password (${ENV_VAR} or password_file).")
+    username: str | None = Field(
+        None, description="Login user; None sends without login."
+    )
+    password: Secret | None = Field(
+        None, description="Login password (${ENV_VAR} or password_file)."
+    )
     from_addr: str = Field(
         pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", description="Sender address (From)."
     )
-    subject_prefix: str = Field("[Fallwatch]", max_length=64, description="Start of every subject.")
+    subject_prefix: str = Field(
+        "[Fallwatch]", max_length=64, description="Start of every subject."
+    )
 
     @model_validator(mode="after")
     def _login_pair(self) -> EmailChannel:
@@ -227,18 +256,32 @@ class MqttChannel(ChannelBase):
     secret_fields: ClassVar[tuple[str, ...]] = ("password",)
 
     host: str = Field(min_length=1, description="Broker host name.")
-    port: int = Field(1883, ge=1, le=65535, description="Broker port (1883 plain, 8883 TLS).")
+    port: int = Field(
+        1883, ge=1, le=65535, description="Broker port (1883 plain, 8883 TLS)."
+    )
     tls: bool = Field(False, description="Connect with TLS (system CA bundle).")
-    username: str | None = Field(None, description="Broker user; None connects anonymously.")
-    password: Secret | None = Field(None, description="Broker password (${ENV_VAR} or password_file).")
-    client_id: str = Field("fallwatch", min_length=1, max_length=64, description="MQTT client id.")
+    username: str | None = Field(
+        None, description="Broker user; None connects anonymously."
+    )
+    password: Secret | None = Field(
+        None, description="Broker password (${ENV_VAR} or password_file)."
+    )
+    client_id: str = Field(
+        "fallwatch", min_length=1, max_length=64, description="MQTT client id."
+    )
     topic_prefix: str = Field(
-        "fallwatch", pattern=r"^[A-Za-z0-9_/-]+$", description="Topics are '<prefix>/<camera>/...'."
+        "fallwatch",
+        pattern=r"^[A-Za-z0-9_/-]+$",
+        description="Topics are '<prefix>/<camera>/...'.",
     )
     qos: Literal[0, 1, 2] = Field(1, description="QoS of event and state messages.")
-    discovery: bool = Field(True, description="Publish Home Assistant MQTT discovery configs.")
+    discovery: bool = Field(
+        True, description="Publish Home Assistant MQTT discovery configs."
+    )
     discovery_prefix: str = Field(
-        "homeassistant", pattern=r"^[A-Za-z0-9_/-]+$", description="Home Assistant discovery prefix."
+        "homeassistant",
+        pattern=r"^[A-Za-z0-9_/-]+$",
+        description="Home Assistant discovery prefix.",
     )
     send_resolved: bool | None = Field(
         True,
@@ -259,7 +302,12 @@ class AppriseChannel(ChannelBase):
 
 
 ChannelConfig = Annotated[
-    SensSmsChannel | TwilioSmsChannel | WebhookChannel | EmailChannel | MqttChannel | AppriseChannel,
+    SensSmsChannel
+    | TwilioSmsChannel
+    | WebhookChannel
+    | EmailChannel
+    | MqttChannel
+    | AppriseChannel,
     Field(discriminator="type"),
 ]
 
@@ -281,7 +329,8 @@ class RouteConfig(NotifySection):
         description="Camera ids or glob patterns ('ward-*'); default every camera.",
     )
     groups: list[str] = Field(
-        default_factory=list, description="Names of camera_groups this route also covers."
+        default_factory=list,
+        description="Names of camera_groups this route also covers.",
     )
     notify: list[RouteTarget] = Field(min_length=1, description="First contacts.")
     escalate_to: list[RouteTarget] = Field(
@@ -325,8 +374,12 @@ class PolicyConfig(NotifySection):
 
 
 class RetryConfig(NotifySection):
-    base_s: float = Field(2.0, gt=0, le=3600, description="First retry delay in seconds.")
-    max_s: float = Field(300.0, gt=0, le=86_400, description="Longest retry delay in seconds.")
+    base_s: float = Field(
+        2.0, gt=0, le=3600, description="First retry delay in seconds."
+    )
+    max_s: float = Field(
+        300.0, gt=0, le=86_400, description="Longest retry delay in seconds."
+    )
     jitter: float = Field(
         0.5,
         ge=0,
@@ -334,7 +387,9 @@ class RetryConfig(NotifySection):
         description="Share of each delay drawn at random, so retries from many alerts do "
         "not hit a recovering provider at the same instant.",
     )
-    max_attempts: int = Field(30, ge=1, le=1000, description="Attempts before an alert fails.")
+    max_attempts: int = Field(
+        30, ge=1, le=1000, description="Attempts before an alert fails."
+    )
     max_age_s: float = Field(
         6 * 3600.0,
         gt=0,
@@ -348,9 +403,13 @@ class RetryConfig(NotifySection):
         description="A claimed alert left 'sending' this long (its dispatcher died) is sent "
         "again; must exceed twice every channel's timeout_s.",
     )
-    poll_s: float = Field(1.0, gt=0, le=60, description="Idle dispatcher check interval, seconds.")
+    poll_s: float = Field(
+        1.0, gt=0, le=60, description="Idle dispatcher check interval, seconds."
+    )
     workers: int = Field(4, ge=1, le=64, description="Sends in parallel (threads).")
-    batch: int = Field(32, ge=1, le=1000, description="Alerts claimed per dispatcher pass.")
+    batch: int = Field(
+        32, ge=1, le=1000, description="Alerts claimed per dispatcher pass."
+    )
 
     @model_validator(mode="after")
     def _order(self) -> RetryConfig:
@@ -362,19 +421,32 @@ class RetryConfig(NotifySection):
 class NotifyConfig(NotifySection):
     """The notify section: what to send where, and how hard to try."""
 
-    channels: list[ChannelConfig] = Field(default_factory=list, description="Configured channels.")
-    camera_groups: dict[str, list[str]] = Field(
-        default_factory=dict, description="Named lists of camera ids or globs, for routes."
+    channels: list[ChannelConfig] = Field(
+        default_factory=list, description="Configured channels."
     )
-    routes: list[RouteConfig] = Field(default_factory=list, description="Who hears about what.")
-    policy: PolicyConfig = Field(default_factory=PolicyConfig)
-    retry: RetryConfig = Field(default_factory=RetryConfig)
+    camera_groups: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="Named lists of camera ids or globs, for routes.",
+    )
+    routes: list[RouteConfig] = Field(
+        default_factory=list, description="Who hears about what."
+    )
+    policy: PolicyConfig = Field(
+        default_factory=lambda: PolicyConfig.model_validate({}),
+        description="Cooldowns, hourly cap, escalation, resolved messages.",
+    )
+    retry: RetryConfig = Field(
+        default_factory=lambda: RetryConfig.model_validate({}),
+        description="Retries, leases and dispatcher pace.",
+    )
     dashboard_url: HttpUrl | None = Field(
         None,
         description="Base URL of the Fallwatch web UI; messages link to "
         "<dashboard_url>/events/<id> and its snapshot.",
     )
-    timezone: str = Field("UTC", description="IANA time zone for times in message text.")
+    timezone: str = Field(
+        "UTC", description="IANA time zone for times in message text."
+    )
 
     @field_validator("timezone")
     @classmethod
@@ -382,7 +454,9 @@ class NotifyConfig(NotifySection):
         try:
             ZoneInfo(v)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {v!r} (IANA name like 'Asia/Seoul')") from None
+            raise ValueError(
+                f"unknown time zone {v!r} (IANA name like 'Asia/Seoul')"
+            ) from None
         return v
 
     @model_validator(mode="after")
@@ -421,7 +495,9 @@ class NotifyConfig(NotifySection):
         for c in self.channels:
             if c.name == name:
                 return c
-        raise ValueError(f"unknown channel {name!r}; configured: {[c.name for c in self.channels]}")
+        raise ValueError(
+            f"unknown channel {name!r}; configured: {[c.name for c in self.channels]}"
+        )
 
     def camera_patterns(self, route: RouteConfig) -> list[str]:
         patterns = list(route.cameras)
@@ -430,7 +506,9 @@ class NotifyConfig(NotifySection):
         return patterns
 
     def route_matches(self, route: RouteConfig, camera_id: str) -> bool:
-        return any(fnmatch.fnmatchcase(camera_id, p) for p in self.camera_patterns(route))
+        return any(
+            fnmatch.fnmatchcase(camera_id, p) for p in self.camera_patterns(route)
+        )
 
 
 def _check_recipients(channel: ChannelBase, target: RouteTarget, where: str) -> None:
@@ -443,7 +521,9 @@ def _check_recipients(channel: ChannelBase, target: RouteTarget, where: str) -> 
             )
         return
     if not target.to:
-        raise ValueError(f"{where}.to: channel {channel.name!r} needs at least one {kind}")
+        raise ValueError(
+            f"{where}.to: channel {channel.name!r} needs at least one {kind}"
+        )
     pattern = channel.recipient_pattern
     for k, recipient in enumerate(target.to):
         if pattern is not None and not pattern.match(recipient):

@@ -10,7 +10,7 @@
 """
 
 from fallwatch.notify.base import Notifier
-from fallwatch.notify.dispatcher import DispatchStats, Dispatcher
+from fallwatch.notify.dispatcher import Dispatcher, DispatchStats
 from fallwatch.notify.message import DeliveryResult, Message
 from fallwatch.notify.outbox import Outbox
 from fallwatch.notify.registry import build_notifier, build_notifiers

@@ -28,6 +28,7 @@ from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Self
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -108,11 +109,16 @@ class Dispatcher:
         with self._sessions.begin() as session:
             requeued = repository.requeue_expired(session, now=now)
         if requeued:
-            log.warning("%d alerts left 'sending' by a stopped dispatcher: sending again", requeued)
+            log.warning(
+                "%d alerts left 'sending' by a stopped dispatcher: sending again",
+                requeued,
+            )
         with self._sessions.begin() as session:
             escalated = self._escalator.escalate(session, now)
         if escalated:
-            log.warning("%d escalation alerts queued (events not acknowledged)", escalated)
+            log.warning(
+                "%d escalation alerts queued (events not acknowledged)", escalated
+            )
         with self._sessions.begin() as session:
             claims = repository.claim_due_alerts(
                 session,
@@ -135,18 +141,24 @@ class Dispatcher:
         notifier = self._notifiers.get(claim.channel)
         if notifier is None:
             result = DeliveryResult(
-                ok=False, permanent=True, error=f"channel {claim.channel!r} is not configured"
+                ok=False,
+                permanent=True,
+                error=f"channel {claim.channel!r} is not configured",
             )
         else:
             message = build_message(
                 claim,
-                dashboard_url=str(self._config.dashboard_url) if self._config.dashboard_url else None,
+                dashboard_url=str(self._config.dashboard_url)
+                if self._config.dashboard_url
+                else None,
                 timezone=self._config.timezone,
             )
             try:
                 result = notifier.send(message)
-            except Exception as exc:  # a notifier bug must not lose the alert
-                result = DeliveryResult(ok=False, error=notifier.redact(f"{type(exc).__name__}: {exc}"))
+            except Exception as exc:  # noqa: BLE001 - a notifier bug must not lose the alert
+                result = DeliveryResult(
+                    ok=False, error=notifier.redact(f"{type(exc).__name__}: {exc}")
+                )
         now = self._clock()
         retry_at = None
         give_up = None
@@ -169,11 +181,18 @@ class Dispatcher:
         )
         with self._sessions.begin() as session:
             kept = repository.finish_attempt(
-                session, claim, outcome, now=now, retry_at=retry_at, give_up_reason=give_up
+                session,
+                claim,
+                outcome,
+                now=now,
+                retry_at=retry_at,
+                give_up_reason=give_up,
             )
         who = f"alert {claim.alert_id} ({claim.kind}, event {claim.event.id}, camera {claim.event.camera_id}) via {claim.channel} to {mask_recipient(claim.recipient) or 'its destination'}"
         if not kept:
-            log.warning("%s: lease lost before the outcome was recorded (ok=%s)", who, result.ok)
+            log.warning(
+                "%s: lease lost before the outcome was recorded (ok=%s)", who, result.ok
+            )
         elif result.ok:
             log.info("%s delivered (attempt %d)", who, claim.attempt)
         elif retry_at is not None:
@@ -198,7 +217,9 @@ class Dispatcher:
         if self._thread is not None:
             raise RuntimeError("dispatcher already started")
         self._stop.clear()
-        self._thread = threading.Thread(target=self._loop, name="fallwatch-dispatcher", daemon=True)
+        self._thread = threading.Thread(
+            target=self._loop, name="fallwatch-dispatcher", daemon=True
+        )
         self._thread.start()
 
     def _loop(self) -> None:
@@ -208,7 +229,9 @@ class Dispatcher:
             except Exception:
                 # The database is unreachable or locked for long: nothing is lost (the
                 # outbox is the database), so log and try again after the poll interval.
-                log.exception("dispatcher pass failed; retrying in %.1f s", self._retry.poll_s)
+                log.exception(
+                    "dispatcher pass failed; retrying in %.1f s", self._retry.poll_s
+                )
                 stats = DispatchStats()
             if stats.claimed >= self._retry.batch:
                 continue  # more are due: no sleep
@@ -224,7 +247,7 @@ class Dispatcher:
             self._thread = None
         self._pool.shutdown(wait=True)
 
-    def __enter__(self) -> Dispatcher:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -37,7 +37,11 @@ class EmailNotifier(Notifier[EmailChannel]):
         lines.append(f"Alert id: {message.alert_id}")
         mail.set_content("\n".join(lines))
         path = message.snapshot_path
-        if path is not None and path.is_file() and path.stat().st_size <= SNAPSHOT_MAX_BYTES:
+        if (
+            path is not None
+            and path.is_file()
+            and path.stat().st_size <= SNAPSHOT_MAX_BYTES
+        ):
             mail.add_attachment(
                 path.read_bytes(),
                 maintype="image",
@@ -52,7 +56,9 @@ class EmailNotifier(Notifier[EmailChannel]):
         context = ssl.create_default_context()
         client: smtplib.SMTP
         if cfg.security == "ssl":
-            client = smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=cfg.timeout_s, context=context)
+            client = smtplib.SMTP_SSL(
+                cfg.host, cfg.port, timeout=cfg.timeout_s, context=context
+            )
         else:
             client = smtplib.SMTP(cfg.host, cfg.port, timeout=cfg.timeout_s)
             if cfg.security == "starttls":
@@ -81,7 +87,11 @@ class EmailNotifier(Notifier[EmailChannel]):
                 error=f"recipient refused (SMTP {codes})",
             )
         except smtplib.SMTPResponseException as exc:
-            reply = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
+            reply = (
+                exc.smtp_error.decode(errors="replace")
+                if isinstance(exc.smtp_error, bytes)
+                else str(exc.smtp_error)
+            )
             return DeliveryResult(
                 ok=False,
                 permanent=exc.smtp_code >= 500,
@@ -90,9 +100,15 @@ class EmailNotifier(Notifier[EmailChannel]):
             )
         except smtplib.SMTPNotSupportedError as exc:
             # The server lacks STARTTLS or AUTH: a configuration problem, not a blip.
-            return DeliveryResult(ok=False, permanent=True, error=self.redact(f"SMTP: {exc}"))
+            return DeliveryResult(
+                ok=False, permanent=True, error=self.redact(f"SMTP: {exc}")
+            )
         except (smtplib.SMTPException, OSError) as exc:
-            return DeliveryResult(ok=False, error=self.redact(f"{type(exc).__name__}: {exc}"))
+            return DeliveryResult(
+                ok=False, error=self.redact(f"{type(exc).__name__}: {exc}")
+            )
         if refused:
             return DeliveryResult(ok=False, error=self.redact(f"refused: {refused}"))
-        return DeliveryResult(ok=True, provider_message_id=mail["Message-ID"], answer="250 accepted")
+        return DeliveryResult(
+            ok=True, provider_message_id=mail["Message-ID"], answer="250 accepted"
+        )

@@ -50,7 +50,9 @@ class Message:
 
     @property
     def place(self) -> str:
-        return f"{self.location} ({self.camera_id})" if self.location else self.camera_id
+        return (
+            f"{self.location} ({self.camera_id})" if self.location else self.camera_id
+        )
 
     def _clock(self, t: datetime) -> str:
         return t.astimezone(ZoneInfo(self.timezone)).strftime("%H:%M:%S")
@@ -68,7 +70,10 @@ class Message:
     def text(self) -> str:
         """Short human text for SMS and chat; ends with the alert id for de-duplication."""
         since = ""
-        if self.down_from_at is not None and self.kind in (AlertKind.ALERT, AlertKind.ESCALATION):
+        if self.down_from_at is not None and self.kind in (
+            AlertKind.ALERT,
+            AlertKind.ESCALATION,
+        ):
             since = f" since {self._clock(self.down_from_at)}"
             if self.down_for_s is not None:
                 since += f" ({self.down_for_s:.0f} s)"
@@ -102,7 +107,9 @@ class Message:
             "raised_at": iso(self.raised_at),
             "down_from_at": iso(self.down_from_at),
             "fall_seen_at": iso(self.fall_seen_at),
-            "down_for_s": None if self.down_for_s is None else round(self.down_for_s, 1),
+            "down_for_s": None
+            if self.down_for_s is None
+            else round(self.down_for_s, 1),
             "dashboard_url": self.dashboard_url,
             "snapshot_url": self.snapshot_url,
             "detail": self.detail,
@@ -162,7 +169,9 @@ def build_message(
     )
 
 
-def test_message(channel: str, recipient: str, *, now: datetime, alert_id: str) -> Message:
+def test_message(
+    channel: str, recipient: str, *, now: datetime, alert_id: str
+) -> Message:
     """A harmless message for `fallwatch notify test`."""
     return Message(
         alert_id=alert_id,

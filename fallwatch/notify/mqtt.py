@@ -35,7 +35,11 @@ from fallwatch.notify.base import Notifier
 from fallwatch.notify.message import DeliveryResult, Message
 from fallwatch.store.models import AlertKind
 
-STATE_BY_KIND = {AlertKind.ALERT: "ON", AlertKind.ESCALATION: "ON", AlertKind.RESOLVED: "OFF"}
+STATE_BY_KIND = {
+    AlertKind.ALERT: "ON",
+    AlertKind.ESCALATION: "ON",
+    AlertKind.RESOLVED: "OFF",
+}
 
 
 def topic_slug(camera_id: str) -> str:
@@ -95,7 +99,9 @@ class MqttNotifier(Notifier[MqttChannel]):
 
     # --- connection ------------------------------------------------------------------
 
-    def _on_connect(self, client: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
+    def _on_connect(
+        self, client: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any
+    ) -> None:
         if reason.is_failure:
             self._connect_error = f"broker refused the connection: {reason}"
             return
@@ -112,7 +118,9 @@ class MqttNotifier(Notifier[MqttChannel]):
         with self._lock:
             if self._client is None:
                 cfg = self.config
-                client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=cfg.client_id)
+                client = mqtt.Client(
+                    CallbackAPIVersion.VERSION2, client_id=cfg.client_id
+                )
                 if cfg.username is not None:
                     password = cfg.password.get_secret_value() if cfg.password else None
                     client.username_pw_set(cfg.username, password)
@@ -125,7 +133,9 @@ class MqttNotifier(Notifier[MqttChannel]):
                 try:
                     client.connect(cfg.host, cfg.port, keepalive=30)
                 except OSError as exc:
-                    return self.redact(f"cannot connect to {cfg.host}:{cfg.port}: {exc}")
+                    return self.redact(
+                        f"cannot connect to {cfg.host}:{cfg.port}: {exc}"
+                    )
                 client.loop_start()
                 self._client = client
         if not self._connected.wait(self.config.timeout_s):
@@ -163,7 +173,9 @@ class MqttNotifier(Notifier[MqttChannel]):
         announce = cfg.discovery and message.kind is not AlertKind.TEST
         if announce and topic_slug(camera) not in self._announced:
             config = self.discovery_config(camera, message.location)
-            publishes.append((self.discovery_topic(camera), json.dumps(config), 1, True))
+            publishes.append(
+                (self.discovery_topic(camera), json.dumps(config), 1, True)
+            )
         state = STATE_BY_KIND.get(message.kind)
         if state is not None:
             publishes.append((self.state_topic(camera), state, cfg.qos, True))
@@ -177,11 +189,14 @@ class MqttNotifier(Notifier[MqttChannel]):
                 info.wait_for_publish(timeout=max(0.01, deadline - time.monotonic()))
                 if not info.is_published():
                     return DeliveryResult(
-                        ok=False, error=f"broker did not acknowledge {topic} within {cfg.timeout_s} s"
+                        ok=False,
+                        error=f"broker did not acknowledge {topic} within {cfg.timeout_s} s",
                     )
                 last_mid = info.mid
         except (RuntimeError, ValueError) as exc:
             return DeliveryResult(ok=False, error=self.redact(f"publish failed: {exc}"))
         if announce:
             self._announced.add(topic_slug(camera))
-        return DeliveryResult(ok=True, provider_message_id=f"mid:{last_mid}", answer="PUBACK")
+        return DeliveryResult(
+            ok=True, provider_message_id=f"mid:{last_mid}", answer="PUBACK"
+        )

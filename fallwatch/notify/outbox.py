@@ -63,7 +63,9 @@ class Outbox:
         now = self._clock()
         with self._sessions.begin() as session:
             if event.kind is EventKind.RECOVERED:
-                row = repository.find_open_event_for_track(session, event.camera_id, event.track_id)
+                row = repository.find_open_event_for_track(
+                    session, event.camera_id, event.track_id
+                )
                 if row is None:
                     log.info(
                         "camera %s: person %d is up, no open event to resolve",
@@ -81,11 +83,15 @@ class Outbox:
                 event_id = row.id
             else:
                 targets = self._router.alert_targets(event.camera_id)
-                decision = self._policy.decide(session, event.camera_id, event.track_id, now)
+                decision = self._policy.decide(
+                    session, event.camera_id, event.track_id, now
+                )
                 reason = decision.reason
                 if not targets:
                     reason = f"no notification route matches camera {event.camera_id}"
-                    log.warning("camera %s: event recorded, but %s", event.camera_id, reason)
+                    log.warning(
+                        "camera %s: event recorded, but %s", event.camera_id, reason
+                    )
                 row = repository.record_event(
                     session,
                     event,
@@ -99,7 +105,12 @@ class Outbox:
                 )
                 if decision.summary is not None and targets:
                     repository.add_alerts(
-                        session, row.id, AlertKind.SUMMARY, targets, now=now, detail=decision.summary
+                        session,
+                        row.id,
+                        AlertKind.SUMMARY,
+                        targets,
+                        now=now,
+                        detail=decision.summary,
                     )
                 if decision.reason:
                     log.info(
@@ -115,7 +126,9 @@ class Outbox:
 
     def acknowledge(self, event_id: int, *, by: str, note: str | None = None) -> None:
         with self._sessions.begin() as session:
-            repository.acknowledge_event(session, event_id, by=by, now=self._clock(), note=note)
+            repository.acknowledge_event(
+                session, event_id, by=by, now=self._clock(), note=note
+            )
 
     def resolve(self, event_id: int, *, by: str, note: str | None = None) -> None:
         with self._sessions.begin() as session:

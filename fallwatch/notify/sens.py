@@ -24,7 +24,9 @@ SMS_MAX_BYTES = 80
 """SENS SMS body limit in EUC-KR bytes; longer texts must go as LMS."""
 
 
-def sens_signature(secret_key: str, method: str, uri: str, timestamp_ms: str, access_key: str) -> str:
+def sens_signature(
+    secret_key: str, method: str, uri: str, timestamp_ms: str, access_key: str
+) -> str:
     """The `x-ncp-apigw-signature-v2` header value."""
     text = f"{method} {uri}\n{timestamp_ms}\n{access_key}"
     digest = hmac.new(secret_key.encode(), text.encode(), hashlib.sha256).digest()
@@ -76,7 +78,9 @@ class SensSmsNotifier(HttpNotifier[SensSmsChannel]):
         except ValueError:
             answer = {}
         if str(answer.get("statusCode")) != "202" or not answer.get("requestId"):
-            return self._failure(response, "HTTP 202 without statusCode 202 and a requestId")
+            return self._failure(
+                response, "HTTP 202 without statusCode 202 and a requestId"
+            )
         return DeliveryResult(
             ok=True,
             http_status=202,

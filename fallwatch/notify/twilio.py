@@ -18,7 +18,11 @@ class TwilioSmsNotifier(HttpNotifier[TwilioSmsChannel]):
         response = self._request(
             "POST",
             url,
-            data={"To": message.recipient, "From": cfg.from_number, "Body": message.text()},
+            data={
+                "To": message.recipient,
+                "From": cfg.from_number,
+                "Body": message.text(),
+            },
             auth=(cfg.account_sid, cfg.auth_token.get_secret_value()),
         )
         if isinstance(response, DeliveryResult):
@@ -32,5 +36,8 @@ class TwilioSmsNotifier(HttpNotifier[TwilioSmsChannel]):
         if not sid:
             return self._failure(response, "HTTP 201 without a message sid")
         return DeliveryResult(
-            ok=True, http_status=201, provider_message_id=str(sid), answer=self.redact(response.text[:1000])
+            ok=True,
+            http_status=201,
+            provider_message_id=str(sid),
+            answer=self.redact(response.text[:1000]),
         )

@@ -5,7 +5,13 @@ migrations shipped in `migrations/`; `models` holds the one declarative `Base`;
 `repository` holds every query.
 """
 
-from fallwatch.store.db import make_engine, migrate, open_store, session_factory, sqlite_url
+from fallwatch.store.db import (
+    make_engine,
+    migrate,
+    open_store,
+    session_factory,
+    sqlite_url,
+)
 from fallwatch.store.models import (
     Alert,
     AlertKind,

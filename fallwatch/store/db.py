@@ -52,7 +52,10 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
         engine = create_engine(
             url,
             echo=echo,
-            connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+            connect_args={
+                "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000,
+                "check_same_thread": False,
+            },
         )
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
@@ -72,7 +75,9 @@ def migrate(url_or_engine: str | Engine, revision: str = "head") -> None:
     from alembic import command
     from alembic.config import Config
 
-    engine = make_engine(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
+    engine = (
+        make_engine(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
+    )
     cfg = Config()
     cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
     try:

@@ -48,15 +48,21 @@ class UtcDateTime(TypeDecorator[datetime]):
     impl = DateTime
     cache_ok = True
 
-    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+    def process_bind_param(
+        self, value: datetime | None, dialect: Dialect
+    ) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
             # A naive time is ambiguous (local? UTC?); refusing it catches the bug early.
-            raise ValueError(f"datetime must be timezone-aware, got naive {value.isoformat()}")
+            raise ValueError(
+                f"datetime must be timezone-aware, got naive {value.isoformat()}"
+            )
         return value.astimezone(UTC).replace(tzinfo=None)
 
-    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+    def process_result_value(
+        self, value: datetime | None, dialect: Dialect
+    ) -> datetime | None:
         return None if value is None else value.replace(tzinfo=UTC)
 
 
@@ -124,7 +130,9 @@ class Event(Base):
     acknowledged_by: Mapped[str | None] = mapped_column(String(128))
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     resolved_by: Mapped[str | None] = mapped_column(String(128))
-    state: Mapped[EventState] = mapped_column(_enum(EventState), default=EventState.OPEN)
+    state: Mapped[EventState] = mapped_column(
+        _enum(EventState), default=EventState.OPEN
+    )
     notes: Mapped[str | None] = mapped_column(Text)
     snapshot_path: Mapped[str | None] = mapped_column(String(1024))
     clip_path: Mapped[str | None] = mapped_column(String(1024))
@@ -156,7 +164,8 @@ class Alert(Base):
     kind: Mapped[AlertKind] = mapped_column(_enum(AlertKind))
     channel: Mapped[str] = mapped_column(String(64))
     recipient: Mapped[str] = mapped_column(
-        String(256), doc="Phone number or address; '' for channels with one destination."
+        String(256),
+        doc="Phone number or address; '' for channels with one destination.",
     )
     status: Mapped[AlertStatus] = mapped_column(_enum(AlertStatus))
     attempts: Mapped[int] = mapped_column(Integer, default=0)
@@ -167,7 +176,9 @@ class Alert(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     last_error: Mapped[str | None] = mapped_column(Text)
     provider_message_id: Mapped[str | None] = mapped_column(String(256))
-    detail: Mapped[str | None] = mapped_column(Text, doc="Kind-specific text (summary counts).")
+    detail: Mapped[str | None] = mapped_column(
+        Text, doc="Kind-specific text (summary counts)."
+    )
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
     delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
@@ -183,7 +194,9 @@ class Alert(Base):
     __table_args__ = (
         # Kind is part of the key: the same recipient gets the alert and later the
         # "resolved" message for one event, but never the same kind twice.
-        UniqueConstraint("event_id", "kind", "channel", "recipient", name="uq_alerts_target"),
+        UniqueConstraint(
+            "event_id", "kind", "channel", "recipient", name="uq_alerts_target"
+        ),
         Index("ix_alerts_status_due", "status", "next_attempt_at"),
     )
 

@@ -13,13 +13,15 @@ same alert, with no dialect-specific SQL.
 
 from __future__ import annotations
 
+import functools
 import secrets
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import and_, exists, func, select, update
-from sqlalchemy.orm import Session, aliased, selectinload
+from sqlalchemy import Select, and_, bindparam, exists, func, select, update
+from sqlalchemy.orm import Session, selectinload
 
 from fallwatch.store.models import (
     Alert,
@@ -162,9 +164,13 @@ def record_event(
     if event.kind is EventKind.RECOVERED:
         raise ValueError("a recovered event closes an earlier event: use resolve_track")
     if alert_status not in (AlertStatus.PENDING, AlertStatus.SUPPRESSED):
-        raise ValueError(f"alert_status must be pending or suppressed, got {alert_status}")
+        raise ValueError(
+            f"alert_status must be pending or suppressed, got {alert_status}"
+        )
     fall_seen_at = (
-        None if event.fall_seen_s is None else now - timedelta(seconds=event.t_s - event.fall_seen_s)
+        None
+        if event.fall_seen_s is None
+        else now - timedelta(seconds=event.t_s - event.fall_seen_s)
     )
     row = Event(
         camera_id=event.camera_id,
@@ -187,7 +193,13 @@ def record_event(
     session.add(row)
     session.flush()  # assigns row.id for the alerts
     add_alerts(
-        session, row.id, AlertKind.ALERT, targets, now=now, status=alert_status, reason=reason
+        session,
+        row.id,
+        AlertKind.ALERT,
+        targets,
+        now=now,
+        status=alert_status,
+        reason=reason,
     )
     return row
 
@@ -204,13 +216,10 @@ def add_alerts(
     detail: str | None = None,
 ) -> list[Alert]:
     """Queue one alert of `kind` per distinct target (targets already queued are skipped)."""
-    taken = set(
-        session.execute(
-            select(Alert.channel, Alert.recipient).where(
-                Alert.event_id == event_id, Alert.kind == kind
-            )
-        ).tuples()
+    query = select(Alert.channel, Alert.recipient).where(
+        Alert.event_id == event_id, Alert.kind == kind
     )
+    taken = {(channel, recipient) for channel, recipient in session.execute(query)}
     rows = []
     for target in dict.fromkeys(targets):  # keeps order, drops duplicates
         if (target.channel, target.recipient) in taken:
@@ -239,7 +248,9 @@ def add_alerts(
 # --- policy queries ----------------------------------------------------------------
 
 
-def last_alert_at(session: Session, camera_id: str, track_id: int | None = None) -> datetime | None:
+def last_alert_at(
+    session: Session, camera_id: str, track_id: int | None = None
+) -> datetime | None:
     """When the last event on the camera (and person, if given) was alerted (not suppressed)."""
     query = (
         select(func.max(Alert.created_at))
@@ -284,14 +295,18 @@ def has_alert_kind_since(
     return bool(session.execute(query).scalar())
 
 
-def events_due_for_escalation(session: Session, *, created_before: datetime) -> list[Event]:
+def events_due_for_escalation(
+    session: Session, *, created_before: datetime
+) -> list[Event]:
     """Open events raised before `created_before` that alerted someone and were never escalated."""
     alerted = exists().where(
         Alert.event_id == Event.id,
         Alert.kind == AlertKind.ALERT,
         Alert.status != AlertStatus.SUPPRESSED,
     )
-    escalated = exists().where(Alert.event_id == Event.id, Alert.kind == AlertKind.ESCALATION)
+    escalated = exists().where(
+        Alert.event_id == Event.id, Alert.kind == AlertKind.ESCALATION
+    )
     query = (
         select(Event)
         .where(Event.state == EventState.OPEN, Event.created_at <= created_before)
@@ -312,7 +327,11 @@ def get_event(session: Session, event_id: int) -> Event:
 
 
 def _suppress_pending(
-    session: Session, event_id: int, kinds: Collection[AlertKind], reason: str, now: datetime
+    session: Session,
+    event_id: int,
+    kinds: Collection[AlertKind],
+    reason: str,
+    now: datetime,
 ) -> int:
     result = session.execute(
         update(Alert)
@@ -338,7 +357,9 @@ def acknowledge_event(
         row.state = EventState.ACKNOWLEDGED
     if note:
         row.notes = f"{row.notes}\n{note}" if row.notes else note
-    _suppress_pending(session, event_id, [AlertKind.ESCALATION], f"acknowledged by {by}", now)
+    _suppress_pending(
+        session, event_id, [AlertKind.ESCALATION], f"acknowledged by {by}", now
+    )
     return row
 
 
@@ -368,22 +389,30 @@ def resolve_event(
     row.resolved_by = by
     if note:
         row.notes = f"{row.notes}\n{note}" if row.notes else note
-    _suppress_pending(session, event_id, [AlertKind.ESCALATION], f"resolved by {by}", now)
+    _suppress_pending(
+        session, event_id, [AlertKind.ESCALATION], f"resolved by {by}", now
+    )
     if was_suppressed or (notify_channels is not None and not notify_channels):
         return row
     query = select(Alert.channel, Alert.recipient).where(
         Alert.event_id == event_id,
         Alert.kind.in_([AlertKind.ALERT, AlertKind.ESCALATION]),
-        Alert.status.in_([AlertStatus.PENDING, AlertStatus.SENDING, AlertStatus.DELIVERED]),
+        Alert.status.in_(
+            [AlertStatus.PENDING, AlertStatus.SENDING, AlertStatus.DELIVERED]
+        ),
     )
     if notify_channels is not None:
         query = query.where(Alert.channel.in_(list(notify_channels)))
-    targets = [AlertTarget(c, r) for c, r in session.execute(query.order_by(Alert.created_at))]
+    targets = [
+        AlertTarget(c, r) for c, r in session.execute(query.order_by(Alert.created_at))
+    ]
     add_alerts(session, event_id, AlertKind.RESOLVED, targets, now=now)
     return row
 
 
-def find_open_event_for_track(session: Session, camera_id: str, track_id: int) -> Event | None:
+def find_open_event_for_track(
+    session: Session, camera_id: str, track_id: int
+) -> Event | None:
     """The latest not-yet-resolved event for one person on one camera."""
     query = (
         select(Event)
@@ -410,21 +439,29 @@ def requeue_expired(session: Session, *, now: datetime) -> int:
     """
     expired = list(
         session.execute(
-            select(Alert.id).where(Alert.status == AlertStatus.SENDING, Alert.lease_until < now)
+            select(Alert.id).where(
+                Alert.status == AlertStatus.SENDING, Alert.lease_until < now
+            )
         ).scalars()
     )
     if not expired:
         return 0
-    reason = "lease expired: the dispatcher stopped mid-send; outcome unknown, sending again"
+    reason = (
+        "lease expired: the dispatcher stopped mid-send; outcome unknown, sending again"
+    )
     session.execute(
         update(DeliveryAttempt)
-        .where(DeliveryAttempt.alert_id.in_(expired), DeliveryAttempt.finished_at.is_(None))
+        .where(
+            DeliveryAttempt.alert_id.in_(expired), DeliveryAttempt.finished_at.is_(None)
+        )
         .values(finished_at=now, ok=False, error=reason)
     )
     result = session.execute(
         update(Alert)
         .where(
-            Alert.id.in_(expired), Alert.status == AlertStatus.SENDING, Alert.lease_until < now
+            Alert.id.in_(expired),
+            Alert.status == AlertStatus.SENDING,
+            Alert.lease_until < now,
         )
         .values(
             status=AlertStatus.PENDING,
@@ -438,6 +475,30 @@ def requeue_expired(session: Session, *, now: datetime) -> int:
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
+@functools.cache
+def _due_alerts_query() -> Select[Any]:
+    # Built once: the correlated NOT EXISTS is costly to construct, and a dispatcher
+    # runs this every poll.
+    earlier = Alert.__table__.alias("earlier")
+    unfinished_before = exists().where(
+        earlier.c.event_id == Alert.event_id,
+        earlier.c.channel == Alert.channel,
+        earlier.c.recipient == Alert.recipient,
+        earlier.c.kind.in_([AlertKind.ALERT, AlertKind.ESCALATION]),
+        earlier.c.status.in_([AlertStatus.PENDING, AlertStatus.SENDING]),
+    )
+    return (
+        select(Alert.id)
+        .where(
+            Alert.status == AlertStatus.PENDING,
+            Alert.next_attempt_at <= bindparam("now"),
+        )
+        .where(~and_(Alert.kind == AlertKind.RESOLVED, unfinished_before))
+        .order_by(Alert.next_attempt_at, Alert.created_at)
+        .limit(bindparam("limit"))
+    )
+
+
 def claim_due_alerts(
     session: Session, *, now: datetime, limit: int, lease_s: float, claimed_by: str
 ) -> list[ClaimedAlert]:
@@ -447,22 +508,8 @@ def claim_due_alerts(
     and recipient is still pending or sending, so nobody reads "resolved" before
     "person down".
     """
-    earlier = aliased(Alert)
-    unfinished_before = exists().where(
-        earlier.event_id == Alert.event_id,
-        earlier.channel == Alert.channel,
-        earlier.recipient == Alert.recipient,
-        earlier.kind.in_([AlertKind.ALERT, AlertKind.ESCALATION]),
-        earlier.status.in_([AlertStatus.PENDING, AlertStatus.SENDING]),
-    )
     candidates = list(
-        session.execute(
-            select(Alert.id)
-            .where(Alert.status == AlertStatus.PENDING, Alert.next_attempt_at <= now)
-            .where(~and_(Alert.kind == AlertKind.RESOLVED, unfinished_before))
-            .order_by(Alert.next_attempt_at, Alert.created_at)
-            .limit(limit)
-        ).scalars()
+        session.execute(_due_alerts_query(), {"now": now, "limit": limit}).scalars()
     )
     lease_until = now + timedelta(seconds=lease_s)
     claimed: list[ClaimedAlert] = []
@@ -486,7 +533,9 @@ def claim_due_alerts(
             .options(selectinload(Alert.event))
             .execution_options(populate_existing=True)
         ).scalar_one()
-        attempt = DeliveryAttempt(alert_id=alert_id, started_at=now, claimed_by=claimed_by)
+        attempt = DeliveryAttempt(
+            alert_id=alert_id, started_at=now, claimed_by=claimed_by
+        )
         session.add(attempt)
         session.flush()
         claimed.append(
@@ -577,7 +626,9 @@ def finish_attempt(
         error = outcome.error or "failed"
         values = {
             "status": AlertStatus.FAILED,
-            "last_error": _clip(f"{give_up_reason}: {error}" if give_up_reason else error),
+            "last_error": _clip(
+                f"{give_up_reason}: {error}" if give_up_reason else error
+            ),
         }
     result = session.execute(
         update(Alert)
@@ -641,12 +692,16 @@ def list_event_alerts(session: Session, event_id: int) -> list[AlertView]:
 
 def alert_status_counts(session: Session) -> dict[AlertStatus, int]:
     """How many alerts are in each status (for health checks and tests)."""
-    rows = session.execute(select(Alert.status, func.count()).group_by(Alert.status)).tuples()
+    rows = session.execute(
+        select(Alert.status, func.count()).group_by(Alert.status)
+    ).all()
     return {status: int(n) for status, n in rows}
 
 
 def next_due_at(session: Session) -> datetime | None:
     """When the earliest pending alert becomes due, None when nothing is pending."""
     return session.execute(
-        select(func.min(Alert.next_attempt_at)).where(Alert.status == AlertStatus.PENDING)
+        select(func.min(Alert.next_attempt_at)).where(
+            Alert.status == AlertStatus.PENDING
+        )
     ).scalar_one_or_none()

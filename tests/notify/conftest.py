@@ -13,9 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from sqlalchemy.orm import Session, sessionmaker
-
-from fallwatch.store.db import make_engine, migrate, session_factory
 from notify_fakes import (  # type: ignore[import-not-found]
     SENS_ACCESS_KEY,
     SENS_SECRET_KEY,
@@ -31,6 +28,9 @@ from notify_fakes import (  # type: ignore[import-not-found]
     free_port,
     mosquitto_binary,
 )
+from sqlalchemy.orm import Session, sessionmaker
+
+from fallwatch.store.db import make_engine, migrate, session_factory
 
 
 @pytest.fixture

@@ -145,7 +145,9 @@ class FakeHttpServer:
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._server.daemon_threads = True
         self._thread = threading.Thread(
-            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            daemon=True,
         )
         self._thread.start()
 
@@ -215,7 +217,15 @@ class SensServer(FakeHttpServer):
             ).digest()
         ).decode()
         if ak != SENS_ACCESS_KEY or not hmac.compare_digest(sig, expected):
-            return self.violation("signature mismatch", 401)
+            # Echoes the access key back, as gateways do: the client must redact it.
+            with self._lock:
+                self.violations.append("signature mismatch")
+            error = {
+                "errorCode": "200",
+                "message": "Authentication Failed",
+                "details": f"signature mismatch for {ak}",
+            }
+            return Reply(401, {"error": error}), None
         body = json.loads(rec.body.decode("utf-8"))
         if set(body) != {
             "type",

@@ -27,20 +27,20 @@ JPEG = bytes.fromhex("ffd8ffe000104a46494600010100000100010000ffd9")
 
 
 def message(**kw: Any) -> Message:
-    fields: dict[str, Any] = dict(
-        alert_id="feedfacecafebeef",
-        kind=AlertKind.ALERT,
-        channel="ch",
-        recipient="",
-        camera_id="lobby/east",
-        location="Lobby east",
-        event_id=3,
-        event_kind="found_down",
-        raised_at=datetime(2026, 3, 2, 9, 0, 40, tzinfo=UTC),
-        down_from_at=datetime(2026, 3, 2, 9, 0, 10, tzinfo=UTC),
-        fall_seen_at=None,
-        down_for_s=30.0,
-    )
+    fields: dict[str, Any] = {
+        "alert_id": "feedfacecafebeef",
+        "kind": AlertKind.ALERT,
+        "channel": "ch",
+        "recipient": "",
+        "camera_id": "lobby/east",
+        "location": "Lobby east",
+        "event_id": 3,
+        "event_kind": "found_down",
+        "raised_at": datetime(2026, 3, 2, 9, 0, 40, tzinfo=UTC),
+        "down_from_at": datetime(2026, 3, 2, 9, 0, 10, tzinfo=UTC),
+        "fall_seen_at": None,
+        "down_for_s": 30.0,
+    }
     fields.update(kw)
     return Message(**fields)
 
@@ -50,15 +50,23 @@ def message(**kw: Any) -> Message:
 
 def email_notifier(inbox: SmtpInbox) -> EmailNotifier:
     cfg = EmailChannel(
-        name="mail", host=inbox.host, port=inbox.port, security="none", from_addr="fallwatch@example.org"
+        name="mail",
+        host=inbox.host,
+        port=inbox.port,
+        security="none",
+        from_addr="fallwatch@example.org",
     )
     return EmailNotifier(cfg)
 
 
-def test_email_arrives_with_the_snapshot_attached(smtp_server: SmtpInbox, tmp_path: Path) -> None:
+def test_email_arrives_with_the_snapshot_attached(
+    smtp_server: SmtpInbox, tmp_path: Path
+) -> None:
     snapshot = tmp_path / "snap.jpg"
     snapshot.write_bytes(JPEG)
-    result = email_notifier(smtp_server).send(message(recipient="nurse@example.org", snapshot_path=snapshot))
+    result = email_notifier(smtp_server).send(
+        message(recipient="nurse@example.org", snapshot_path=snapshot)
+    )
     assert result.ok and result.provider_message_id == "<feedfacecafebeef@fallwatch>"
     (mail_from, rcpt, raw) = smtp_server.mails[0]
     assert mail_from == "fallwatch@example.org" and rcpt == ["nurse@example.org"]
@@ -91,7 +99,14 @@ def test_email_refused_mailbox_is_permanent(smtp_server: SmtpInbox) -> None:
 def test_email_server_down_is_retryable() -> None:
     from notify_fakes import free_port  # type: ignore[import-not-found]
 
-    cfg = EmailChannel(name="mail", host="127.0.0.1", port=free_port(), security="none", from_addr="a@b.org", timeout_s=1)
+    cfg = EmailChannel(
+        name="mail",
+        host="127.0.0.1",
+        port=free_port(),
+        security="none",
+        from_addr="a@b.org",
+        timeout_s=1,
+    )
     result = EmailNotifier(cfg).send(message(recipient="nurse@example.org"))
     assert not result.ok and not result.permanent
     assert "ConnectionRefused" in (result.error or "")
@@ -107,8 +122,12 @@ class Subscriber:
         self.messages: list[tuple[str, str, bool]] = []
         self._subscribed = threading.Event()
         self._lock = threading.Lock()
-        self.client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=f"test-sub-{time.monotonic_ns()}")
-        self.client.on_connect = lambda c, u, f, rc, p: c.subscribe([(t, 1) for t in topics])
+        self.client = mqtt.Client(
+            CallbackAPIVersion.VERSION2, client_id=f"test-sub-{time.monotonic_ns()}"
+        )
+        self.client.on_connect = lambda c, u, f, rc, p: c.subscribe(
+            [(t, 1) for t in topics]
+        )
         self.client.on_subscribe = lambda c, u, mid, rcs, p: self._subscribed.set()
         self.client.on_message = self._on_message
         self.client.connect("127.0.0.1", port)
@@ -139,11 +158,15 @@ def test_topic_slug_keeps_topics_single_level() -> None:
 
 
 def test_mqtt_state_event_and_home_assistant_discovery(mosquitto: int) -> None:
-    cfg = MqttChannel(name="mqtt", host="127.0.0.1", port=mosquitto, client_id="fallwatch-test")
+    cfg = MqttChannel(
+        name="mqtt", host="127.0.0.1", port=mosquitto, client_id="fallwatch-test"
+    )
     notifier = MqttNotifier(cfg)
     alert = notifier.send(message())
     assert alert.ok, alert.error
-    resolved = notifier.send(message(kind=AlertKind.RESOLVED, alert_id="0000000000000002"))
+    resolved = notifier.send(
+        message(kind=AlertKind.RESOLVED, alert_id="0000000000000002")
+    )
     assert resolved.ok
     # A subscriber arriving now sees the retained messages: current state and discovery.
     late = Subscriber(mosquitto, "fallwatch/#", "homeassistant/#")
@@ -151,8 +174,14 @@ def test_mqtt_state_event_and_home_assistant_discovery(mosquitto: int) -> None:
     late.close()
     notifier.close()
 
-    discovery_topic = "homeassistant/binary_sensor/fallwatch_lobby_east/person_down/config"
-    assert set(retained) == {discovery_topic, "fallwatch/lobby_east/person_down", "fallwatch/status"}
+    discovery_topic = (
+        "homeassistant/binary_sensor/fallwatch_lobby_east/person_down/config"
+    )
+    assert set(retained) == {
+        discovery_topic,
+        "fallwatch/lobby_east/person_down",
+        "fallwatch/status",
+    }
     assert retained["fallwatch/lobby_east/person_down"] == ("OFF", True)
     assert retained["fallwatch/status"] == ("online", True)
     config = json.loads(retained[discovery_topic][0])
@@ -183,7 +212,9 @@ def test_mqtt_live_messages_in_order_and_offline_on_close(mosquitto: int) -> Non
     ]  # retain is only set for late subscribers; live ones get retain=False
     assert got[1][1] == "ON" and got[0][1] == "online" and got[3][1] == "offline"
     event = json.loads(got[2][1])
-    assert event["alert_id"] == "feedfacecafebeef" and event["camera_id"] == "lobby/east"
+    assert (
+        event["alert_id"] == "feedfacecafebeef" and event["camera_id"] == "lobby/east"
+    )
     assert event["event_kind"] == "found_down" and event["down_for_s"] == 30.0
 
 
@@ -201,10 +232,14 @@ def test_mqtt_broker_down_is_retryable() -> None:
 # --- Apprise -------------------------------------------------------------------------
 
 
-def apprise_notifier(sink: JsonSink, monkeypatch: pytest.MonkeyPatch, path: str = "/hook") -> AppriseNotifier:
+def apprise_notifier(
+    sink: JsonSink, monkeypatch: pytest.MonkeyPatch, path: str = "/hook"
+) -> AppriseNotifier:
     port = sink.url.rsplit(":", 1)[1]
     monkeypatch.setenv("FW_APPRISE_URL", f"json://127.0.0.1:{port}{path}")
-    notifier = build_notifier(AppriseChannel(name="chat", url="${FW_APPRISE_URL}", timeout_s=2))  # type: ignore[arg-type]
+    notifier = build_notifier(
+        AppriseChannel(name="chat", url="${FW_APPRISE_URL}", timeout_s=2)
+    )  # type: ignore[arg-type]
     assert isinstance(notifier, AppriseNotifier)
     return notifier
 
@@ -214,7 +249,9 @@ def test_apprise_json_url_delivers_title_body_and_snapshot(
 ) -> None:
     snapshot = tmp_path / "snap.jpg"
     snapshot.write_bytes(JPEG)
-    result = apprise_notifier(json_sink, monkeypatch).send(message(snapshot_path=snapshot))
+    result = apprise_notifier(json_sink, monkeypatch).send(
+        message(snapshot_path=snapshot)
+    )
     assert result.ok, result.error
     (got,) = json_sink.accepted
     assert got["path"] == "/hook"

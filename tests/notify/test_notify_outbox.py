@@ -29,12 +29,16 @@ pytestmark = pytest.mark.usefixtures("secrets_env")
 class Harness:
     """Outbox + dispatcher on one config and clock."""
 
-    def __init__(self, sessions: sessionmaker[Session], config: NotifyConfig, clock: FakeClock) -> None:
+    def __init__(
+        self, sessions: sessionmaker[Session], config: NotifyConfig, clock: FakeClock
+    ) -> None:
         self.sessions = sessions
         self.clock = clock
         self.outbox = Outbox(sessions, config, clock=clock)
         self.notifiers = build_notifiers(config)
-        self.dispatcher = Dispatcher(sessions, self.notifiers, config, clock=clock, rng=random.Random(7))
+        self.dispatcher = Dispatcher(
+            sessions, self.notifiers, config, clock=clock, rng=random.Random(7)
+        )
 
     def alerts(self, event_id: int) -> list[repo.AlertView]:
         with self.sessions() as session:
@@ -51,7 +55,9 @@ class Harness:
 
 
 @pytest.fixture
-def harness_for(sessions: sessionmaker[Session], clock: FakeClock, webhook_server: WebhookServer) -> Any:
+def harness_for(
+    sessions: sessionmaker[Session], clock: FakeClock, webhook_server: WebhookServer
+) -> Any:
     made: list[Harness] = []
 
     def make(**sections: Any) -> Harness:
@@ -71,11 +77,17 @@ def test_backoff_grows_exponentially_within_jitter_and_caps() -> None:
     backoff = Backoff(RetryConfig(base_s=2, max_s=60, jitter=0.5), random.Random(1))
     for attempt, full in [(1, 2), (2, 4), (3, 8), (5, 32), (6, 60), (30, 60)]:
         delays = [backoff.delay_s(attempt) for _ in range(50)]
-        assert all(full * 0.5 <= d <= full for d in delays), (attempt, min(delays), max(delays))
+        assert all(full * 0.5 <= d <= full for d in delays), (
+            attempt,
+            min(delays),
+            max(delays),
+        )
         assert max(delays) - min(delays) > full * 0.2  # jitter really spreads them
 
 
-def test_failed_send_is_retried_after_backoff_then_delivered(harness_for: Any, webhook_server: WebhookServer) -> None:
+def test_failed_send_is_retried_after_backoff_then_delivered(
+    harness_for: Any, webhook_server: WebhookServer
+) -> None:
     h = harness_for()
     webhook_server.plan = [500, 503]
     event_id = h.outbox.record(make_event())
@@ -97,7 +109,9 @@ def test_failed_send_is_retried_after_backoff_then_delivered(harness_for: Any, w
     assert webhook_server.accepted_ids() == Counter({alert.id: 1})
 
 
-def test_out_of_attempts_fails_with_the_reason(harness_for: Any, webhook_server: WebhookServer) -> None:
+def test_out_of_attempts_fails_with_the_reason(
+    harness_for: Any, webhook_server: WebhookServer
+) -> None:
     h = harness_for(retry={"max_attempts": 3})
     webhook_server.plan = [500] * 10
     event_id = h.outbox.record(make_event())
@@ -106,11 +120,15 @@ def test_out_of_attempts_fails_with_the_reason(harness_for: Any, webhook_server:
         h.clock.advance(10)
     (alert,) = h.alerts(event_id)
     assert alert.status is AlertStatus.FAILED and alert.attempts == 3
-    assert alert.last_error == "gave up after 3 attempts: HTTP 500 Internal Server Error"
+    assert (
+        alert.last_error == "gave up after 3 attempts: HTTP 500 Internal Server Error"
+    )
     assert len(webhook_server.received) == 3
 
 
-def test_too_old_fails_even_with_attempts_left(harness_for: Any, webhook_server: WebhookServer) -> None:
+def test_too_old_fails_even_with_attempts_left(
+    harness_for: Any, webhook_server: WebhookServer
+) -> None:
     h = harness_for(retry={"max_age_s": 60})
     webhook_server.plan = [500] * 10
     event_id = h.outbox.record(make_event())
@@ -122,7 +140,9 @@ def test_too_old_fails_even_with_attempts_left(harness_for: Any, webhook_server:
     assert (alert.last_error or "").startswith("gave up after 61 s")
 
 
-def test_alert_for_a_removed_channel_fails_clearly(sessions: sessionmaker[Session], clock: FakeClock, webhook_server: WebhookServer) -> None:
+def test_alert_for_a_removed_channel_fails_clearly(
+    sessions: sessionmaker[Session], clock: FakeClock, webhook_server: WebhookServer
+) -> None:
     config = webhook_config(webhook_server.url)
     event_id = Outbox(sessions, config, clock=clock).record(make_event())
     with Dispatcher(sessions, {}, config, clock=clock) as dispatcher:
@@ -132,7 +152,9 @@ def test_alert_for_a_removed_channel_fails_clearly(sessions: sessionmaker[Sessio
     assert alert.last_error == "permanently rejected: channel 'hook' is not configured"
 
 
-def test_background_thread_sends_soon_after_record(sessions: sessionmaker[Session], webhook_server: WebhookServer) -> None:
+def test_background_thread_sends_soon_after_record(
+    sessions: sessionmaker[Session], webhook_server: WebhookServer
+) -> None:
     config = webhook_config(webhook_server.url, retry={"poll_s": 30})
     notifiers = build_notifiers(config)
     dispatcher = Dispatcher(sessions, notifiers, config)
@@ -189,7 +211,9 @@ def test_cooldown_per_camera(harness_for: Any) -> None:
     assert statuses(h, after) == [AlertStatus.PENDING]
 
 
-def test_hourly_cap_sends_one_summary_then_suppresses(harness_for: Any, webhook_server: WebhookServer) -> None:
+def test_hourly_cap_sends_one_summary_then_suppresses(
+    harness_for: Any, webhook_server: WebhookServer
+) -> None:
     h = harness_for(policy={"hourly_cap_per_camera": 3})
     h.clock.now = h.clock.now.replace(minute=5)
     ids = []
@@ -199,24 +223,50 @@ def test_hourly_cap_sends_one_summary_then_suppresses(harness_for: Any, webhook_
     h.dispatcher.run_once()
     kinds = Counter(b["kind"] for b in webhook_server.accepted)
     assert kinds == Counter({"alert": 3, "summary": 1})
-    assert [statuses(h, i)[0] for i in ids] == [AlertStatus.DELIVERED] * 3 + [AlertStatus.SUPPRESSED] * 3
+    assert [statuses(h, i)[0] for i in ids] == [AlertStatus.DELIVERED] * 3 + [
+        AlertStatus.SUPPRESSED
+    ] * 3
     (summary,) = [b for b in webhook_server.accepted if b["kind"] == "summary"]
     assert summary["event_id"] == ids[3]
-    assert "3 alerts since 09:00 UTC" in summary["detail"] and "until 10:00 UTC" in summary["detail"]
-    assert h.alerts(ids[4])[0].last_error == "hourly cap: camera ward-1 sent 3 alerts this hour (cap 3)"
+    assert (
+        "3 alerts since 09:00 UTC" in summary["detail"]
+        and "until 10:00 UTC" in summary["detail"]
+    )
+    assert (
+        h.alerts(ids[4])[0].last_error
+        == "hourly cap: camera ward-1 sent 3 alerts this hour (cap 3)"
+    )
     # Another camera is not capped; the next hour starts afresh.
-    assert statuses(h, h.outbox.record(make_event(camera_id="ward-2"))) == [AlertStatus.PENDING]
+    assert statuses(h, h.outbox.record(make_event(camera_id="ward-2"))) == [
+        AlertStatus.PENDING
+    ]
     h.clock.now = h.clock.now.replace(minute=0) + timedelta(hours=1)
-    assert statuses(h, h.outbox.record(make_event(track_id=99))) == [AlertStatus.PENDING]
+    assert statuses(h, h.outbox.record(make_event(track_id=99))) == [
+        AlertStatus.PENDING
+    ]
 
 
 def escalation_config(after_s: float = 300, **policy: Any) -> dict[str, Any]:
     return {
         "channels": [
-            {"name": "hook", "type": "webhook", "url": "URL/first", "secret": "${FW_WEBHOOK_SECRET}", "timeout_s": 0.5},
-            {"name": "boss", "type": "webhook", "url": "URL/boss", "secret": "${FW_WEBHOOK_SECRET}", "timeout_s": 0.5},
+            {
+                "name": "hook",
+                "type": "webhook",
+                "url": "URL/first",
+                "secret": "${FW_WEBHOOK_SECRET}",
+                "timeout_s": 0.5,
+            },
+            {
+                "name": "boss",
+                "type": "webhook",
+                "url": "URL/boss",
+                "secret": "${FW_WEBHOOK_SECRET}",
+                "timeout_s": 0.5,
+            },
         ],
-        "routes": [{"notify": [{"channel": "hook"}], "escalate_to": [{"channel": "boss"}]}],
+        "routes": [
+            {"notify": [{"channel": "hook"}], "escalate_to": [{"channel": "boss"}]}
+        ],
         "policy": {"escalate_after_s": after_s, **policy},
     }
 
@@ -227,9 +277,13 @@ def with_url(data: dict[str, Any], url: str) -> dict[str, Any]:
     return data
 
 
-def test_escalation_after_n_minutes_without_acknowledgement(harness_for: Any, webhook_server: WebhookServer) -> None:
+def test_escalation_after_n_minutes_without_acknowledgement(
+    harness_for: Any, webhook_server: WebhookServer
+) -> None:
     data = with_url(escalation_config(300), webhook_server.url)
-    h = harness_for(channels=data["channels"], routes=data["routes"], policy=data["policy"])
+    h = harness_for(
+        channels=data["channels"], routes=data["routes"], policy=data["policy"]
+    )
     ignored = h.outbox.record(make_event(track_id=1))
     acked = h.outbox.record(make_event(track_id=2))
     h.dispatcher.run_once()
@@ -249,7 +303,9 @@ def test_escalation_after_n_minutes_without_acknowledgement(harness_for: Any, we
     assert h.event(acked).acknowledged_by == "operator lee"
 
 
-def test_resolved_message_when_the_person_is_up(harness_for: Any, webhook_server: WebhookServer) -> None:
+def test_resolved_message_when_the_person_is_up(
+    harness_for: Any, webhook_server: WebhookServer
+) -> None:
     h = harness_for()
     event_id = h.outbox.record(make_event(track_id=4))
     h.dispatcher.run_once()
@@ -259,12 +315,17 @@ def test_resolved_message_when_the_person_is_up(harness_for: Any, webhook_server
     h.dispatcher.run_once()
     assert [b["kind"] for b in webhook_server.accepted] == ["alert", "resolved"]
     resolved = webhook_server.accepted[1]
-    assert resolved["event_id"] == event_id and resolved["detail"] == "by system: person up again"
+    assert (
+        resolved["event_id"] == event_id
+        and resolved["detail"] == "by system: person up again"
+    )
     event = h.event(event_id)
     assert event.state is EventState.RESOLVED and event.resolved_at == h.clock.now
 
 
-def test_operator_resolve_and_resolved_messages_switched_off(harness_for: Any, webhook_server: WebhookServer) -> None:
+def test_operator_resolve_and_resolved_messages_switched_off(
+    harness_for: Any, webhook_server: WebhookServer
+) -> None:
     h = harness_for(policy={"send_resolved": False})
     event_id = h.outbox.record(make_event())
     h.dispatcher.run_once()
@@ -272,5 +333,9 @@ def test_operator_resolve_and_resolved_messages_switched_off(harness_for: Any, w
     h.dispatcher.run_once()
     assert [b["kind"] for b in webhook_server.accepted] == ["alert"]
     event = h.event(event_id)
-    assert (event.state, event.resolved_by, event.notes) == (EventState.RESOLVED, "operator park", "false alarm: a mannequin")
+    assert (event.state, event.resolved_by, event.notes) == (
+        EventState.RESOLVED,
+        "operator park",
+        "false alarm: a mannequin",
+    )
     assert [a.kind for a in h.alerts(event_id)] == [AlertKind.ALERT]

@@ -10,7 +10,10 @@ T0 = datetime(2026, 3, 2, 9, 0, 0, tzinfo=UTC)
 
 
 def make_event(
-    camera_id: str = "ward-1", track_id: int = 1, t_s: float = 112.0, down_for_s: float = 10.0
+    camera_id: str = "ward-1",
+    track_id: int = 1,
+    t_s: float = 112.0,
+    down_for_s: float = 10.0,
 ) -> FallEvent:
     return FallEvent(
         kind=EventKind.FALL,

@@ -22,20 +22,29 @@ def test_migrations_build_exactly_the_models(db_url: str) -> None:
         diff = compare_metadata(
             MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata
         )
-        version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+        version = conn.execute(
+            text("SELECT version_num FROM alembic_version")
+        ).scalar_one()
     engine.dispose()
     # A model change without a migration (or the reverse) shows up here.
     assert diff == []
     assert version == "0001"
 
 
-def test_sqlite_connections_are_set_up_for_an_outbox(sessions: sessionmaker[Session]) -> None:
+def test_sqlite_connections_are_set_up_for_an_outbox(
+    sessions: sessionmaker[Session],
+) -> None:
     with sessions() as session:
         pragma = {
             name: session.execute(text(f"PRAGMA {name}")).scalar_one()
             for name in ("journal_mode", "foreign_keys", "busy_timeout", "synchronous")
         }
-    assert pragma == {"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 10000, "synchronous": 2}
+    assert pragma == {
+        "journal_mode": "wal",
+        "foreign_keys": 1,
+        "busy_timeout": 10000,
+        "synchronous": 2,
+    }
 
 
 def test_default_url_is_a_file_in_the_data_dir(tmp_path: Path) -> None:
@@ -78,6 +87,8 @@ def test_times_come_back_as_aware_utc(sessions: sessionmaker[Session]) -> None:
 
 
 def test_naive_datetimes_are_refused(sessions: sessionmaker[Session]) -> None:
-    with pytest.raises(StatementError, match="timezone-aware"):
-        with sessions.begin() as session:
-            session.add(_event(datetime(2026, 3, 2, 9, 0)))
+    with (
+        pytest.raises(StatementError, match="timezone-aware"),
+        sessions.begin() as session,
+    ):
+        session.add(_event(datetime(2026, 3, 2, 9, 0)))

@@ -21,7 +21,9 @@ depends_on = None
 
 
 def _enum(name: str, *values: str) -> sa.Enum:
-    return sa.Enum(*values, name=name, native_enum=False, create_constraint=False, length=16)
+    return sa.Enum(
+        *values, name=name, native_enum=False, create_constraint=False, length=16
+    )
 
 
 def upgrade() -> None:
@@ -68,7 +70,9 @@ def upgrade() -> None:
         sa.Column("recipient", sa.String(length=256), nullable=False),
         sa.Column(
             "status",
-            _enum("alertstatus", "pending", "sending", "delivered", "failed", "suppressed"),
+            _enum(
+                "alertstatus", "pending", "sending", "delivered", "failed", "suppressed"
+            ),
             nullable=False,
         ),
         sa.Column("attempts", sa.Integer(), nullable=False),
@@ -88,7 +92,9 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_alerts")),
-        sa.UniqueConstraint("event_id", "kind", "channel", "recipient", name="uq_alerts_target"),
+        sa.UniqueConstraint(
+            "event_id", "kind", "channel", "recipient", name="uq_alerts_target"
+        ),
     )
     op.create_index(op.f("ix_alerts_event_id"), "alerts", ["event_id"])
     op.create_index("ix_alerts_status_due", "alerts", ["status", "next_attempt_at"])
@@ -113,7 +119,9 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_delivery_attempts")),
     )
-    op.create_index(op.f("ix_delivery_attempts_alert_id"), "delivery_attempts", ["alert_id"])
+    op.create_index(
+        op.f("ix_delivery_attempts_alert_id"), "delivery_attempts", ["alert_id"]
+    )
 
 
 def downgrade() -> None:
