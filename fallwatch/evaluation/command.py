@@ -224,7 +224,13 @@ def handle(args: argparse.Namespace) -> int:
         results.append(result)
         print(clip_line(result), flush=True)
         if args.plots and result.outcome is not None:
-            plot_clip(result, fall_config.down_enter, args.plots / plot_name(clip.file))
+            try:
+                plot_clip(
+                    result, fall_config.down_enter, args.plots / plot_name(clip.file)
+                )
+            except (OSError, ValueError) as exc:
+                # A picture is not worth losing the run: the figures are still reported.
+                log.warning("no plot for %s: %s", clip.file, exc)
     stills_result = None
     if stills:
         print(f"Judging {len(stills)} still(s)...", flush=True)
