@@ -97,14 +97,22 @@ class Dispatcher:
         self._pool = ThreadPoolExecutor(
             max_workers=config.retry.workers, thread_name_prefix="fallwatch-send"
         )
+        self._in_flight = 0
+        self._in_flight_lock = threading.Lock()
         self._wake = threading.Event()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
     # --- one pass --------------------------------------------------------------------
 
-    def run_once(self) -> DispatchStats:
-        """Requeue dead claims, queue escalations, then claim and send what is due."""
+    def run_once(self, *, wait: bool = True) -> DispatchStats:
+        """Requeue dead claims, queue escalations, then claim and send what is due.
+
+        With `wait` (tests, tools) the pass returns when every send is done and the
+        stats count outcomes. The background loop passes `wait=False`: it claims only
+        as many alerts as there are idle senders and goes on, so a provider hanging
+        until its timeout never delays a new alert on another channel.
+        """
         now = self._clock()
         with self._sessions.begin() as session:
             requeued = repository.requeue_expired(session, now=now)
@@ -119,15 +127,27 @@ class Dispatcher:
             log.warning(
                 "%d escalation alerts queued (events not acknowledged)", escalated
             )
-        with self._sessions.begin() as session:
-            claims = repository.claim_due_alerts(
-                session,
-                now=now,
-                limit=self._retry.batch,
-                lease_s=self._retry.lease_s,
-                claimed_by=self.worker_id,
+        with self._in_flight_lock:
+            idle = self._retry.workers - self._in_flight
+        limit = self._retry.batch if wait else min(self._retry.batch, idle)
+        claims: list[ClaimedAlert] = []
+        if limit > 0:
+            with self._sessions.begin() as session:
+                claims = repository.claim_due_alerts(
+                    session,
+                    now=now,
+                    limit=limit,
+                    lease_s=self._retry.lease_s,
+                    claimed_by=self.worker_id,
+                )
+        with self._in_flight_lock:
+            self._in_flight += len(claims)
+        futures = [self._pool.submit(self._deliver_counted, c) for c in claims]
+        if not wait:
+            return DispatchStats(
+                requeued=requeued, escalated=escalated, claimed=len(claims)
             )
-        results = list(self._pool.map(self._deliver, claims))
+        results = [f.result() for f in futures]
         return DispatchStats(
             requeued=requeued,
             escalated=escalated,
@@ -136,6 +156,14 @@ class Dispatcher:
             retrying=sum(r.retrying for r in results),
             failed=sum(not r.delivered and not r.retrying for r in results),
         )
+
+    def _deliver_counted(self, claim: ClaimedAlert) -> _Finished:
+        try:
+            return self._deliver(claim)
+        finally:
+            with self._in_flight_lock:
+                self._in_flight -= 1
+            self._wake.set()  # a sender is free: look for more
 
     def _deliver(self, claim: ClaimedAlert) -> _Finished:
         notifier = self._notifiers.get(claim.channel)
@@ -224,8 +252,9 @@ class Dispatcher:
 
     def _loop(self) -> None:
         while not self._stop.is_set():
+            self._wake.clear()
             try:
-                stats = self.run_once()
+                stats = self.run_once(wait=False)
             except Exception:
                 # The database is unreachable or locked for long: nothing is lost (the
                 # outbox is the database), so log and try again after the poll interval.
@@ -233,10 +262,10 @@ class Dispatcher:
                     "dispatcher pass failed; retrying in %.1f s", self._retry.poll_s
                 )
                 stats = DispatchStats()
-            if stats.claimed >= self._retry.batch:
-                continue  # more are due: no sleep
+            if stats.claimed and stats.claimed >= self._retry.batch:
+                continue  # more may be due: no sleep
+            # Woken early by record() (new alerts) or by a sender finishing.
             self._wake.wait(self._retry.poll_s)
-            self._wake.clear()
 
     def stop(self, timeout_s: float = 30.0) -> None:
         """Finish the current pass, then stop the thread and the send pool."""

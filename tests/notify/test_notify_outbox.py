@@ -173,6 +173,54 @@ def test_background_thread_sends_soon_after_record(
     assert took_s < 5  # woken by record(), not by the 30 s poll
 
 
+def test_a_hanging_provider_does_not_delay_other_channels(
+    sessions: sessionmaker[Session], webhook_server: WebhookServer
+) -> None:
+    slow = WebhookServer()
+    slow.stall_s = 2.0
+    slow.plan = ["stall"]
+    hook = {"type": "webhook", "secret": "${FW_WEBHOOK_SECRET}", "timeout_s": 1.5}
+    config = NotifyConfig.model_validate(
+        {
+            "channels": [
+                {**hook, "name": "slow", "url": f"{slow.url}/in"},
+                {**hook, "name": "fast", "url": f"{webhook_server.url}/in"},
+            ],
+            "routes": [
+                {"cameras": ["stairs"], "notify": [{"channel": "slow"}]},
+                {"cameras": ["lobby"], "notify": [{"channel": "fast"}]},
+            ],
+            "retry": {"poll_s": 30, "workers": 2, "lease_s": 10},
+        }
+    )
+    notifiers = build_notifiers(config)
+    dispatcher = Dispatcher(sessions, notifiers, config)
+    outbox = Outbox(sessions, config, on_queued=dispatcher.wake)
+    dispatcher.start()
+    try:
+        outbox.record(make_event(camera_id="stairs"))
+        deadline = time.monotonic() + 5
+        while not slow.received and time.monotonic() < deadline:
+            time.sleep(0.01)
+        recorded = time.monotonic()
+        outbox.record(make_event(camera_id="lobby"))
+        while not webhook_server.accepted and time.monotonic() < deadline:
+            time.sleep(0.01)
+        fast_s = time.monotonic() - recorded
+        slow_still_hanging = len(slow.received) == 1 and not slow.accepted
+    finally:
+        dispatcher.stop()
+        for n in notifiers.values():
+            n.close()
+        slow.close()
+    print(
+        f"\n[notify] lobby alert delivered {fast_s * 1000:.0f} ms after record, stairs provider hanging"
+    )
+    assert len(webhook_server.accepted) == 1
+    assert slow_still_hanging
+    assert fast_s < 1.0  # well inside the slow provider's 1.5 s timeout
+
+
 # --- policies ------------------------------------------------------------------------
 
 
