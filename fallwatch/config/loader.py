@@ -44,7 +44,9 @@ class ConfigError(ValueError):
     """A config file that cannot be used; the message is one line naming field and problem."""
 
 
-def _expand(value: Any, where: tuple[Any, ...], env: Mapping[str, str], root: Any) -> Any:
+def _expand(
+    value: Any, where: tuple[Any, ...], env: Mapping[str, str], root: Any
+) -> Any:
     if any(where[: len(s)] == s for s in _SECRET_SUBTREES):
         return value
     if isinstance(value, dict):
@@ -93,7 +95,11 @@ def format_errors(exc: ValidationError, data: Any) -> str:
 
 def _resolve_paths(data: dict[str, Any], base: Path) -> None:
     def resolve(value: Any) -> Any:
-        if isinstance(value, str) and value and not Path(value).expanduser().is_absolute():
+        if (
+            isinstance(value, str)
+            and value
+            and not Path(value).expanduser().is_absolute()
+        ):
             return str(base / value)
         if isinstance(value, str):
             return str(Path(value).expanduser())
@@ -109,14 +115,20 @@ def _resolve_paths(data: dict[str, Any], base: Path) -> None:
 
 
 def parse_server_config(
-    data: Any, *, base_dir: Path | None = None, env: Mapping[str, str] | None = None, source: str = "config"
+    data: Any,
+    *,
+    base_dir: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    source: str = "config",
 ) -> ServerConfig:
     """Validate already-parsed YAML (a mapping); see the module docstring."""
     env = os.environ if env is None else env
     if data is None:
         data = {}
     if not isinstance(data, dict):
-        raise ConfigError(f"{source}: expected a mapping of settings at the top level, got {type(data).__name__}")
+        raise ConfigError(
+            f"{source}: expected a mapping of settings at the top level, got {type(data).__name__}"
+        )
     try:
         data = _expand(data, (), env, data)
     except ConfigError as exc:
@@ -127,7 +139,9 @@ def parse_server_config(
             for part in key[:-1]:
                 node = node.setdefault(part, {})
                 if not isinstance(node, dict):
-                    raise ConfigError(f"{source}: {'.'.join(key[:-1])}: expected a mapping")
+                    raise ConfigError(
+                        f"{source}: {'.'.join(key[:-1])}: expected a mapping"
+                    )
             node[key[-1]] = env[var]
     if base_dir is not None:
         _resolve_paths(data, base_dir)
@@ -137,7 +151,9 @@ def parse_server_config(
         raise ConfigError(f"{source}: {format_errors(exc, data)}") from None
 
 
-def load_server_config(path: Path | str, env: Mapping[str, str] | None = None) -> ServerConfig:
+def load_server_config(
+    path: Path | str, env: Mapping[str, str] | None = None
+) -> ServerConfig:
     """Read and validate a config file. Raises `ConfigError` with a one-line message."""
     path = Path(path)
     try:
@@ -153,7 +169,9 @@ def load_server_config(path: Path | str, env: Mapping[str, str] | None = None) -
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or "syntax error"
         raise ConfigError(f"{path}: not valid YAML{where}: {problem}") from None
-    return parse_server_config(data, base_dir=path.resolve().parent, env=env, source=str(path))
+    return parse_server_config(
+        data, base_dir=path.resolve().parent, env=env, source=str(path)
+    )
 
 
 def config_schema() -> dict[str, Any]:

@@ -32,9 +32,13 @@ class CameraConfig(Section):
         description="Unique id used in URLs, events and notification routes: lower case "
         "letters, digits, '-' and '_', at most 64, e.g. 'ward-3-bed-2'.",
     )
-    name: str = Field("", max_length=128, description="Label shown on the dashboard ('' = id).")
+    name: str = Field(
+        "", max_length=128, description="Label shown on the dashboard ('' = id)."
+    )
     location: str = Field(
-        "", max_length=256, description="Where the camera is, quoted in alerts ('Ward 3, room 12')."
+        "",
+        max_length=256,
+        description="Where the camera is, quoted in alerts ('Ward 3, room 12').",
     )
     url: str | None = Field(
         None,
@@ -49,7 +53,8 @@ class CameraConfig(Section):
         "rate (demos, tests, benchmarks). Give url or path, not both.",
     )
     loop: bool = Field(
-        False, description="Play a file source again from the start when it ends (path only)."
+        False,
+        description="Play a file source again from the start when it ends (path only).",
     )
     analysis_fps: float = Field(
         5.0,
@@ -75,14 +80,18 @@ class CameraConfig(Section):
     )
     enabled: bool = Field(True, description="False: configured but not watched.")
     jpeg_quality: int = Field(
-        75, ge=30, le=95, description="JPEG quality of live frames, snapshots and clips."
+        75,
+        ge=30,
+        le=95,
+        description="JPEG quality of live frames, snapshots and clips.",
     )
     max_width_px: int = Field(
         960,
         ge=160,
         le=3840,
-        description="Frames wider than this are scaled down before analysis and streaming "
-        "(detection works at 256x192 anyway; this bounds the JPEG cost).",
+        description="Live frames, snapshots and clips wider than this are scaled down, "
+        "pixels. Analysis always sees the full frame (zones are in its pixels); this bounds "
+        "the JPEG cost and the bandwidth per viewer.",
     )
 
     @field_validator("url")
@@ -100,9 +109,13 @@ class CameraConfig(Section):
     @model_validator(mode="after")
     def _one_source(self) -> CameraConfig:
         if (self.url is None) == (self.path is None):
-            raise ValueError("give exactly one source: url (a stream) or path (a video file)")
+            raise ValueError(
+                "give exactly one source: url (a stream) or path (a video file)"
+            )
         if self.loop and self.path is None:
-            raise ValueError("loop applies to a file source (path), not to a stream url")
+            raise ValueError(
+                "loop applies to a file source (path), not to a stream url"
+            )
         return self
 
     @property
@@ -118,8 +131,12 @@ class CameraConfig(Section):
 class ReconnectConfig(Section):
     """How a lost stream is retried: exponential backoff between attempts, for ever."""
 
-    initial_s: float = Field(0.5, gt=0, le=60, description="First wait after a failure, seconds.")
-    max_s: float = Field(30.0, gt=0, le=600, description="Longest wait between attempts, seconds.")
+    initial_s: float = Field(
+        0.5, gt=0, le=60, description="First wait after a failure, seconds."
+    )
+    max_s: float = Field(
+        30.0, gt=0, le=600, description="Longest wait between attempts, seconds."
+    )
     read_timeout_s: float = Field(
         5.0,
         gt=0,
@@ -130,7 +147,9 @@ class ReconnectConfig(Section):
     @model_validator(mode="after")
     def _order(self) -> ReconnectConfig:
         if self.max_s < self.initial_s:
-            raise ValueError(f"max_s ({self.max_s}) must be >= initial_s ({self.initial_s})")
+            raise ValueError(
+                f"max_s ({self.max_s}) must be >= initial_s ({self.initial_s})"
+            )
         return self
 
 
@@ -141,8 +160,15 @@ class WorkersConfig(Section):
         30.0,
         ge=2,
         le=600,
-        description="A worker with no heartbeat for this long is killed and restarted, "
-        "seconds. Covers model loading at start, so not too short.",
+        description="A running worker with no heartbeat for this long (a hung decoder or "
+        "model) is killed and restarted, seconds.",
+    )
+    start_timeout_s: float = Field(
+        120.0,
+        ge=5,
+        le=3600,
+        description="A new worker that has not sent its first heartbeat after this long "
+        "(process start, imports, model loading; slow on a busy machine) is restarted, seconds.",
     )
     restart_backoff_max_s: float = Field(
         60.0,
@@ -158,10 +184,16 @@ class RecordingConfig(Section):
     """Snapshots and clips kept with each event, under `<data_dir>/media`."""
 
     pre_s: float = Field(
-        5.0, ge=0, le=60, description="Seconds of video before the alert kept in its clip."
+        5.0,
+        ge=0,
+        le=60,
+        description="Seconds of video before the alert kept in its clip.",
     )
     post_s: float = Field(
-        5.0, ge=0, le=60, description="Seconds of video after the alert kept in its clip."
+        5.0,
+        ge=0,
+        le=60,
+        description="Seconds of video after the alert kept in its clip.",
     )
     retention_days: float = Field(
         30.0,
@@ -193,13 +225,19 @@ class WebConfig(Section):
         "in <data_dir>/secret_key.",
     )
     session_max_age_s: int = Field(
-        12 * 3600, ge=60, le=90 * 86_400, description="Sessions expire after this many seconds."
+        12 * 3600,
+        ge=60,
+        le=90 * 86_400,
+        description="Sessions expire after this many seconds.",
     )
     secure_cookies: bool = Field(
         False, description="Mark cookies Secure (only sent over HTTPS): set behind TLS."
     )
     mjpeg_max_fps: float = Field(
-        10.0, gt=0, le=30, description="Most frames per second sent to one live-view client."
+        10.0,
+        gt=0,
+        le=30,
+        description="Most frames per second sent to one live-view client.",
     )
 
     @field_validator("secret_key")

@@ -10,7 +10,12 @@ from pathlib import Path
 import pytest
 
 from fallwatch.cli import main
-from fallwatch.config.loader import ConfigError, config_schema, load_server_config, parse_server_config
+from fallwatch.config.loader import (
+    ConfigError,
+    config_schema,
+    load_server_config,
+    parse_server_config,
+)
 from fallwatch.config.server import CameraConfig, ServerConfig
 
 REPO = Path(__file__).resolve().parents[2]
@@ -23,7 +28,9 @@ def write(tmp_path: Path, text: str) -> Path:
     return path
 
 
-def test_example_file_loads_with_its_secrets_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_example_file_loads_with_its_secrets_from_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     for k, v in EXAMPLE_ENV.items():
         monkeypatch.setenv(k, v)
     config = load_server_config(REPO / "fallwatch.example.yaml")
@@ -38,27 +45,56 @@ def test_example_file_loads_with_its_secrets_from_the_environment(monkeypatch: p
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
-        ("cameras:\n  - {id: ward-1, path: a.mp4, fall: {confirm_s: -1}}\n",
-         "cameras[ward-1].fall.confirm_s: Input should be greater than 0"),
-        ("cameras:\n  - {id: ward-1, path: a.mp4, analysis_fps: 99}\n",
-         "cameras[ward-1].analysis_fps: Input should be less than or equal to 30"),
+        (
+            "cameras:\n  - {id: ward-1, path: a.mp4, fall: {confirm_s: -1}}\n",
+            "cameras[ward-1].fall.confirm_s: Input should be greater than 0",
+        ),
+        (
+            "cameras:\n  - {id: ward-1, path: a.mp4, analysis_fps: 99}\n",
+            "cameras[ward-1].analysis_fps: Input should be less than or equal to 30",
+        ),
         ("cameras:\n  - {id: ward-1}\n", "cameras[ward-1]: give exactly one source"),
-        ("cameras:\n  - {id: a, url: rtsp://h/s, loop: true}\n", "loop applies to a file source"),
-        ("cameras:\n  - {id: a, url: ftp://h/s}\n", "cameras[a].url: must be a rtsp://"),
-        ("cameras:\n  - {id: Bad Id, path: a.mp4}\n", "cameras[Bad Id].id: String should match pattern"),
-        ("cameras:\n  - {id: a, path: a.mp4}\n  - {id: a, path: b.mp4}\n", "duplicate ids ['a']"),
-        ("cameras:\n  - {id: a, path: a.mp4, detector: {type: nope}}\n", "cameras[a].detector: Input tag 'nope'"),
+        (
+            "cameras:\n  - {id: a, url: rtsp://h/s, loop: true}\n",
+            "loop applies to a file source",
+        ),
+        (
+            "cameras:\n  - {id: a, url: ftp://h/s}\n",
+            "cameras[a].url: must be a rtsp://",
+        ),
+        (
+            "cameras:\n  - {id: Bad Id, path: a.mp4}\n",
+            "cameras[Bad Id].id: String should match pattern",
+        ),
+        (
+            "cameras:\n  - {id: a, path: a.mp4}\n  - {id: a, path: b.mp4}\n",
+            "duplicate ids ['a']",
+        ),
+        (
+            "cameras:\n  - {id: a, path: a.mp4, detector: {type: nope}}\n",
+            "cameras[a].detector: Input tag 'nope'",
+        ),
         ("web: {port: 0}\n", "web.port: Input should be greater than or equal to 1"),
-        ("web: {secret_key: literal-secret-that-is-long-enough-1234}\n", "web.secret_key: must be a ${ENV_VAR} reference"),
+        (
+            "web: {secret_key: literal-secret-that-is-long-enough-1234}\n",
+            "web.secret_key: must be a ${ENV_VAR} reference",
+        ),
         ("colour: red\n", "colour: Extra inputs are not permitted"),
-        ("database_url: mysql://x/y\n", "database_url: must be a sqlite:///path or postgresql"),
+        (
+            "database_url: mysql://x/y\n",
+            "database_url: must be a sqlite:///path or postgresql",
+        ),
         ("- a\n- b\n", "expected a mapping of settings at the top level"),
         ("cameras: [\n", "not valid YAML at line 2, column 1"),
-        ("cameras:\n  - {id: cam, url: 'rtsp://u:${NOPE_UNSET_VAR}@h/s'}\n",
-         "cameras[cam].url: environment variable NOPE_UNSET_VAR is not set"),
+        (
+            "cameras:\n  - {id: cam, url: 'rtsp://u:${NOPE_UNSET_VAR}@h/s'}\n",
+            "cameras[cam].url: environment variable NOPE_UNSET_VAR is not set",
+        ),
     ],
 )
-def test_bad_config_names_the_field_and_the_problem(tmp_path: Path, text: str, expected: str) -> None:
+def test_bad_config_names_the_field_and_the_problem(
+    tmp_path: Path, text: str, expected: str
+) -> None:
     path = write(tmp_path, text)
     with pytest.raises(ConfigError) as info:
         load_server_config(path, env={})
@@ -73,7 +109,11 @@ def test_env_references_expand_inside_strings_and_overrides_win(tmp_path: Path) 
         "data_dir: data\nweb: {port: 8080}\n"
         "cameras:\n  - {id: cam, url: 'rtsp://admin:${CAM_PW}@10.0.0.5/s'}\n",
     )
-    env = {"CAM_PW": "p@ss", "FALLWATCH_WEB_PORT": "9090", "FALLWATCH_DATABASE_URL": "sqlite:////tmp/x.db"}
+    env = {
+        "CAM_PW": "p@ss",
+        "FALLWATCH_WEB_PORT": "9090",
+        "FALLWATCH_DATABASE_URL": "sqlite:////tmp/x.db",
+    }
     config = load_server_config(path, env=env)
     assert config.cameras[0].url == "rtsp://admin:p@ss@10.0.0.5/s"
     assert config.web.port == 9090
@@ -81,14 +121,18 @@ def test_env_references_expand_inside_strings_and_overrides_win(tmp_path: Path) 
     assert config.data_dir == tmp_path / "data"
 
 
-def test_secret_key_from_the_environment_is_hidden(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_secret_key_from_the_environment_is_hidden(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("FW_KEY", "k" * 40)
     config = parse_server_config({"web": {"secret_key": "${FW_KEY}"}})
     assert config.web.secret_key is not None
     assert config.web.secret_key.get_secret_value() == "k" * 40
     assert "kkkk" not in repr(config)
     monkeypatch.setenv("FW_KEY", "short")
-    with pytest.raises(ConfigError, match="web.secret_key: must be at least 32 characters"):
+    with pytest.raises(
+        ConfigError, match="web.secret_key: must be at least 32 characters"
+    ):
         parse_server_config({"web": {"secret_key": "${FW_KEY}"}})
 
 
@@ -100,14 +144,20 @@ def test_defaults_make_a_usable_config() -> None:
     assert cam.label == "a" and cam.source == "x.mp4"
 
 
-def test_cli_check_bad_file_exits_2_with_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    path = write(tmp_path, "cameras:\n  - {id: ward-1, path: a.mp4, fall: {confirm_s: 0}}\n")
+def test_cli_check_bad_file_exits_2_with_one_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = write(
+        tmp_path, "cameras:\n  - {id: ward-1, path: a.mp4, fall: {confirm_s: 0}}\n"
+    )
     assert main(["config", "check", str(path)]) == 2
     err = capsys.readouterr().err.strip()
     assert err.count("\n") == 0 and "cameras[ward-1].fall.confirm_s" in err
 
 
-def test_cli_check_good_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_check_good_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     path = write(tmp_path, "cameras:\n  - {id: ward-1, path: a.mp4, loop: true}\n")
     assert main(["config", "check", str(path)]) == 0
     assert "1 camera(s)" in capsys.readouterr().out
@@ -116,7 +166,10 @@ def test_cli_check_good_file(tmp_path: Path, capsys: pytest.CaptureFixture[str])
 def test_schema_command_prints_the_committed_schema() -> None:
     out = subprocess.run(
         [sys.executable, "-m", "fallwatch.cli", "config", "schema"],
-        capture_output=True, text=True, check=True, cwd=REPO,
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=REPO,
     ).stdout
     schema = json.loads(out)
     assert schema == config_schema()
@@ -124,7 +177,14 @@ def test_schema_command_prints_the_committed_schema() -> None:
     # Only the sections owned here are compared: the notify section changes with its own
     # module, and regenerating the file is one command.
     committed = json.loads((REPO / "docs" / "config.schema.json").read_text())
-    ours = ("ServerConfig", "CameraConfig", "WebConfig", "WorkersConfig", "RecordingConfig", "ReconnectConfig")
+    ours = (
+        "ServerConfig",
+        "CameraConfig",
+        "WebConfig",
+        "WorkersConfig",
+        "RecordingConfig",
+        "ReconnectConfig",
+    )
     for name in ours[1:]:
         assert committed["$defs"][name] == schema["$defs"][name], (
             f"docs/config.schema.json is stale ({name}): fallwatch config schema > docs/config.schema.json"

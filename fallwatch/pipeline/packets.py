@@ -1,0 +1,90 @@
+"""What a camera worker process sends to the main process (named, picklable dataclasses).
+
+Frames (`FramePacket`) may be dropped on the way when the main process is slow; events
+(`CameraEvent`), stats (`CameraStats`) and fatal errors (`WorkerFailed`) are never dropped.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from fallwatch.sources.capture import ConnectionState
+from fallwatch.types import FallEvent
+
+
+class WorkerState(StrEnum):
+    """The supervisor's view of one camera's worker process."""
+
+    STARTING = "starting"
+    """Spawned; loading the model."""
+    RUNNING = "running"
+    RESTARTING = "restarting"
+    """Crashed or stalled; a new process starts after the backoff."""
+    PAUSED = "paused"
+    """Stopped on purpose (camera paused or disabled)."""
+    STOPPED = "stopped"
+
+
+@dataclass(frozen=True)
+class CameraStats:
+    """One camera's live figures, as the dashboard and /metrics show them."""
+
+    camera_id: str
+    connection: ConnectionState
+    analysis_fps: float
+    """Frames analysed per second over the last few seconds."""
+    target_fps: float
+    """The camera's analysis_fps setting."""
+    source_fps: float
+    """Frames per second read from the source."""
+    frames: int
+    """Frames read from the source since the worker started."""
+    analysed: int
+    """Frames analysed since the worker started."""
+    dropped: int
+    """Frames read but never analysed (newer ones replaced them) since the worker started."""
+    inference_ms: float
+    """Detector time of the last analysed frame, milliseconds."""
+    latency_ms: float
+    """Capture to annotated JPEG ready, last frame, milliseconds."""
+    reconnects: int
+    last_error: str | None
+    retry_in_s: float | None
+    people: int
+    """People in the last analysed frame."""
+    wall_time: float
+    """time.time() when these figures were taken."""
+
+
+@dataclass(frozen=True)
+class FramePacket:
+    """The newest analysed frame of a camera, as JPEG, for live views and clips."""
+
+    camera_id: str
+    seq: int
+    captured_at: float
+    """time.time() when the capture thread read the frame."""
+    annotated_jpeg: bytes
+    raw_jpeg: bytes | None
+    """None for privacy cameras: the picture never leaves the worker."""
+    stats: CameraStats
+
+
+@dataclass(frozen=True)
+class CameraEvent:
+    """A fall, found-down or recovered event from a camera's classifier."""
+
+    event: FallEvent
+    snapshot_jpeg: bytes
+    """The annotated frame the event was raised on."""
+    captured_at: float
+    """time.time() of that frame."""
+
+
+@dataclass(frozen=True)
+class WorkerFailed:
+    """The worker could not run (bad detector config, missing model); it exits after this."""
+
+    camera_id: str
+    error: str

@@ -1,0 +1,235 @@
+"""One camera's worker process: capture thread -> analysis at the camera's rate -> JPEGs out.
+
+Runs in its own process (multiprocessing, spawn) so cameras analyse in parallel on
+separate cores and a crash or hang in one (a decoder, a model) cannot take the others
+down. It sends `FramePacket`s (newest annotated and raw JPEG with stats), `CameraEvent`s,
+and a stats-only `CameraStats` every second (also while the camera is disconnected) on
+its own queue, and writes a heartbeat the supervisor watches.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import deque
+from dataclasses import dataclass
+from multiprocessing.sharedctypes import Synchronized
+from multiprocessing.synchronize import Event as MpEvent
+from typing import Any
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+
+from fallwatch.config.server import CameraConfig, ReconnectConfig
+from fallwatch.pipeline.packets import (
+    CameraEvent,
+    CameraStats,
+    FramePacket,
+    WorkerFailed,
+)
+from fallwatch.sources.capture import CaptureThread, ConnectionState, make_reader
+from fallwatch.types import Frame
+
+log = logging.getLogger(__name__)
+
+MAX_QUEUED_FRAMES = 3
+"""Frame packets allowed in flight to the main process before new ones are dropped."""
+STATUS_EVERY_S = 1.0
+
+
+@dataclass(frozen=True)
+class WorkerSpec:
+    """Everything a worker process needs (pickled across the spawn)."""
+
+    camera: CameraConfig
+    reconnect: ReconnectConfig
+    log_level: int = logging.INFO
+
+
+def encode_jpeg(image: npt.NDArray[np.uint8], quality: int, max_width_px: int) -> bytes:
+    h, w = image.shape[:2]
+    if w > max_width_px:
+        scale = max_width_px / w
+        image = cv2.resize(
+            image,
+            (max_width_px, max(1, round(h * scale))),
+            interpolation=cv2.INTER_AREA,
+        )  # type: ignore[assignment]
+    ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, quality])
+    if not ok:
+        raise ValueError(f"JPEG encoding failed for an image of shape {image.shape}")
+    return buf.tobytes()
+
+
+class _Rate:
+    """Events per second over a sliding window of `window_s`."""
+
+    def __init__(self, window_s: float = 3.0) -> None:
+        self.window_s = window_s
+        self._times: deque[float] = deque()
+
+    def tick(self, now: float) -> None:
+        self._times.append(now)
+        self.rate(now)
+
+    def rate(self, now: float) -> float:
+        while self._times and now - self._times[0] > self.window_s:
+            self._times.popleft()
+        if len(self._times) < 2:
+            return 0.0
+        span = now - self._times[0]
+        return (len(self._times) - 1) / span if span > 0 else 0.0
+
+
+class CameraWorker:
+    """The loop of one worker process; `run()` returns when `stop` is set."""
+
+    def __init__(
+        self, spec: WorkerSpec, out: Any, heartbeat: Synchronized[float], stop: MpEvent
+    ) -> None:
+        self.spec = spec
+        self.camera = spec.camera
+        self.out = out
+        self.heartbeat = heartbeat
+        self.stop = stop
+        self.seq = 0
+        self.analysed = 0
+        self.rate = _Rate()
+        self.inference_ms = 0.0
+        self.latency_ms = 0.0
+        self.people = 0
+
+    def beat(self) -> None:
+        self.heartbeat.value = time.monotonic()
+
+    def run(self) -> None:
+        from fallwatch.detect.base import build_detector
+        from fallwatch.pipeline.analyzer import Analyzer
+        from fallwatch.pipeline.annotator import Annotator
+
+        cam = self.camera
+        self.beat()
+        try:
+            detector = build_detector(cam.detector)
+        except Exception as exc:
+            self.out.put(WorkerFailed(cam.id, f"cannot build the detector: {exc}"))
+            raise
+        self.beat()
+        analyzer = Analyzer(detector, cam.fall, camera_id=cam.id)
+        annotator = Annotator(
+            cam.fall.zones, cam.fall.min_keypoint_score, privacy=cam.privacy
+        )
+        reader = make_reader(
+            cam.source,
+            is_file=cam.path is not None,
+            loop=cam.loop,
+            timeout_s=self.spec.reconnect.read_timeout_s,
+        )
+        self.capture = CaptureThread(cam.id, reader, self.spec.reconnect).start()
+        period_s = 1.0 / cam.analysis_fps
+        next_due = time.monotonic()
+        last_status = 0.0
+        try:
+            while not self.stop.is_set():
+                self.beat()
+                now = time.monotonic()
+                if now - last_status >= STATUS_EVERY_S:
+                    self.out.put(self.stats())
+                    last_status = now
+                if next_due > now:
+                    # Wait for the next analysis slot; the capture thread keeps replacing
+                    # the slot meanwhile, so we then take the newest frame.
+                    self.stop.wait(min(next_due - now, 0.5))
+                    continue
+                captured = self.capture.slot.take(timeout_s=0.5)
+                if captured is None:
+                    continue
+                next_due = max(next_due + period_s, time.monotonic())
+                frame = Frame(
+                    image=captured.image,
+                    t_s=captured.t_s,
+                    index=captured.index,
+                    camera_id=cam.id,
+                )
+                result = analyzer.process(frame)
+                annotated = annotator.annotate(frame.image, result.poses, result.update)
+                ann_jpeg = encode_jpeg(annotated, cam.jpeg_quality, cam.max_width_px)
+                raw_jpeg = (
+                    None
+                    if cam.privacy
+                    else encode_jpeg(frame.image, cam.jpeg_quality, cam.max_width_px)
+                )
+                self.analysed += 1
+                self.rate.tick(time.monotonic())
+                self.inference_ms = result.timings_ms.get("detect", 0.0)
+                self.latency_ms = (time.time() - captured.captured_at) * 1000
+                self.people = len(result.poses)
+                for event in result.update.events:
+                    log.info(
+                        "camera %s: %s, person %d",
+                        cam.id,
+                        event.kind.value,
+                        event.track_id,
+                    )
+                    self.out.put(CameraEvent(event, ann_jpeg, captured.captured_at))
+                self.seq += 1
+                if _queued(self.out) < MAX_QUEUED_FRAMES:
+                    self.out.put(
+                        FramePacket(
+                            camera_id=cam.id,
+                            seq=self.seq,
+                            captured_at=captured.captured_at,
+                            annotated_jpeg=ann_jpeg,
+                            raw_jpeg=raw_jpeg,
+                            stats=self.stats(),
+                        )
+                    )
+        finally:
+            self.capture.stop()
+
+    def stats(self) -> CameraStats:
+        cap = self.capture.stats()
+        return CameraStats(
+            camera_id=self.camera.id,
+            connection=cap.state,
+            analysis_fps=round(self.rate.rate(time.monotonic()), 2),
+            target_fps=self.camera.analysis_fps,
+            source_fps=round(cap.source_fps, 2),
+            frames=cap.frames,
+            analysed=self.analysed,
+            dropped=cap.dropped,
+            inference_ms=round(self.inference_ms, 1),
+            latency_ms=round(self.latency_ms, 1),
+            reconnects=cap.reconnects,
+            last_error=cap.last_error
+            if cap.state is not ConnectionState.CONNECTED
+            else None,
+            retry_in_s=None if cap.retry_in_s is None else round(cap.retry_in_s, 1),
+            people=self.people,
+            wall_time=time.time(),
+        )
+
+
+def _queued(queue: Any) -> int:
+    try:
+        return int(queue.qsize())
+    except NotImplementedError:  # macOS: no sem_getvalue; never drop rather than guess
+        return 0
+
+
+def run_worker(
+    spec: WorkerSpec, out: Any, heartbeat: Synchronized[float], stop: MpEvent
+) -> None:
+    """Entry point of a worker process (must stay importable at module level for spawn)."""
+    logging.basicConfig(
+        level=spec.log_level,
+        format=f"%(asctime)s %(levelname)s camera {spec.camera.id} [worker]: %(message)s",
+    )
+    cv2.setNumThreads(
+        1
+    )  # OpenCV's own pool would fight the other cameras for the cores
+    try:
+        CameraWorker(spec, out, heartbeat, stop).run()
+    except KeyboardInterrupt:
+        pass

@@ -1,0 +1,142 @@
+"""Camera workers: the analysis loop in a thread, and real spawned processes on a real clip."""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+from pathlib import Path
+from types import SimpleNamespace
+
+import cv2
+import numpy as np
+from worker_fakes import RecordingListener, wait_for  # type: ignore[import-not-found]
+
+from fallwatch.config.fall import FallConfig
+from fallwatch.config.server import CameraConfig, ReconnectConfig, WorkersConfig
+from fallwatch.pipeline.packets import CameraStats, FramePacket, WorkerState
+from fallwatch.pipeline.supervisor import Supervisor
+from fallwatch.pipeline.worker import CameraWorker, WorkerSpec, encode_jpeg
+from fallwatch.sources.capture import ConnectionState
+from fallwatch.types import EventKind
+
+FALL_CLIP = "videos/upfall/UPFall_S1_A01_T1_Cam2.mp4"
+
+
+def write_video(path: Path, frames: int = 40, fps: float = 20.0) -> Path:
+    writer = cv2.VideoWriter(
+        str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (320, 240)
+    )
+    for i in range(frames):
+        writer.write(np.full((240, 320, 3), (i * 5) % 250, np.uint8))
+    writer.release()
+    return path
+
+
+def run_in_thread(spec: WorkerSpec, seconds: float) -> list[object]:
+    out: queue.Queue[object] = queue.Queue()
+    stop = threading.Event()
+    heartbeat = SimpleNamespace(value=0.0)
+    worker = CameraWorker(spec, out, heartbeat, stop)  # type: ignore[arg-type]
+    thread = threading.Thread(target=worker.run)
+    thread.start()
+    items = []
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:  # drain as the main process does
+        try:
+            items.append(out.get(timeout=0.1))
+        except queue.Empty:
+            pass
+    stop.set()
+    thread.join(10)
+    assert not thread.is_alive()
+    assert heartbeat.value > 0
+    while not out.empty():
+        items.append(out.get())
+    return items
+
+
+def test_worker_analyses_at_its_rate_and_publishes_jpegs_and_stats(
+    tmp_path: Path,
+) -> None:
+    video = write_video(tmp_path / "grey.avi")
+    cam = CameraConfig(
+        id="grey", path=video, loop=True, analysis_fps=4, max_width_px=160
+    )
+    items = run_in_thread(WorkerSpec(cam, ReconnectConfig()), seconds=4.0)
+    packets = [i for i in items if isinstance(i, FramePacket)]
+    stats = [i for i in items if isinstance(i, CameraStats)]
+    assert stats, "stats are sent every second"
+    # Model loading takes part of the 4 s; what matters is not analysing every frame.
+    assert 3 <= len(packets) <= 18, len(packets)
+    last = packets[-1].stats
+    assert last.connection is ConnectionState.CONNECTED
+    assert last.dropped > 0 and last.frames > last.analysed
+    assert last.target_fps == 4
+    image = cv2.imdecode(
+        np.frombuffer(packets[-1].annotated_jpeg, np.uint8), cv2.IMREAD_COLOR
+    )
+    assert image.shape == (120, 160, 3), "live frames are scaled to max_width_px"
+    assert packets[-1].raw_jpeg is not None
+    assert [p.seq for p in packets] == sorted(p.seq for p in packets)
+
+
+def test_worker_reports_a_missing_source_without_crashing(tmp_path: Path) -> None:
+    cam = CameraConfig(id="gone", path=tmp_path / "nope.mp4")
+    items = run_in_thread(
+        WorkerSpec(cam, ReconnectConfig(initial_s=0.2, max_s=0.5)), seconds=2.5
+    )
+    stats = [i for i in items if isinstance(i, CameraStats)]
+    assert stats and not any(isinstance(i, FramePacket) for i in items)
+    assert stats[-1].connection is ConnectionState.DISCONNECTED
+    assert "no such file" in (stats[-1].last_error or "")
+
+
+def test_encode_jpeg_keeps_small_frames_and_scales_wide_ones() -> None:
+    image = np.zeros((100, 400, 3), np.uint8)
+    small = cv2.imdecode(
+        np.frombuffer(encode_jpeg(image, 80, 200), np.uint8), cv2.IMREAD_COLOR
+    )
+    assert small.shape == (50, 200, 3)
+    same = cv2.imdecode(
+        np.frombuffer(encode_jpeg(image, 80, 960), np.uint8), cv2.IMREAD_COLOR
+    )
+    assert same.shape == (100, 400, 3)
+
+
+def test_worker_process_sees_a_real_fall_and_keeps_privacy(falls_dir: Path) -> None:
+    """A real clip as a looping camera in a spawned worker: packets, then a fall event."""
+    cam = CameraConfig(
+        id="upfall",
+        path=falls_dir / FALL_CLIP,
+        loop=True,
+        analysis_fps=6,
+        fall=FallConfig(confirm_s=2),
+        privacy=True,
+    )
+    listener = RecordingListener()
+    sup = Supervisor(WorkersConfig(), listener, poll_s=0.2)
+    sup.set_camera(cam)
+    sup.start()
+    try:
+        assert wait_for(
+            lambda: any(e.event.kind is EventKind.FALL for e in listener.events), 40.0
+        ), (
+            listener.messages("upfall"),
+            listener.stats[-1:] if listener.stats else None,
+        )
+        assert sup.report("upfall").state is WorkerState.RUNNING  # type: ignore[union-attr]
+    finally:
+        sup.stop()
+    fall = next(e for e in listener.events if e.event.kind is EventKind.FALL)
+    assert fall.event.camera_id == "upfall" and fall.snapshot_jpeg[:2] == b"\xff\xd8"
+    assert listener.packets and all(p.raw_jpeg is None for p in listener.packets), (
+        "privacy: no raw picture leaves the worker"
+    )
+    snap = cv2.imdecode(
+        np.frombuffer(fall.snapshot_jpeg, np.uint8), cv2.IMREAD_GRAYSCALE
+    )
+    assert (snap < 20).mean() > 0.8, "privacy: skeletons on black"
+    fps = [s.analysis_fps for s in listener.stats[-5:]]
+    assert max(fps) >= 3.0, fps  # target 6 on two shared cores
+    assert any(r.state is WorkerState.STOPPED for r in listener.reports)

@@ -1,0 +1,94 @@
+"""The supervisor restarts crashed and stalled workers and obeys pause/remove (real processes)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import worker_fakes  # type: ignore[import-not-found]
+from worker_fakes import RecordingListener, wait_for  # type: ignore[import-not-found]
+
+from fallwatch.config.server import CameraConfig, WorkersConfig
+from fallwatch.pipeline.packets import WorkerState
+from fallwatch.pipeline.supervisor import Supervisor
+
+CAM = CameraConfig(id="cam", path=Path("unused.mp4"))
+
+
+def supervisor(
+    target: object, **workers: float
+) -> tuple[Supervisor, RecordingListener]:
+    listener = RecordingListener()
+    cfg = WorkersConfig(**{"stall_s": 2.0, "restart_backoff_max_s": 1.0, **workers})
+    sup = Supervisor(cfg, listener, target=target, poll_s=0.1)  # type: ignore[arg-type]
+    return sup, listener
+
+
+def test_crashed_worker_is_restarted_and_reported() -> None:
+    sup, listener = supervisor(worker_fakes.crash_after_stats)
+    sup.set_camera(CAM)
+    sup.start()
+    try:
+        assert wait_for(lambda: sup.report("cam").restarts >= 2, 20.0), (
+            listener.messages("cam")
+        )  # type: ignore[union-attr]
+    finally:
+        sup.stop()
+    crashes = [m for m in listener.messages("cam") if "exited with code 3" in m]
+    assert crashes and "restarting in" in crashes[0]
+    assert any(r.state is WorkerState.RUNNING for r in listener.reports), (
+        "it ran before it crashed"
+    )
+
+
+def test_stalled_worker_is_killed_and_restarted() -> None:
+    sup, listener = supervisor(worker_fakes.stall_after_stats)
+    sup.set_camera(CAM)
+    sup.start()
+    try:
+        assert wait_for(lambda: sup.report("cam").restarts >= 1, 20.0), (
+            listener.messages("cam")
+        )  # type: ignore[union-attr]
+        first_pid = None
+        assert wait_for(lambda: sup.pid("cam") is not None, 10.0)
+        first_pid = sup.pid("cam")
+    finally:
+        sup.stop()
+    assert first_pid is not None
+    assert any("stalled: no heartbeat" in m for m in listener.messages("cam"))
+
+
+def test_worker_that_cannot_start_says_why() -> None:
+    sup, listener = supervisor(worker_fakes.fail_to_start)
+    sup.set_camera(CAM)
+    sup.start()
+    try:
+        assert wait_for(
+            lambda: any("model file missing" in m for m in listener.messages("cam")),
+            20.0,
+        )
+    finally:
+        sup.stop()
+    assert sup.report("cam").state is WorkerState.STOPPED  # type: ignore[union-attr]
+
+
+def test_pause_resume_and_remove() -> None:
+    sup, _ = supervisor(worker_fakes.healthy)
+    other = CAM.model_copy(update={"id": "other"})
+    sup.set_camera(CAM)
+    sup.set_camera(other)
+    sup.start()
+    try:
+        assert wait_for(lambda: sup.report("cam").state is WorkerState.RUNNING, 20.0)  # type: ignore[union-attr]
+        assert wait_for(lambda: sup.report("other").state is WorkerState.RUNNING, 20.0)  # type: ignore[union-attr]
+        sup.pause("cam")
+        assert sup.report("cam").state is WorkerState.PAUSED and sup.pid("cam") is None  # type: ignore[union-attr]
+        sup.pause("cam", False)
+        assert wait_for(lambda: sup.report("cam").state is WorkerState.RUNNING, 20.0)  # type: ignore[union-attr]
+        sup.remove_camera("cam")
+        assert sup.report("cam") is None and sup.camera_ids() == ["other"]
+        assert sup.report("other").state is WorkerState.RUNNING  # type: ignore[union-attr]
+        assert sup.report("other").restarts == 0  # type: ignore[union-attr]
+        sup.set_camera(other.model_copy(update={"enabled": False}))
+        assert sup.report("other").state is WorkerState.PAUSED  # type: ignore[union-attr]
+    finally:
+        sup.stop()

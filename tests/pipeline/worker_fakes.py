@@ -1,0 +1,112 @@
+"""A recording supervisor listener, and worker entry points that misbehave on purpose.
+
+They run in spawned processes, so they live in an importable module (the test directory
+is on sys.path, which spawn passes to the child) and load no model: quick to start.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from fallwatch.pipeline.packets import (
+    CameraEvent,
+    CameraStats,
+    FramePacket,
+    WorkerFailed,
+)
+from fallwatch.pipeline.supervisor import WorkerReport
+from fallwatch.pipeline.worker import WorkerSpec
+from fallwatch.sources.capture import ConnectionState
+
+
+def stats(spec: WorkerSpec) -> CameraStats:
+    return CameraStats(
+        camera_id=spec.camera.id,
+        connection=ConnectionState.CONNECTED,
+        analysis_fps=1.0,
+        target_fps=spec.camera.analysis_fps,
+        source_fps=1.0,
+        frames=1,
+        analysed=1,
+        dropped=0,
+        inference_ms=1.0,
+        latency_ms=1.0,
+        reconnects=0,
+        last_error=None,
+        retry_in_s=None,
+        people=0,
+        wall_time=time.time(),
+    )
+
+
+def healthy(spec: WorkerSpec, out: Any, heartbeat: Any, stop: Any) -> None:
+    while not stop.is_set():
+        heartbeat.value = time.monotonic()
+        out.put(stats(spec))
+        stop.wait(0.2)
+
+
+def crash_after_stats(spec: WorkerSpec, out: Any, heartbeat: Any, stop: Any) -> None:
+    heartbeat.value = time.monotonic()
+    out.put(stats(spec))
+    time.sleep(0.3)
+    sys.exit(3)
+
+
+def stall_after_stats(spec: WorkerSpec, out: Any, heartbeat: Any, stop: Any) -> None:
+    heartbeat.value = time.monotonic()
+    out.put(stats(spec))
+    time.sleep(3600)  # a hung decoder: alive, silent
+
+
+def fail_to_start(spec: WorkerSpec, out: Any, heartbeat: Any, stop: Any) -> None:
+    out.put(
+        WorkerFailed(spec.camera.id, "cannot build the detector: model file missing")
+    )
+    time.sleep(0.3)
+    sys.exit(1)
+
+
+class RecordingListener:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.packets: list[FramePacket] = []
+        self.stats: list[CameraStats] = []
+        self.events: list[CameraEvent] = []
+        self.reports: list[WorkerReport] = []
+
+    def on_packet(self, packet: FramePacket) -> None:
+        with self.lock:
+            self.packets.append(packet)
+            self.stats.append(packet.stats)
+
+    def on_stats(self, stats: CameraStats) -> None:
+        with self.lock:
+            self.stats.append(stats)
+
+    def on_event(self, camera_event: CameraEvent) -> None:
+        with self.lock:
+            self.events.append(camera_event)
+
+    def on_worker(self, report: WorkerReport) -> None:
+        with self.lock:
+            self.reports.append(report)
+
+    def messages(self, camera_id: str) -> list[str]:
+        with self.lock:
+            return [r.message for r in self.reports if r.camera_id == camera_id]
+
+
+def wait_for(
+    predicate: Callable[[], object], timeout_s: float, step_s: float = 0.05
+) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(step_s)
+    return bool(predicate())
