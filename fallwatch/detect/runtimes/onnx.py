@@ -39,6 +39,9 @@ class OnnxRuntime:
         # process already keeps the cores busy, so one is enough.
         options.inter_op_num_threads = 1
         options.log_severity_level = 3
+        # Idle intra-op threads spin by default, burning the cores that other cameras'
+        # models share with this one; sleeping costs a little latency, not throughput.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
         try:
             self._session = ort.InferenceSession(
                 str(self.model_path), options, providers=["CPUExecutionProvider"]
