@@ -41,11 +41,12 @@ class FallConfig(Section):
         "missed frame or two does not reset the timer.",
     )
     found_down_s: float = Field(
-        30.0,
+        60.0,
         gt=0,
         le=3600,
         description="Seconds a person found lying with no fall seen must stay down before "
-        "the alert (longer than confirm_s: people do lie down on purpose).",
+        "the alert. Longer than confirm_s because people do lie down on purpose (resting on "
+        "the floor, exercising); a full minute still down is worth a call.",
     )
     fall_memory_s: float = Field(
         3.0,

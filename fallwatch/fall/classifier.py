@@ -29,11 +29,16 @@ from fallwatch.types import EventKind, FallEvent, FallState, FallUpdate, Poses, 
 
 MAX_SAMPLE_GAP_S = 0.5
 """A frame stands for at most this long in the vote, so a stalled source cannot vote alone."""
-DESCENT_WINDOW_S = 1.0
-"""A fall is a drop of the upper body by `DESCENT_MIN_DROP` heights within this time."""
+DESCENT_WINDOW_S = 1.5
+"""A fall is seen when, within this time of an upright posture, the upper body drops by
+`DESCENT_MIN_DROP` upright heights or the body axis reaches `DESCENT_SWING_TO_DEG` from
+vertical. Lying down on purpose takes longer and passes through kneeling or sitting."""
 DESCENT_MIN_DROP = 0.4
-BASELINE_ALPHA = 0.1
-"""EMA weight of the upright baseline (box top, bottom, height) per upright frame."""
+DESCENT_SWING_TO_DEG = 60.0
+UPRIGHT_MAX_DEG = 25.0
+"""Body axis and torso within this angle of vertical count as upright."""
+BASELINE_WINDOW_S = 4.0
+"""The upright baseline is taken over this much of the person's latest upright time."""
 ALERTED_MEMORY_S = 120.0
 """How long a lost alerted person is remembered to suppress a repeat alert at that place."""
 
@@ -44,10 +49,14 @@ def _ramp(x: float, lo: float, hi: float) -> float:
     return float(min(1.0, max(0.0, (x - lo) / (hi - lo))))
 
 
+def _upright_posture(body_angle_deg: float, torso_angle_deg: float) -> bool:
+    angles = [a for a in (body_angle_deg, torso_angle_deg) if np.isfinite(a)]
+    return bool(angles) and max(angles) <= UPRIGHT_MAX_DEG
+
+
 @dataclass
 class _Baseline:
     top_y: float
-    bottom_y: float
     height_px: float
 
 
@@ -61,7 +70,10 @@ class _Person:
     last_down: bool = False
     last_score: float = 0.0
     last_xyxy: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
-    tops: deque[tuple[float, float]] = field(default_factory=deque)
+    upright: deque[tuple[float, float, float]] = field(default_factory=deque)
+    """(t_s, top_y, height_px) while upright, kept through a fall as its reference."""
+    recent: deque[tuple[float, float, float, bool]] = field(default_factory=deque)
+    """(t_s, top_y, body_angle_deg, upright) over the last `DESCENT_WINDOW_S`."""
     votes: deque[tuple[float, float, bool]] = field(default_factory=deque)
     """(t_s, duration_s, down) samples, newest last."""
     fall_seen_s: float | None = None
@@ -99,6 +111,11 @@ class FallClassifier:
         kp_aspect = float(f.keypoint_aspect_wh[i])
         if f.legs_seen[i]:
             axis = _ramp(float(f.body_angle_deg[i]), 40.0, 65.0)
+            # Lying means torso and thighs are both off vertical too: this keeps out
+            # sitting on the floor (torso upright) and all fours (thighs upright).
+            for part in (float(f.torso_angle_deg[i]), float(f.thigh_angle_deg[i])):
+                if np.isfinite(part):
+                    axis = min(axis, _ramp(part, 30.0, 55.0))
         else:
             # Without legs the torso alone leans when bending over: ask for more.
             axis = _ramp(float(f.torso_angle_deg[i]), 55.0, 75.0) * _ramp(aspect, 1.0, 1.5)
@@ -110,7 +127,7 @@ class FallClassifier:
             shrink = 1.0 - float(f.height_px[i]) / base.height_px
             # Much shorter and lower than upright, or the head where the feet were (a
             # fall towards the camera keeps the axis vertical and the size).
-            collapse = max(_ramp(drop, 0.5, 0.75) * _ramp(shrink, 0.2, 0.4), _ramp(drop, 0.8, 1.0))
+            collapse = max(_ramp(drop, 0.45, 0.7) * _ramp(shrink, 0.25, 0.5), _ramp(drop, 0.8, 1.0))
         score = max(geometry, collapse)
         if np.isfinite(fallen):
             # A detector with a "fallen" class: alone it decides; with keypoints, both
@@ -174,24 +191,43 @@ class FallClassifier:
                 return
 
     def _observe(self, p: _Person, f: PostureFeatures, i: int, t_s: float, score: float, down: bool) -> None:
-        top, bottom, height = float(f.top_y[i]), float(f.bottom_y[i]), float(f.height_px[i])
+        top, height = float(f.top_y[i]), float(f.height_px[i])
         p.last_score = score
-        if score < 0.25 and p.state == FallState.UPRIGHT:
-            if p.baseline is None:
-                p.baseline = _Baseline(top, bottom, height)
-            else:
-                b = p.baseline
-                b.top_y += BASELINE_ALPHA * (top - b.top_y)
-                b.bottom_y += BASELINE_ALPHA * (bottom - b.bottom_y)
-                b.height_px += BASELINE_ALPHA * (height - b.height_px)
-        # Descent: the top of the body dropping fast, in units of the upright height.
-        p.tops.append((t_s, top))
-        while p.tops and t_s - p.tops[0][0] > DESCENT_WINDOW_S:
-            p.tops.popleft()
-        if p.baseline is not None and p.baseline.height_px > 0:
-            highest = min(y for _, y in p.tops)
-            if (top - highest) / p.baseline.height_px >= DESCENT_MIN_DROP:
-                p.fall_seen_s = t_s if p.fall_seen_s is None or p.state == FallState.UPRIGHT else p.fall_seen_s
+        # Upright: standing or walking, body and torso near vertical. Only such frames
+        # define the person's reference size and where a fall can start from; a person
+        # first seen crouching or kneeling has neither.
+        upright = (
+            score < 0.25
+            and p.state == FallState.UPRIGHT
+            and _upright_posture(float(f.body_angle_deg[i]), float(f.torso_angle_deg[i]))
+        )
+        if upright:
+            # Percentiles over the last seconds upright, not an average: the first
+            # frames of a fall are still "upright" and must not drag the reference down.
+            p.upright.append((t_s, top, height))
+            while t_s - p.upright[0][0] > BASELINE_WINDOW_S:
+                p.upright.popleft()
+            arr = np.asarray(p.upright, np.float32)
+            p.baseline = _Baseline(
+                top_y=float(np.percentile(arr[:, 1], 20)),
+                height_px=float(np.percentile(arr[:, 2], 80)),
+            )
+        # Descent: from an upright posture, the top of the body dropping fast (in units
+        # of the upright height) or the body swinging towards horizontal.
+        angle = float(f.body_angle_deg[i]) if f.legs_seen[i] else float("nan")
+        p.recent.append((t_s, top, angle, upright))
+        while p.recent and t_s - p.recent[0][0] > DESCENT_WINDOW_S:
+            p.recent.popleft()
+        from_upright = any(u for *_, u in p.recent)
+        dropped = False
+        if from_upright and p.baseline is not None and p.baseline.height_px > 0:
+            highest = min(y for _, y, _, u in p.recent if u)
+            dropped = (top - highest) / p.baseline.height_px >= DESCENT_MIN_DROP
+        # The median of the last three angles: one noisy skeleton is not a swing.
+        last = [a for _, _, a, _ in list(p.recent)[-3:] if np.isfinite(a)]
+        swung = from_upright and len(last) >= 2 and float(np.median(last)) >= DESCENT_SWING_TO_DEG
+        if (dropped or swung) and (p.fall_seen_s is None or p.state == FallState.UPRIGHT):
+            p.fall_seen_s = t_s
         self._vote(p, t_s, down)
 
     def _vote(self, p: _Person, t_s: float, down: bool) -> None:
