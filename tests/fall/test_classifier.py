@@ -201,3 +201,56 @@ def test_config_rejects_exit_above_enter():
 def test_zone_needs_three_points():
     with pytest.raises(ValueError, match="at least 3 points"):
         ZoneConfig(polygon_xy=[(0, 0), (1, 1)])
+
+
+def all_fours(feet=FEET):
+    """Hands and knees, side view: torso horizontal, thighs vertical, shins on the floor."""
+    x, y = feet
+    kp = np.zeros((17, 2), np.float32)
+    hip = (x, y - 0.25 * H)
+    shoulder = (x + 0.3 * H, y - 0.27 * H)
+    kp[[11, 12]] = hip
+    kp[[13, 14]] = (x, y - 0.02 * H)  # knees under the hips
+    kp[[15, 16]] = (x - 0.22 * H, y - 0.02 * H)  # shins along the floor
+    kp[[5, 6]] = shoulder
+    kp[[7, 8]] = (shoulder[0], y - 0.14 * H)
+    kp[[9, 10]] = (shoulder[0], y - 0.02 * H)  # hands on the floor
+    kp[0:5] = (shoulder[0] + 0.1 * H, y - 0.3 * H)
+    return kp
+
+
+def sitting_on_floor(feet=FEET):
+    """Legs stretched along the floor, torso upright."""
+    x, y = feet
+    kp = np.zeros((17, 2), np.float32)
+    kp[[15, 16]] = (x, y)
+    kp[[13, 14]] = (x - 0.25 * H, y - 0.03 * H)
+    kp[[11, 12]] = (x - 0.5 * H, y - 0.05 * H)
+    kp[[5, 6]] = (x - 0.52 * H, y - 0.35 * H)
+    kp[[7, 8]] = (x - 0.45 * H, y - 0.2 * H)
+    kp[[9, 10]] = (x - 0.4 * H, y - 0.08 * H)
+    kp[0:5] = (x - 0.52 * H, y - 0.48 * H)
+    return kp
+
+
+@pytest.mark.parametrize("posture", [all_fours, sitting_on_floor], ids=["all_fours", "sitting_on_floor"])
+def test_floor_postures_that_are_not_lying(posture):
+    clf = FallClassifier(FallConfig())
+    assert clf.down_scores(make_poses([posture()]))[0] < clf.config.down_enter
+    # Found in that posture and staying in it: never found down.
+    events, _ = run([[posture()] for _ in range(seconds(15))], FallConfig(found_down_s=10.0))
+    assert alerts(events) == []
+
+
+def test_sitting_down_on_the_floor_from_standing_is_not_a_fall():
+    seq = [[standing()] for _ in range(seconds(2))] + [[sitting_on_floor()] for _ in range(seconds(15))]
+    events, _ = run(seq, FallConfig(confirm_s=2.0, found_down_s=10.0))
+    assert alerts(events) == []
+
+
+def test_lying_down_slowly_from_a_crouch_is_found_down_not_a_fall():
+    """No upright posture before lying: no fall seen, so the longer found-down timer applies."""
+    seq = [[bending(70.0)] for _ in range(seconds(1))] + [[lying()] for _ in range(seconds(12))]
+    events, _ = run(seq, FallConfig(confirm_s=2.0, found_down_s=10.0))
+    (alert,) = alerts(events)
+    assert alert.kind == EventKind.FOUND_DOWN and alert.down_for_s >= 10.0
