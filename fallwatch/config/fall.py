@@ -20,10 +20,10 @@ class ZoneConfig(Section):
     def _valid_polygon(cls, v: list[tuple[float, float]]) -> list[tuple[float, float]]:
         if len(v) < 3:
             raise ValueError(f"a zone polygon needs at least 3 points, got {len(v)}")
-        xs = [p[0] for p in v]
-        ys = [p[1] for p in v]
-        if max(xs) - min(xs) <= 0 or max(ys) - min(ys) <= 0:
-            raise ValueError("a zone polygon must enclose an area")
+        # Shoelace area: collinear or repeated points enclose nothing.
+        area2 = sum(x1 * y2 - x2 * y1 for (x1, y1), (x2, y2) in zip(v, v[1:] + v[:1], strict=True))
+        if abs(area2) < 1e-6:
+            raise ValueError("a zone polygon must enclose an area (its points are collinear)")
         return v
 
 

@@ -19,6 +19,7 @@ from fallwatch.detect.base import build_detector
 from fallwatch.detect.presets import DETECTOR_PRESETS, preset_detector_config
 from fallwatch.pipeline.analyzer import Analyzer
 from fallwatch.pipeline.annotator import Annotator
+from fallwatch.sources.prefetch import BackgroundWriter, prefetch
 from fallwatch.sources.video import iter_video, probe_video
 from fallwatch.types import FallEvent
 
@@ -105,17 +106,24 @@ def run(args: argparse.Namespace) -> int:
     frames = 0
     started = time.perf_counter()
     bar = tqdm(total=info.frame_count or None, unit="frame", disable=args.no_progress, file=sys.stderr)
+    # Decode ahead and annotate + encode behind, on their own threads, so the model
+    # never waits for the codec.
+    sink = None if writer is None else BackgroundWriter(
+        lambda r: writer.write(annotator.annotate(r.frame.image, r.poses, r.update))
+    )
     try:
-        for result in analyzer.run(iter_video(args.video, camera_id=args.video.stem)):
+        for result in analyzer.run(prefetch(iter_video(args.video, camera_id=args.video.stem))):
             frames += 1
             events.extend(result.update.events)
             for e in result.update.events:
                 bar.write(f"{e.t_s:7.2f}s  {e.kind.value:<10} track {e.track_id} down for {e.down_for_s:.1f}s")
-            if writer is not None:
-                writer.write(annotator.annotate(result.frame.image, result.poses, result.update))
+            if sink is not None:
+                sink.put(result)
             bar.update(1)
     finally:
         bar.close()
+        if sink is not None:
+            sink.close()
         if writer is not None:
             writer.release()
     elapsed = time.perf_counter() - started
