@@ -160,6 +160,13 @@ class HybridDetectorConfig(Section):
         "score to count for that person. Pose boxes hug the keypoints, YOLO boxes the whole "
         "body, so this is looser than an NMS threshold.",
     )
+    verify_candidates_only: bool = Field(
+        True,
+        description="Run the YOLO model only on frames where the pose model sees someone who "
+        "may be down (a leaning body or a squat box), instead of on every frame. The YOLO "
+        "model costs ten times the pose model on a CPU; upright people need no second "
+        "opinion, so this keeps hybrid at nearly the pose model's speed.",
+    )
 
 
 DetectorConfig = Annotated[

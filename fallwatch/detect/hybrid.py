@@ -18,6 +18,7 @@ import numpy as np
 
 from fallwatch.config.detector import HybridDetectorConfig
 from fallwatch.detect.decoders.yolo import box_iou
+from fallwatch.fall.features import posture_features
 from fallwatch.types import Frame, Poses
 
 if TYPE_CHECKING:  # base imports this module's config; a runtime import would cycle
@@ -31,6 +32,9 @@ class HybridDetector:
     `fallen_scores` `(n,)` filled in: for each person, the highest fallen score among
     the YOLO boxes whose IoU with the person's box is at least `match_iou`, or 0.0 when
     no YOLO box matches (YOLO saw no fallen person there, which is a vote against).
+    With `verify_candidates_only`, YOLO runs only when some person may be down, and
+    people who are clearly upright keep a NaN fallen score (the pose model alone judges
+    them, and it already says "not down").
 
     YOLO boxes that match no pose person are dropped: a person the pose model misses
     (it does miss some people lying flat and foreshortened) is missed here too. Both
@@ -61,8 +65,28 @@ class HybridDetector:
 
     def detect(self, frame: Frame) -> Poses:
         people = self.pose.detect(frame)
-        boxes = self.yolo.detect(frame)
-        return match_fallen_scores(people, boxes, self.config.match_iou)
+        if self.config.verify_candidates_only:
+            candidates = down_candidates(people)
+            if not candidates.any():
+                return people  # fallen scores stay NaN: pose alone judges upright people
+            verified = match_fallen_scores(people, self.yolo.detect(frame), self.config.match_iou)
+            fallen = np.where(candidates, verified.fallen_scores, np.nan).astype(np.float32)
+            return replace(people, fallen_scores=fallen)
+        return match_fallen_scores(people, self.yolo.detect(frame), self.config.match_iou)
+
+
+CANDIDATE_MIN_ANGLE_DEG = 30.0
+CANDIDATE_MIN_ASPECT_WH = 0.75
+
+
+def down_candidates(people: Poses) -> np.ndarray:
+    """`(n,)` True for people who might be down: body or torso leaning past 30 degrees, or
+    a box at least 0.75 as wide as tall (a person lying towards the camera keeps a
+    vertical axis but not an upright person's narrow box)."""
+    f = posture_features(people)
+    with np.errstate(invalid="ignore"):
+        leaning = (f.body_angle_deg >= CANDIDATE_MIN_ANGLE_DEG) | (f.torso_angle_deg >= CANDIDATE_MIN_ANGLE_DEG)
+    return np.asarray(leaning | (f.aspect_wh >= CANDIDATE_MIN_ASPECT_WH), bool)
 
 
 def match_fallen_scores(people: Poses, boxes: Poses, match_iou: float) -> Poses:

@@ -27,6 +27,8 @@ from fallwatch.fall.zones import IgnoreZones
 from fallwatch.track.tracker import box_iou
 from fallwatch.types import EventKind, FallEvent, FallState, FallUpdate, Poses, TrackStatus
 
+FALLEN_AGREE_SCORE = 0.4
+"""In hybrid mode, a fallen-class score at or above this fully agrees with the pose."""
 MAX_SAMPLE_GAP_S = 0.5
 """A frame stands for at most this long in the vote, so a stalled source cannot vote alone."""
 DESCENT_WINDOW_S = 1.5
@@ -130,9 +132,13 @@ class FallClassifier:
             collapse = max(_ramp(drop, 0.45, 0.7) * _ramp(shrink, 0.25, 0.5), _ramp(drop, 0.8, 1.0))
         score = max(geometry, collapse)
         if np.isfinite(fallen):
-            # A detector with a "fallen" class: alone it decides; with keypoints, both
-            # must agree (hybrid veto in both directions).
-            score = min(score, fallen) if f.visible_fraction[i] > 0.25 else fallen
+            # A detector with a "fallen" class: alone it decides; with keypoints (hybrid)
+            # both must agree. A box model's class score is not calibrated like ours, so
+            # it agrees from FALLEN_AGREE_SCORE up and vetoes in proportion below it.
+            if f.visible_fraction[i] > 0.25:
+                score = min(score, _ramp(fallen, 0.0, FALLEN_AGREE_SCORE))
+            else:
+                score = fallen
         return score
 
     # ------------------------------------------------------------------ update

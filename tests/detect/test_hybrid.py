@@ -149,7 +149,9 @@ def test_real_movenet_with_a_tiny_onnx_yolo(falls_dir, constant_onnx):
     model = constant_onnx(table.T[np.newaxis], names="{0: 'Normal', 1: 'Fall'}")
 
     config = HybridDetectorConfig(
-        yolo=YoloDetectorConfig(format="onnx", onnx_path=model), match_iou=0.5
+        yolo=YoloDetectorConfig(format="onnx", onnx_path=model),
+        match_iou=0.5,
+        verify_candidates_only=False,
     )
     det = build_detector(config)
     assert isinstance(det, HybridDetector)
@@ -159,3 +161,35 @@ def test_real_movenet_with_a_tiny_onnx_yolo(falls_dir, constant_onnx):
     assert out.fallen_scores[0] == pytest.approx(0.7, abs=1e-5)
     assert (out.fallen_scores[1:] < 0.7).all()
     assert not np.isnan(out.keypoints).any()
+
+
+class _CountingYolo:
+    name = "yolo"
+
+    def __init__(self, boxes: Poses):
+        self.boxes = boxes
+        self.calls = 0
+
+    def detect(self, frame: Frame) -> Poses:
+        self.calls += 1
+        return self.boxes
+
+
+def test_candidates_only_skips_yolo_for_upright_people_and_verifies_the_rest(falls_dir):
+    """A standing person needs no second opinion; a lying one gets YOLO's score."""
+    from fallwatch.sources.video import iter_video
+
+    frames = list(iter_video(falls_dir / "videos/upfall/UPFall_S1_A01_T1_Cam1.mp4"))
+    standing, lying = frames[0], frames[120]  # down from 3.5 s at 18 fps
+    pose = build_detector(PoseDetectorConfig())
+    lying_people = pose.detect(lying)
+    yolo = _CountingYolo(Poses.create(xyxy=lying_people.xyxy[:1], fallen_scores=[0.8]))
+    config = HybridDetectorConfig(yolo=YoloDetectorConfig(format="hfd"))
+    det = HybridDetector(config, pose=pose, yolo=yolo)
+
+    up = det.detect(standing)
+    assert yolo.calls == 0 and len(up) >= 1 and np.isnan(up.fallen_scores).all()
+    down = det.detect(lying)
+    assert yolo.calls == 1
+    best = int(np.argmax(down.scores))
+    assert down.fallen_scores[best] == pytest.approx(0.8)

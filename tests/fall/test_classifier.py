@@ -190,7 +190,12 @@ def test_fallen_score_from_a_box_detector_decides_alone_and_vetoes_with_pose():
     hybrid = Poses.create(
         xyxy=hybrid.xyxy, keypoints=hybrid.keypoints, keypoint_scores=hybrid.keypoint_scores, fallen_scores=[0.05]
     )
-    assert clf.down_scores(hybrid)[0] == pytest.approx(0.05)
+    # A low fallen score vetoes the pose: the lying skeleton scores far below down.
+    assert clf.down_scores(hybrid)[0] < 0.2
+    agree = Poses.create(
+        xyxy=hybrid.xyxy, keypoints=hybrid.keypoints, keypoint_scores=hybrid.keypoint_scores, fallen_scores=[0.7]
+    )
+    assert clf.down_scores(agree)[0] >= clf.config.down_enter
 
 
 def test_config_rejects_exit_above_enter():
