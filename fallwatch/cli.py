@@ -22,6 +22,7 @@ COMMAND_MODULES = (
     "fallwatch.bench.command",
     "fallwatch.notify.command",
     "fallwatch.config.command",
+    "fallwatch.web.command",
 )
 
 EXIT_BAD_INPUT = 2

@@ -1,0 +1,1 @@
+"""What happens to an event in the main process: snapshot and clip on disk, stored, announced."""

@@ -1,0 +1,106 @@
+"""Announcements from the main process's threads to web clients (SSE), without blocking.
+
+`publish` may be called from any thread; each subscriber is an asyncio queue in the web
+server's event loop, fed with `call_soon_threadsafe`. A subscriber that does not keep up
+(a stalled browser tab) loses its oldest notices rather than holding anyone up; the page
+reloads its lists when it reconnects, so nothing is lost for good.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import threading
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Self
+
+
+class NoticeKind(StrEnum):
+    EVENT_NEW = "event_new"
+    """A fall or found-down event was recorded: the page shows the banner and beeps."""
+    EVENT_CHANGED = "event_changed"
+    """Acknowledged, resolved, person up again, clip ready."""
+    CAMERA_CHANGED = "camera_changed"
+    """Added, edited, paused, removed, or its worker state changed."""
+
+
+@dataclass(frozen=True)
+class Notice:
+    kind: NoticeKind
+    data: dict[str, Any] = field(default_factory=dict)
+    id: int = 0
+
+
+class NoticeBus:
+    def __init__(self, queue_size: int = 100) -> None:
+        self.queue_size = queue_size
+        self._lock = threading.Lock()
+        self._subscribers: list[
+            tuple[asyncio.AbstractEventLoop, asyncio.Queue[Notice]]
+        ] = []
+        self._ids = itertools.count(1)
+
+    def publish(self, kind: NoticeKind, data: dict[str, Any]) -> Notice:
+        notice = Notice(kind, data, next(self._ids))
+        with self._lock:
+            subscribers = list(self._subscribers)
+        for loop, queue in subscribers:
+            try:
+                loop.call_soon_threadsafe(self._offer, queue, notice)
+            except RuntimeError:
+                pass  # that loop is closed: the subscriber is going away
+        return notice
+
+    @staticmethod
+    def _offer(queue: asyncio.Queue[Notice], notice: Notice) -> None:
+        if queue.full():
+            queue.get_nowait()
+        queue.put_nowait(notice)
+
+    def subscribe(self) -> Subscription:
+        """Notices from now on, in the calling event loop; `close()` the subscription after."""
+        sub = Subscription(
+            self, asyncio.get_running_loop(), asyncio.Queue(self.queue_size)
+        )
+        with self._lock:
+            self._subscribers.append((sub.loop, sub.queue))
+        return sub
+
+    def _remove(self, sub: Subscription) -> None:
+        with self._lock:
+            if (sub.loop, sub.queue) in self._subscribers:
+                self._subscribers.remove((sub.loop, sub.queue))
+
+    @property
+    def subscribers(self) -> int:
+        with self._lock:
+            return len(self._subscribers)
+
+
+class Subscription:
+    def __init__(
+        self,
+        bus: NoticeBus,
+        loop: asyncio.AbstractEventLoop,
+        queue: asyncio.Queue[Notice],
+    ) -> None:
+        self.bus = bus
+        self.loop = loop
+        self.queue = queue
+
+    async def next(self, timeout_s: float) -> Notice | None:
+        """The next notice, or None after `timeout_s` without one."""
+        try:
+            return await asyncio.wait_for(self.queue.get(), timeout_s)
+        except TimeoutError:
+            return None
+
+    def close(self) -> None:
+        self.bus._remove(self)
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,120 @@
+"""Snapshots and clips on disk under `<data_dir>/media`, with retention limits.
+
+Layout: `media/<camera_id>/<YYYY-MM-DD>/<HHMMSS-mmm>.jpg` and `.webm` next to it. Clips
+are WebM/VP8, which browsers play in a <video> tag and OpenCV's bundled FFmpeg writes.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from fallwatch.config.server import RecordingConfig
+from fallwatch.pipeline.live import ClipFrame
+
+log = logging.getLogger(__name__)
+
+CLIP_SUFFIX = ".webm"
+MEDIA_SUFFIXES = (".jpg", CLIP_SUFFIX)
+
+
+class MediaStore:
+    def __init__(self, root: Path, config: RecordingConfig) -> None:
+        self.root = root.resolve()
+        self.config = config
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def base_path(self, camera_id: str, captured_at: float) -> Path:
+        when = datetime.fromtimestamp(captured_at, UTC)
+        folder = self.root / camera_id / when.strftime("%Y-%m-%d")
+        folder.mkdir(parents=True, exist_ok=True)
+        stem = when.strftime("%H%M%S-") + f"{when.microsecond // 1000:03d}"
+        path = folder / stem
+        n = 1
+        while (
+            path.with_suffix(".jpg").exists() or path.with_suffix(CLIP_SUFFIX).exists()
+        ):
+            n += 1  # two events in the same millisecond (two people)
+            path = folder / f"{stem}-{n}"
+        return path
+
+    def save_snapshot(self, base: Path, jpeg: bytes) -> Path:
+        path = base.with_suffix(".jpg")
+        tmp = path.with_suffix(".jpg.tmp")
+        tmp.write_bytes(jpeg)
+        os.replace(tmp, path)  # readers never see half a file
+        return path
+
+    def write_clip(self, path: Path, frames: Sequence[ClipFrame]) -> Path | None:
+        """Encode `frames` (annotated JPEGs, oldest first) as WebM; None when there are none."""
+        images = [
+            cv2.imdecode(np.frombuffer(f.jpeg, np.uint8), cv2.IMREAD_COLOR)
+            for f in frames
+        ]
+        pairs = [
+            (f, im) for f, im in zip(frames, images, strict=True) if im is not None
+        ]
+        if len(pairs) < 2:
+            log.warning("clip %s: fewer than 2 frames, not written", path.name)
+            return None
+        span = pairs[-1][0].captured_at - pairs[0][0].captured_at
+        fps = max(1.0, min(30.0, (len(pairs) - 1) / span)) if span > 0 else 5.0
+        h, w = pairs[0][1].shape[:2]
+        tmp = path.with_name(path.stem + ".tmp" + CLIP_SUFFIX)
+        writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"VP80"), fps, (w, h))
+        if not writer.isOpened():
+            log.error("clip %s: OpenCV cannot write WebM/VP8 here", path)
+            return None
+        try:
+            for _, image in pairs:
+                if image.shape[:2] != (h, w):
+                    image = cv2.resize(image, (w, h))
+                writer.write(image)
+        finally:
+            writer.release()
+        os.replace(tmp, path)
+        return path
+
+    def contains(self, path: Path | str) -> Path | None:
+        """`path` resolved if it is a file inside the media root, else None (never serve others)."""
+        p = Path(path).resolve()
+        if not p.is_relative_to(self.root) or not p.is_file():
+            return None
+        return p
+
+    def enforce_retention(self, now: float | None = None) -> int:
+        """Delete media older than retention_days, then the oldest beyond max_total_mb."""
+        now = time.time() if now is None else now
+        max_age_s = self.config.retention_days * 86400
+        files = []
+        removed = 0
+        for path in self.root.rglob("*"):
+            if not path.is_file() or path.suffix not in MEDIA_SUFFIXES:
+                continue
+            st = path.stat()
+            if now - st.st_mtime > max_age_s:
+                path.unlink(missing_ok=True)
+                removed += 1
+            else:
+                files.append((st.st_mtime, st.st_size, path))
+        budget = self.config.max_total_mb * 1024 * 1024
+        total = sum(size for _, size, _ in files)
+        for _, size, path in sorted(files):
+            if total <= budget:
+                break
+            path.unlink(missing_ok=True)
+            total -= size
+            removed += 1
+        for folder in sorted(self.root.rglob("*"), reverse=True):
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+        if removed:
+            log.info("media retention: %d file(s) deleted", removed)
+        return removed

@@ -1,0 +1,170 @@
+"""The camera list: config-file cameras and UI/API cameras, kept in the database, run by the supervisor.
+
+Config-file cameras are synced into the `cameras` table at start (the file wins); their
+settings can only be changed in the file, but pausing them is remembered. Cameras added
+through the UI or API live only in the table. Every change is applied to the supervisor
+at once and announced on the notice bus.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from fallwatch.config.server import CameraConfig
+from fallwatch.events.bus import NoticeBus, NoticeKind
+from fallwatch.pipeline.live import LiveHub
+from fallwatch.pipeline.supervisor import Supervisor
+from fallwatch.sources.capture import redact_url
+from fallwatch.store import server_repository as repo
+from fallwatch.store.server_models import CameraOrigin
+from fallwatch.store.server_repository import Conflict, NotFound
+
+
+@dataclass(frozen=True)
+class CameraEntry:
+    config: CameraConfig
+    origin: CameraOrigin
+    paused: bool
+
+
+def _stored_json(camera: CameraConfig, origin: CameraOrigin) -> str:
+    if origin is CameraOrigin.CONFIG and camera.url is not None:
+        # The file (and its ${ENV} secrets) is the truth for these; keep no password here.
+        camera = camera.model_copy(update={"url": redact_url(camera.url)})
+    return camera.model_dump_json()
+
+
+class CameraService:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        supervisor: Supervisor,
+        hub: LiveHub,
+        bus: NoticeBus,
+        clock: Callable[[], datetime],
+    ) -> None:
+        self.sessions = sessions
+        self.supervisor = supervisor
+        self.hub = hub
+        self.bus = bus
+        self.clock = clock
+        self._lock = threading.RLock()
+        self._entries: dict[str, CameraEntry] = {}
+
+    def load(self, config_cameras: list[CameraConfig]) -> None:
+        """Sync the file's cameras into the table, then hand every camera to the supervisor."""
+        file_cams = {c.id: c for c in config_cameras}
+        with self.sessions.begin() as session:
+            repo.sync_config_cameras(
+                session,
+                {c.id: _stored_json(c, CameraOrigin.CONFIG) for c in config_cameras},
+                now=self.clock(),
+            )
+            rows = repo.list_cameras(session)
+        with self._lock:
+            self._entries = {}
+            for row in rows:
+                config = file_cams.get(row.id) or CameraConfig.model_validate_json(
+                    row.config_json
+                )
+                self._entries[row.id] = CameraEntry(config, row.origin, row.paused)
+            for entry in self._entries.values():
+                self.supervisor.set_camera(entry.config, paused=entry.paused)
+
+    def list(self) -> list[CameraEntry]:
+        with self._lock:
+            return [self._entries[k] for k in sorted(self._entries)]
+
+    def get(self, camera_id: str) -> CameraEntry:
+        with self._lock:
+            entry = self._entries.get(camera_id)
+        if entry is None:
+            raise NotFound(f"no camera with id {camera_id!r}")
+        return entry
+
+    def config_of(self, camera_id: str) -> CameraConfig | None:
+        with self._lock:
+            entry = self._entries.get(camera_id)
+        return None if entry is None else entry.config
+
+    def add(self, camera: CameraConfig) -> CameraEntry:
+        with self._lock:
+            with self.sessions.begin() as session:
+                repo.add_camera(
+                    session,
+                    camera.id,
+                    _stored_json(camera, CameraOrigin.API),
+                    origin=CameraOrigin.API,
+                    now=self.clock(),
+                )
+            entry = CameraEntry(camera, CameraOrigin.API, False)
+            self._entries[camera.id] = entry
+        self.supervisor.set_camera(camera)
+        self._announce(camera.id, "added")
+        return entry
+
+    def update(self, camera_id: str, changes: dict[str, Any]) -> CameraEntry:
+        """Apply a partial change (validated as a whole camera); raises ValidationError."""
+        with self._lock:
+            entry = self.get(camera_id)
+            if entry.origin is CameraOrigin.CONFIG:
+                raise Conflict(
+                    f"camera {camera_id!r} is defined in the config file: change it there "
+                    "and restart (only pause and resume work here)"
+                )
+            if "id" in changes and changes["id"] != camera_id:
+                raise Conflict(
+                    "a camera's id cannot change: remove it and add a new one"
+                )
+            merged = entry.config.model_dump(mode="json", exclude_unset=False)
+            merged.update(changes)
+            camera = CameraConfig.model_validate(merged)
+            with self.sessions.begin() as session:
+                repo.update_camera(
+                    session,
+                    camera_id,
+                    _stored_json(camera, entry.origin),
+                    now=self.clock(),
+                )
+            entry = CameraEntry(camera, entry.origin, entry.paused)
+            self._entries[camera_id] = entry
+        self.supervisor.set_camera(camera, paused=entry.paused)
+        self._announce(camera_id, "edited")
+        return entry
+
+    def pause(self, camera_id: str, paused: bool) -> CameraEntry:
+        with self._lock:
+            entry = self.get(camera_id)
+            with self.sessions.begin() as session:
+                repo.set_camera_paused(session, camera_id, paused, now=self.clock())
+            entry = CameraEntry(entry.config, entry.origin, paused)
+            self._entries[camera_id] = entry
+        if entry.config.enabled:
+            self.supervisor.pause(camera_id, paused)
+        self._announce(camera_id, "paused" if paused else "resumed")
+        return entry
+
+    def remove(self, camera_id: str) -> None:
+        with self._lock:
+            entry = self.get(camera_id)
+            if entry.origin is CameraOrigin.CONFIG:
+                raise Conflict(
+                    f"camera {camera_id!r} is defined in the config file: remove it there and restart"
+                )
+            with self.sessions.begin() as session:
+                repo.delete_camera(session, camera_id)
+            del self._entries[camera_id]
+        self.supervisor.remove_camera(camera_id)
+        self.hub.forget(camera_id)
+        self._announce(camera_id, "removed")
+
+    def _announce(self, camera_id: str, change: str) -> None:
+        self.bus.publish(
+            NoticeKind.CAMERA_CHANGED, {"camera_id": camera_id, "change": change}
+        )

@@ -1,0 +1,82 @@
+"""The main process's view of every camera: newest frames, stats, worker state, a short past.
+
+Filled by the supervisor's pump threads, read by the web layer (MJPEG, dashboard, metrics)
+and the event recorder (clip frames). MJPEG endpoints read from here and never touch a
+worker queue, so a slow browser can never slow a camera down.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import deque
+from dataclasses import dataclass
+
+from fallwatch.pipeline.packets import CameraStats, FramePacket
+from fallwatch.pipeline.supervisor import WorkerReport
+
+
+@dataclass(frozen=True)
+class ClipFrame:
+    """One annotated frame kept for clips."""
+
+    captured_at: float
+    jpeg: bytes
+
+
+class LiveHub:
+    """Thread-safe latest-state store per camera, with a ring buffer of recent frames."""
+
+    def __init__(self, ring_s: float = 10.0) -> None:
+        self.ring_s = ring_s
+        self._lock = threading.Lock()
+        self._packets: dict[str, FramePacket] = {}
+        self._stats: dict[str, CameraStats] = {}
+        self._workers: dict[str, WorkerReport] = {}
+        self._rings: dict[str, deque[ClipFrame]] = {}
+
+    def put_packet(self, packet: FramePacket) -> None:
+        with self._lock:
+            self._packets[packet.camera_id] = packet
+            self._stats[packet.camera_id] = packet.stats
+            ring = self._rings.setdefault(packet.camera_id, deque())
+            ring.append(ClipFrame(packet.captured_at, packet.annotated_jpeg))
+            while ring and packet.captured_at - ring[0].captured_at > self.ring_s:
+                ring.popleft()
+
+    def put_stats(self, stats: CameraStats) -> None:
+        with self._lock:
+            self._stats[stats.camera_id] = stats
+
+    def put_worker(self, report: WorkerReport) -> None:
+        with self._lock:
+            self._workers[report.camera_id] = report
+
+    def forget(self, camera_id: str) -> None:
+        with self._lock:
+            for d in (self._packets, self._stats, self._workers, self._rings):
+                d.pop(camera_id, None)  # type: ignore[attr-defined]
+
+    def latest(self, camera_id: str) -> FramePacket | None:
+        with self._lock:
+            return self._packets.get(camera_id)
+
+    def stats(self, camera_id: str) -> CameraStats | None:
+        with self._lock:
+            return self._stats.get(camera_id)
+
+    def worker(self, camera_id: str) -> WorkerReport | None:
+        with self._lock:
+            return self._workers.get(camera_id)
+
+    def all_stats(self) -> dict[str, CameraStats]:
+        with self._lock:
+            return dict(self._stats)
+
+    def all_workers(self) -> dict[str, WorkerReport]:
+        with self._lock:
+            return dict(self._workers)
+
+    def recent(self, camera_id: str, since: float) -> list[ClipFrame]:
+        """Frames captured at or after `since` (wall time), oldest first."""
+        with self._lock:
+            return [f for f in self._rings.get(camera_id, ()) if f.captured_at >= since]

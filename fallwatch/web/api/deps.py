@@ -1,0 +1,97 @@
+"""Shared dependencies: the server object, who is asking, and what they may do.
+
+Credentials, in this order: `Authorization: Bearer <API token>` (integrations, Prometheus)
+or the `fw_session` cookie (the pages). Cookie-authenticated unsafe requests need the
+CSRF token (`X-CSRF-Token` header, or a `csrf_token` form field).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request
+from starlette.concurrency import run_in_threadpool
+
+from fallwatch.app import FallwatchServer
+from fallwatch.store.server_models import Role
+from fallwatch.web.auth import Principal
+
+SESSION_COOKIE = "fw_session"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+class NotAuthenticated(Exception):
+    """No valid credentials: pages redirect to the login page, the API answers 401."""
+
+    def __init__(
+        self, detail: str = "log in, or send 'Authorization: Bearer <API token>'"
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+
+
+def get_server(request: Request) -> FallwatchServer:
+    server: FallwatchServer = request.app.state.server
+    return server
+
+
+ServerDep = Annotated[FallwatchServer, Depends(get_server)]
+
+
+async def optional_principal(request: Request, server: ServerDep) -> Principal | None:
+    auth = request.headers.get("authorization")
+    if auth is not None:
+        scheme, _, value = auth.partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            raise NotAuthenticated(
+                "the Authorization header must be 'Bearer <API token>'"
+            )
+        principal = await run_in_threadpool(server.auth.token_principal, value.strip())
+        if principal is None:
+            raise NotAuthenticated("unknown or revoked API token")
+        return principal
+    cookie = request.cookies.get(SESSION_COOKIE)
+    if not cookie:
+        return None
+    data = server.signer.read(cookie)
+    if data is None:
+        return None
+    principal = await run_in_threadpool(server.auth.session_principal, data)
+    if principal is None:
+        return None
+    if request.method not in SAFE_METHODS:
+        token = request.headers.get("x-csrf-token")
+        if token is None and request.headers.get("content-type", "").startswith(
+            ("application/x-www-form-urlencoded", "multipart/form-data")
+        ):
+            form = await request.form()
+            value = form.get("csrf_token")
+            token = value if isinstance(value, str) else None
+        if not server.signer.check_csrf(data, token):
+            raise HTTPException(
+                403, "missing or wrong CSRF token: reload the page and try again"
+            )
+    return principal
+
+
+def require(role: Role) -> Callable[..., Awaitable[Principal]]:
+    async def dependency(
+        principal: Annotated[Principal | None, Depends(optional_principal)],
+    ) -> Principal:
+        if principal is None:
+            raise NotAuthenticated()
+        if not principal.allows(role):
+            raise HTTPException(
+                403,
+                f"this needs the {role.value} role; {principal.name} is {principal.role.value}",
+            )
+        return principal
+
+    return dependency
+
+
+Viewer = Annotated[Principal, Depends(require(Role.VIEWER))]
+Operator = Annotated[Principal, Depends(require(Role.OPERATOR))]
+Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
+MaybePrincipal = Annotated[Principal | None, Depends(optional_principal)]

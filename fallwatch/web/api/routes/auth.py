@@ -1,0 +1,100 @@
+"""Log in and out (the pages); the login form is protected by a double-submit CSRF cookie."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Annotated
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from fallwatch.web.api.deps import SESSION_COOKIE, MaybePrincipal, ServerDep, Viewer
+
+router = APIRouter(tags=["auth"], include_in_schema=False)
+
+LOGIN_CSRF_COOKIE = "fw_login_csrf"
+
+
+def _safe_next(target: str | None) -> str:
+    # Only local paths: never bounce a user to another site after logging in.
+    if (
+        not target
+        or not target.startswith("/")
+        or target.startswith("//")
+        or urlsplit(target).netloc
+    ):
+        return "/"
+    return target
+
+
+def _login_page(
+    request: Request, error: str | None = None, status: int = 200, next_url: str = "/"
+) -> Response:
+    token = secrets.token_urlsafe(16)
+    response = request.app.state.templates.TemplateResponse(
+        request,
+        "login.html",
+        {"error": error, "login_csrf": token, "next": next_url},
+        status_code=status,
+    )
+    server = request.app.state.server
+    response.set_cookie(
+        LOGIN_CSRF_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=server.config.web.secure_cookies,
+        max_age=3600,
+    )
+    return response
+
+
+@router.get("/login", response_class=HTMLResponse)
+def login_form(
+    request: Request, principal: MaybePrincipal, next: str | None = None
+) -> Response:
+    if principal is not None:
+        return RedirectResponse(_safe_next(next), status_code=303)
+    return _login_page(request, next_url=_safe_next(next))
+
+
+@router.post("/login")
+async def login(
+    request: Request,
+    server: ServerDep,
+    username: Annotated[str, Form(max_length=64)],
+    password: Annotated[str, Form(max_length=1024)],
+    login_csrf: Annotated[str, Form(max_length=64)],
+    next: Annotated[str, Form(max_length=2048)] = "/",
+) -> Response:
+    cookie = request.cookies.get(LOGIN_CSRF_COOKIE)
+    if not cookie or not secrets.compare_digest(cookie, login_csrf):
+        return _login_page(
+            request, "Your login form expired; please try again.", 400, _safe_next(next)
+        )
+    user = await run_in_threadpool(server.auth.login, username, password)
+    if user is None:
+        return _login_page(
+            request, "Wrong user name or password.", 401, _safe_next(next)
+        )
+    value, _ = server.signer.issue(user.id, user.session_version)
+    response = RedirectResponse(_safe_next(next), status_code=303)
+    response.set_cookie(
+        SESSION_COOKIE,
+        value,
+        max_age=server.config.web.session_max_age_s,
+        httponly=True,
+        samesite="lax",
+        secure=server.config.web.secure_cookies,
+    )
+    response.delete_cookie(LOGIN_CSRF_COOKIE)
+    return response
+
+
+@router.post("/logout")
+def logout(principal: Viewer) -> Response:
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE)
+    return response

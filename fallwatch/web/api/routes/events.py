@@ -1,0 +1,173 @@
+"""/api/events: list, read, acknowledge, resolve; snapshot, clip and alert delivery log."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Body, HTTPException, Query
+from fastapi.responses import FileResponse
+
+from fallwatch.app import FallwatchServer
+from fallwatch.store.models import EventState
+from fallwatch.store.server_repository import EventRow
+from fallwatch.web.api.deps import Operator, ServerDep, Viewer
+from fallwatch.web.schemas import ActionInput, AlertPublic, AttemptPublic, EventPublic
+
+router = APIRouter(tags=["events"])
+
+
+def event_public(server: FallwatchServer, row: EventRow) -> EventPublic:
+    camera = server.cameras.config_of(row.camera_id)
+    has_snapshot = server.media_file(row.snapshot_path) is not None
+    has_clip = server.media_file(row.clip_path) is not None
+    return EventPublic(
+        id=row.id,
+        camera_id=row.camera_id,
+        camera_name=camera.label if camera else row.camera_id,
+        location=row.location,
+        kind=row.kind,
+        state=row.state,
+        track_id=row.track_id,
+        created_at=row.created_at,
+        down_from_at=row.down_from_at,
+        fall_seen_at=row.fall_seen_at,
+        alerted_at=row.alerted_at,
+        acknowledged_at=row.acknowledged_at,
+        acknowledged_by=row.acknowledged_by,
+        resolved_at=row.resolved_at,
+        resolved_by=row.resolved_by,
+        down_score=row.down_score,
+        notes=row.notes,
+        snapshot_url=f"/api/events/{row.id}/snapshot.jpg" if has_snapshot else None,
+        clip_url=f"/api/events/{row.id}/clip.webm" if has_clip else None,
+        alerts_total=row.alerts_total,
+        alerts_delivered=row.alerts_delivered,
+        alerts_failed=row.alerts_failed,
+    )
+
+
+@router.get(
+    "/api/events", response_model=list[EventPublic], summary="Events, newest first"
+)
+def list_events(
+    server: ServerDep,
+    _: Viewer,
+    state: Annotated[
+        list[EventState] | None, Query(description="Only these states (repeat).")
+    ] = None,
+    camera_id: Annotated[str | None, Query(max_length=64)] = None,
+    before_id: Annotated[
+        int | None, Query(ge=1, description="Page: events older than this id.")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> list[EventPublic]:
+    rows = server.list_events(
+        states=state, camera_id=camera_id, before_id=before_id, limit=limit
+    )
+    return [event_public(server, r) for r in rows]
+
+
+@router.get("/api/events/{event_id}", response_model=EventPublic)
+def get_event(event_id: int, server: ServerDep, _: Viewer) -> EventPublic:
+    return event_public(server, server.read_event(event_id))
+
+
+@router.post(
+    "/api/events/{event_id}/acknowledge",
+    response_model=EventPublic,
+    summary="Take the event on (operator)",
+)
+def acknowledge(
+    event_id: int,
+    server: ServerDep,
+    who: Operator,
+    body: Annotated[ActionInput | None, Body()] = None,
+) -> EventPublic:
+    row = server.acknowledge(event_id, by=who.name, note=body.note if body else None)
+    return event_public(server, row)
+
+
+@router.post(
+    "/api/events/{event_id}/resolve",
+    response_model=EventPublic,
+    summary="Close the event (operator)",
+)
+def resolve(
+    event_id: int,
+    server: ServerDep,
+    who: Operator,
+    body: Annotated[ActionInput | None, Body()] = None,
+) -> EventPublic:
+    row = server.resolve(event_id, by=who.name, note=body.note if body else None)
+    return event_public(server, row)
+
+
+@router.get(
+    "/api/events/{event_id}/alerts",
+    response_model=list[AlertPublic],
+    summary="Alerts and every delivery attempt",
+)
+def event_alerts(event_id: int, server: ServerDep, _: Viewer) -> list[AlertPublic]:
+    return [
+        AlertPublic(
+            id=a.id,
+            event_id=a.event_id,
+            kind=a.kind,
+            channel=a.channel,
+            recipient=a.recipient,
+            status=a.status,
+            attempts=a.attempts,
+            next_attempt_at=a.next_attempt_at,
+            last_error=a.last_error,
+            provider_message_id=a.provider_message_id,
+            created_at=a.created_at,
+            delivered_at=a.delivered_at,
+            attempt_log=[AttemptPublic(**t.__dict__) for t in a.attempt_log],
+        )
+        for a in server.alert_log(event_id)
+    ]
+
+
+@router.get(
+    "/api/alerts/counts",
+    response_model=dict[str, int],
+    summary="Alerts per delivery status",
+)
+def alert_counts(server: ServerDep, _: Viewer) -> dict[str, int]:
+    return server.alert_counts()
+
+
+def _media(
+    server: FallwatchServer, path: str | None, what: str, media_type: str
+) -> FileResponse:
+    file = server.media_file(path)
+    if file is None:
+        raise HTTPException(404, f"this event has no {what} (yet)")
+    return FileResponse(
+        file, media_type=media_type, headers={"Cache-Control": "private, max-age=3600"}
+    )
+
+
+@router.get(
+    "/api/events/{event_id}/snapshot.jpg",
+    response_class=FileResponse,
+    summary="Annotated frame of the alert",
+)
+@router.get(
+    "/events/{event_id}/snapshot.jpg",
+    response_class=FileResponse,
+    include_in_schema=False,
+)
+def snapshot(event_id: int, server: ServerDep, _: Viewer) -> FileResponse:
+    return _media(
+        server, server.read_event(event_id).snapshot_path, "snapshot", "image/jpeg"
+    )
+
+
+@router.get(
+    "/api/events/{event_id}/clip.webm",
+    response_class=FileResponse,
+    summary="Clip around the alert (WebM)",
+)
+def clip(event_id: int, server: ServerDep, _: Viewer) -> FileResponse:
+    return _media(server, server.read_event(event_id).clip_path, "clip", "video/webm")

@@ -1,0 +1,81 @@
+"""The pages: dashboard (camera grid and open alarms), events list, one event."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import HTMLResponse, Response
+
+from fallwatch.store.models import EventState
+from fallwatch.store.server_models import Role
+from fallwatch.web.api.deps import ServerDep, Viewer
+from fallwatch.web.api.routes.cameras import camera_public
+from fallwatch.web.api.routes.events import event_public
+from fallwatch.web.auth import Principal
+
+router = APIRouter(include_in_schema=False)
+
+
+def _context(request: Request, who: Principal, **extra: Any) -> dict[str, Any]:
+    server = request.app.state.server
+    return {
+        "who": who,
+        "csrf": server.signer.csrf_token(who.session) if who.session else "",
+        "can_operate": who.allows(Role.OPERATOR),
+        "is_admin": who.allows(Role.ADMIN),
+        **extra,
+    }
+
+
+@router.get("/", response_class=HTMLResponse)
+def dashboard(request: Request, server: ServerDep, who: Viewer) -> Response:
+    cameras = [camera_public(server, e) for e in server.cameras.list()]
+    alarms = [event_public(server, r) for r in server.open_events()]
+    return request.app.state.templates.TemplateResponse(
+        request,
+        "dashboard.html",
+        _context(request, who, cameras=cameras, alarms=alarms, page="dashboard"),
+    )
+
+
+@router.get("/events", response_class=HTMLResponse)
+def events_page(
+    request: Request,
+    server: ServerDep,
+    who: Viewer,
+    state: Annotated[list[EventState] | None, Query()] = None,
+    camera_id: Annotated[str | None, Query(max_length=64)] = None,
+    before_id: Annotated[int | None, Query(ge=1)] = None,
+) -> Response:
+    rows = server.list_events(
+        states=state, camera_id=camera_id or None, before_id=before_id, limit=50
+    )
+    events = [event_public(server, r) for r in rows]
+    return request.app.state.templates.TemplateResponse(
+        request,
+        "events.html",
+        _context(
+            request,
+            who,
+            events=events,
+            page="events",
+            states=[s.value for s in EventState],
+            state=[s.value for s in state or []],
+            camera_id=camera_id or "",
+            next_before=events[-1].id if len(events) == 50 else None,
+        ),
+    )
+
+
+@router.get("/events/{event_id}", response_class=HTMLResponse)
+def event_page(
+    event_id: int, request: Request, server: ServerDep, who: Viewer
+) -> Response:
+    event = event_public(server, server.read_event(event_id))
+    alerts = server.alert_log(event_id)
+    return request.app.state.templates.TemplateResponse(
+        request,
+        "event.html",
+        _context(request, who, event=event, alerts=alerts, page="events"),
+    )

@@ -1,0 +1,124 @@
+"""Live MJPEG per camera and the server-sent notice stream.
+
+MJPEG reads the newest frame from the live hub (never a worker queue) at most
+`web.mjpeg_max_fps`, and sends a frame only when there is a new one: a slow viewer just
+gets fewer frames. Privacy cameras have no raw view.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Query, Request
+from fastapi.responses import Response, StreamingResponse
+
+from fallwatch.app import FallwatchServer
+from fallwatch.pipeline.packets import FramePacket
+from fallwatch.web.api.deps import ServerDep, Viewer
+
+router = APIRouter(tags=["live"])
+
+BOUNDARY = "fallwatchframe"
+KEEPALIVE_S = 15.0
+
+View = Literal["annotated", "raw"]
+
+
+def _frame_bytes(packet: FramePacket, view: View) -> bytes | None:
+    return packet.annotated_jpeg if view == "annotated" else packet.raw_jpeg
+
+
+def _check_view(server: FallwatchServer, camera_id: str, view: View) -> None:
+    entry = server.cameras.get(camera_id)
+    if view == "raw" and entry.config.privacy:
+        raise HTTPException(
+            403,
+            f"camera {camera_id!r} is a privacy camera: only the skeleton view is shown",
+        )
+
+
+@router.get(
+    "/api/cameras/{camera_id}/live.mjpg",
+    summary="Live MJPEG (multipart/x-mixed-replace)",
+)
+async def live(
+    camera_id: str,
+    request: Request,
+    server: ServerDep,
+    _: Viewer,
+    view: Annotated[
+        View, Query(description="annotated (skeletons, states) or raw (the picture)")
+    ] = "annotated",
+) -> StreamingResponse:
+    _check_view(server, camera_id, view)
+    period_s = 1.0 / server.config.web.mjpeg_max_fps
+
+    async def frames() -> AsyncIterator[bytes]:
+        last_seq = -1
+        while True:
+            packet = server.hub.latest(camera_id)
+            if packet is not None and packet.seq != last_seq:
+                data = _frame_bytes(packet, view)
+                if data is not None:
+                    last_seq = packet.seq
+                    yield (
+                        (
+                            f"--{BOUNDARY}\r\nContent-Type: image/jpeg\r\nContent-Length: {len(data)}\r\n"
+                            f"X-Captured-At: {packet.captured_at:.3f}\r\n\r\n"
+                        ).encode()
+                        + data
+                        + b"\r\n"
+                    )
+            await asyncio.sleep(period_s)
+
+    return StreamingResponse(
+        frames(),
+        media_type=f"multipart/x-mixed-replace; boundary={BOUNDARY}",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
+
+
+@router.get(
+    "/api/cameras/{camera_id}/latest.jpg", summary="The newest frame as one JPEG"
+)
+def latest(
+    camera_id: str,
+    server: ServerDep,
+    _: Viewer,
+    view: Annotated[View, Query()] = "annotated",
+) -> Response:
+    _check_view(server, camera_id, view)
+    packet = server.hub.latest(camera_id)
+    data = None if packet is None else _frame_bytes(packet, view)
+    if packet is None or data is None:
+        raise HTTPException(404, f"no frame from camera {camera_id!r} yet")
+    return Response(
+        data,
+        media_type="image/jpeg",
+        headers={"Cache-Control": "no-store", "X-Seq": str(packet.seq)},
+    )
+
+
+@router.get(
+    "/api/stream",
+    summary="Server-sent events: event_new, event_changed, camera_changed",
+)
+async def notices(request: Request, server: ServerDep, _: Viewer) -> StreamingResponse:
+    async def stream() -> AsyncIterator[str]:
+        yield "retry: 2000\n\n"
+        with server.bus.subscribe() as subscription:
+            while True:
+                notice = await subscription.next(KEEPALIVE_S)
+                if notice is None:
+                    yield ": keepalive\n\n"  # proxies drop idle connections
+                    continue
+                yield f"id: {notice.id}\nevent: {notice.kind.value}\ndata: {json.dumps(notice.data)}\n\n"
+
+    return StreamingResponse(
+        stream(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )

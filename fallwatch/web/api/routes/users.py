@@ -1,0 +1,68 @@
+"""/api/users and /api/tokens (admin only)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Response
+
+from fallwatch.web.api.deps import Admin, ServerDep, Viewer
+from fallwatch.web.schemas import (
+    TokenCreate,
+    TokenCreated,
+    TokenPublic,
+    UserCreate,
+    UserPatch,
+    UserPublic,
+)
+
+router = APIRouter(tags=["access"])
+
+
+@router.get("/api/me", summary="Who you are")
+def me(who: Viewer) -> dict[str, str]:
+    return {
+        "name": who.name,
+        "role": who.role.value,
+        "via": "token" if who.via_token else "session",
+    }
+
+
+@router.get("/api/users", response_model=list[UserPublic])
+def list_users(server: ServerDep, _: Admin) -> list[UserPublic]:
+    return [UserPublic(**u.__dict__) for u in server.auth.list_users()]
+
+
+@router.post("/api/users", response_model=UserPublic, status_code=201)
+def add_user(body: UserCreate, server: ServerDep, _: Admin) -> UserPublic:
+    return UserPublic(
+        **server.auth.add_user(body.username, body.password, body.role).__dict__
+    )
+
+
+@router.patch("/api/users/{user_id}", response_model=UserPublic)
+def edit_user(user_id: int, body: UserPatch, server: ServerDep, _: Admin) -> UserPublic:
+    view = server.auth.update_user(
+        user_id, role=body.role, disabled=body.disabled, password=body.password
+    )
+    return UserPublic(**view.__dict__)
+
+
+@router.get("/api/tokens", response_model=list[TokenPublic])
+def list_tokens(server: ServerDep, _: Admin) -> list[TokenPublic]:
+    return [TokenPublic(**t.__dict__) for t in server.auth.list_tokens()]
+
+
+@router.post(
+    "/api/tokens",
+    response_model=TokenCreated,
+    status_code=201,
+    summary="Create an API token (shown once)",
+)
+def create_token(body: TokenCreate, server: ServerDep, who: Admin) -> TokenCreated:
+    token, view = server.auth.create_token(body.name, body.role, who.user_id)
+    return TokenCreated(token=token, **view.__dict__)
+
+
+@router.delete("/api/tokens/{token_id}", status_code=204)
+def revoke_token(token_id: int, server: ServerDep, _: Admin) -> Response:
+    server.auth.revoke_token(token_id)
+    return Response(status_code=204)

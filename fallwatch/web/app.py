@@ -1,0 +1,127 @@
+"""The FastAPI app factory: routes, templates, static files and error handlers.
+
+Everything the routes need is on `app.state.server` (a `FallwatchServer`); nothing is
+created at import time. Errors: domain exceptions map to 404/409/400 here, validation
+errors to 422 with a one-line `detail` naming each bad field, so a malformed request
+never surfaces as a 500.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from pydantic import ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from fallwatch import __version__
+from fallwatch.app import FallwatchServer
+from fallwatch.store.repository import EventNotFound
+from fallwatch.store.server_repository import Conflict, NotFound
+from fallwatch.web.api.deps import NotAuthenticated
+from fallwatch.web.api.routes import (
+    auth,
+    cameras,
+    events,
+    health,
+    pages,
+    streams,
+    users,
+)
+
+HERE = Path(__file__).parent
+
+
+def _errors_text(errors: list[Any]) -> str:
+    parts = []
+    for err in errors:
+        loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
+        parts.append(
+            f"{loc}: {str(err.get('msg', 'invalid')).removeprefix('Value error, ')}"
+        )
+    return "; ".join(parts)
+
+
+def _wants_page(request: Request) -> bool:
+    path = request.url.path
+    return not (path.startswith("/api/") or path == "/metrics")
+
+
+def create_app(server: FallwatchServer) -> FastAPI:
+    app = FastAPI(
+        title="Fallwatch",
+        version=__version__,
+        description="Control room API: cameras, live streams, fall events and alerts. "
+        "Authenticate with 'Authorization: Bearer <API token>' (create tokens as an admin "
+        "under /api/tokens) or the session cookie of the web page.",
+        docs_url="/api/docs",
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    app.state.server = server
+    app.state.templates = Jinja2Templates(directory=str(HERE / "templates"))
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+
+    @app.exception_handler(NotAuthenticated)
+    async def not_authenticated(request: Request, exc: NotAuthenticated) -> Response:
+        if _wants_page(request) and request.method == "GET":
+            target = request.url.path + (
+                f"?{request.url.query}" if request.url.query else ""
+            )
+            return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+        return JSONResponse(
+            {"detail": exc.detail},
+            status_code=401,
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, exc: RequestValidationError) -> Response:
+        errors = list(exc.errors())
+        return JSONResponse(
+            {"detail": _errors_text(errors), "errors": _jsonable(errors)},
+            status_code=422,
+        )
+
+    @app.exception_handler(ValidationError)
+    async def bad_model(request: Request, exc: ValidationError) -> Response:
+        errors = list(exc.errors())
+        return JSONResponse(
+            {"detail": _errors_text(errors), "errors": _jsonable(errors)},
+            status_code=422,
+        )
+
+    @app.exception_handler(NotFound)
+    @app.exception_handler(EventNotFound)
+    async def not_found(request: Request, exc: Exception) -> Response:
+        return JSONResponse({"detail": str(exc)}, status_code=404)
+
+    @app.exception_handler(Conflict)
+    async def conflict(request: Request, exc: Conflict) -> Response:
+        return JSONResponse({"detail": str(exc)}, status_code=409)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        return JSONResponse(
+            {"detail": exc.detail},
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
+
+    for module in (health, auth, pages, cameras, events, streams, users):
+        app.include_router(module.router)
+    return app
+
+
+def _jsonable(errors: list[Any]) -> list[dict[str, Any]]:
+    # `input` and `ctx` can hold non-JSON values (bytes, exceptions) or secrets.
+    return [
+        {"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")}
+        for e in errors
+    ]

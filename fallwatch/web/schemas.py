@@ -1,0 +1,182 @@
+"""What the API accepts and returns (separate input and public shapes)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from fallwatch.store.models import AlertKind, AlertStatus, EventState
+from fallwatch.store.server_models import CameraOrigin, Role
+from fallwatch.web.auth import USERNAME_PATTERN
+
+
+class Input(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CameraStatsPublic(BaseModel):
+    connection: str = Field(
+        description="connecting, connected, disconnected, ended or stopped."
+    )
+    analysis_fps: float = Field(
+        description="Frames analysed per second, last few seconds."
+    )
+    target_fps: float
+    source_fps: float = Field(description="Frames per second read from the source.")
+    frames: int
+    analysed: int
+    dropped: int = Field(
+        description="Frames read but not analysed since the worker started."
+    )
+    inference_ms: float
+    latency_ms: float = Field(description="Capture to annotated frame, milliseconds.")
+    reconnects: int
+    last_error: str | None
+    retry_in_s: float | None
+    people: int
+    age_s: float = Field(description="Seconds since these figures were taken.")
+
+
+class CameraPublic(BaseModel):
+    id: str
+    name: str
+    location: str
+    source: str = Field(description="Stream URL (password hidden) or file path.")
+    source_kind: str = Field(description="'stream' or 'file'.")
+    analysis_fps: float
+    privacy: bool
+    enabled: bool
+    paused: bool
+    origin: CameraOrigin = Field(
+        description="'config': defined in the config file; 'api': added here."
+    )
+    worker: str = Field(
+        description="Worker process state: starting, running, restarting, paused, stopped."
+    )
+    worker_message: str
+    restarts: int
+    stats: CameraStatsPublic | None
+    config: dict[str, Any] = Field(
+        description="The full camera config (password hidden)."
+    )
+
+
+class ActionInput(Input):
+    note: str | None = Field(
+        None, max_length=2000, description="Free text kept with the event."
+    )
+
+
+class EventPublic(BaseModel):
+    id: int
+    camera_id: str
+    camera_name: str
+    location: str | None
+    kind: str = Field(description="fall or found_down.")
+    state: EventState
+    track_id: int
+    created_at: datetime
+    down_from_at: datetime
+    fall_seen_at: datetime | None
+    alerted_at: datetime | None
+    acknowledged_at: datetime | None
+    acknowledged_by: str | None
+    resolved_at: datetime | None
+    resolved_by: str | None
+    down_score: float
+    notes: str | None
+    snapshot_url: str | None
+    clip_url: str | None = Field(
+        description="None until the clip is written (post_s after the alert)."
+    )
+    alerts_total: int
+    alerts_delivered: int
+    alerts_failed: int
+
+
+class AttemptPublic(BaseModel):
+    id: int
+    started_at: datetime
+    finished_at: datetime | None
+    ok: bool | None
+    http_status: int | None
+    provider_answer: str | None
+    provider_message_id: str | None
+    error: str | None
+
+
+class AlertPublic(BaseModel):
+    id: str
+    event_id: int
+    kind: AlertKind
+    channel: str
+    recipient: str
+    status: AlertStatus
+    attempts: int
+    next_attempt_at: datetime
+    last_error: str | None
+    provider_message_id: str | None
+    created_at: datetime
+    delivered_at: datetime | None
+    attempt_log: list[AttemptPublic]
+
+
+class UserCreate(Input):
+    username: str = Field(pattern=USERNAME_PATTERN, description="Login name.")
+    password: str = Field(
+        min_length=8, max_length=1024, description="At least 8 characters."
+    )
+    role: Role = Role.VIEWER
+
+
+class UserPatch(Input):
+    role: Role | None = None
+    disabled: bool | None = Field(
+        None, description="True ends the user's sessions and blocks login."
+    )
+    password: str | None = Field(None, min_length=8, max_length=1024)
+
+
+class UserPublic(BaseModel):
+    id: int
+    username: str
+    role: Role
+    disabled: bool
+    created_at: datetime
+    last_login_at: datetime | None
+
+
+class TokenCreate(Input):
+    name: str = Field(min_length=1, max_length=64, description="What the token is for.")
+    role: Role = Role.VIEWER
+
+
+class TokenPublic(BaseModel):
+    id: int
+    name: str
+    prefix: str
+    role: Role
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+class TokenCreated(TokenPublic):
+    token: str = Field(
+        description="Shown once: send it as 'Authorization: Bearer <token>'."
+    )
+
+
+class HealthPublic(BaseModel):
+    status: str = Field(
+        description="'ok', or 'degraded' when the database or a camera is down."
+    )
+    database: bool
+    uptime_s: float
+    cameras: dict[str, str] = Field(
+        description="Camera id -> worker state / connection."
+    )
+    alerts: dict[str, int] = Field(description="Alerts per delivery status.")
+    open_events: int

@@ -1,0 +1,192 @@
+// Fallwatch pages: live tiles, the alarm banner and beep (server-sent events), actions.
+"use strict";
+
+const csrf = document.querySelector('meta[name="csrf-token"]')?.content || "";
+const canOperate = document.body.dataset.canOperate === "true";
+window.fallwatchBeeps = 0;
+
+async function api(method, url, body) {
+  const res = await fetch(url, {
+    method,
+    credentials: "same-origin",
+    headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  if (res.status === 401) { location.href = "/login?next=" + encodeURIComponent(location.pathname); return null; }
+  const data = res.status === 204 ? null : await res.json().catch(() => null);
+  if (!res.ok) throw new Error((data && data.detail) || res.statusText);
+  return data;
+}
+
+// --- sound: a beep made with WebAudio (no audio files) ------------------------------
+let audio = null;
+const soundButton = document.getElementById("sound-toggle");
+function enableSound() {
+  if (!audio) audio = new (window.AudioContext || window.webkitAudioContext)();
+  if (audio.state === "suspended") audio.resume();
+  if (soundButton) soundButton.textContent = "🔔 Sound on";
+}
+// Browsers allow sound only after a user gesture; any click on the page counts.
+document.addEventListener("click", enableSound, { once: true });
+soundButton?.addEventListener("click", enableSound);
+
+function beep() {
+  window.fallwatchBeeps += 1;
+  if (!audio) { try { audio = new (window.AudioContext || window.webkitAudioContext)(); } catch (e) { return; } }
+  const t0 = audio.currentTime;
+  for (let i = 0; i < 3; i++) {
+    const osc = audio.createOscillator();
+    const gain = audio.createGain();
+    osc.type = "square";
+    osc.frequency.value = 880;
+    gain.gain.setValueAtTime(0.0001, t0 + i * 0.35);
+    gain.gain.exponentialRampToValueAtTime(0.3, t0 + i * 0.35 + 0.02);
+    gain.gain.exponentialRampToValueAtTime(0.0001, t0 + i * 0.35 + 0.25);
+    osc.connect(gain).connect(audio.destination);
+    osc.start(t0 + i * 0.35);
+    osc.stop(t0 + i * 0.35 + 0.27);
+  }
+}
+
+// --- the alarm banner -----------------------------------------------------------------
+const banner = document.getElementById("alarm-banner");
+let bannerEvent = null;
+function showAlarm(data) {
+  bannerEvent = data.id;
+  document.getElementById("alarm-text").textContent =
+    `${data.camera_name}${data.location ? " – " + data.location : ""} (${data.kind.replace("_", " ")}, event ${data.id})`;
+  document.getElementById("alarm-view").href = `/events/${data.id}`;
+  banner.dataset.eventId = data.id;
+  banner.classList.remove("hidden");
+  document.title = "⚠ PERSON DOWN – Fallwatch";
+  beep();
+}
+function hideAlarm(id) {
+  if (id !== undefined && String(id) !== String(bannerEvent)) return;
+  banner.classList.add("hidden");
+  bannerEvent = null;
+  document.title = "Fallwatch";
+}
+document.getElementById("alarm-ack")?.addEventListener("click", async () => {
+  if (bannerEvent === null) return;
+  const id = bannerEvent;
+  try { await api("POST", `/api/events/${id}/acknowledge`, {}); hideAlarm(id); refreshAlarms(); }
+  catch (e) { alert("Could not acknowledge: " + e.message); }
+});
+
+// --- lists that change with events ---------------------------------------------------
+async function refreshAlarms() {
+  const list = document.getElementById("alarm-list");
+  if (!list) return;
+  const events = await api("GET", "/api/events?state=open&state=suppressed&limit=50");
+  if (!events) return;
+  document.getElementById("alarm-count").textContent = events.length;
+  list.replaceChildren();
+  if (!events.length) {
+    const li = document.createElement("li"); li.className = "empty"; li.textContent = "No open alarms."; list.append(li);
+  }
+  for (const e of events) {
+    const li = document.createElement("li");
+    li.className = "alarm"; li.dataset.eventId = e.id;
+    if (e.snapshot_url) { const img = document.createElement("img"); img.src = e.snapshot_url; img.className = "thumb"; img.alt = "snapshot"; li.append(img); }
+    const a = document.createElement("a"); a.href = `/events/${e.id}`; a.textContent = e.camera_name; li.append(a);
+    li.append(` ${e.location || ""} – ${e.kind} `);
+    const t = document.createElement("time"); t.textContent = new Date(e.created_at + (e.created_at.endsWith("Z") || e.created_at.includes("+") ? "" : "Z")).toLocaleTimeString(); li.append(t);
+    if (canOperate) { const b = document.createElement("button"); b.type = "button"; b.className = "ack"; b.dataset.eventId = e.id; b.textContent = "Acknowledge"; li.append(" ", b); }
+    list.append(li);
+  }
+}
+
+document.addEventListener("click", async (ev) => {
+  const button = ev.target.closest("button.ack, button.resolve");
+  if (!button) return;
+  const id = button.dataset.eventId;
+  const action = button.classList.contains("ack") ? "acknowledge" : "resolve";
+  const note = document.getElementById("action-note")?.value || null;
+  button.disabled = true;
+  try {
+    await api("POST", `/api/events/${id}/${action}`, note ? { note } : {});
+    hideAlarm(id);
+    if (document.body.dataset.page === "dashboard") refreshAlarms(); else location.reload();
+  } catch (e) { button.disabled = false; alert(`Could not ${action}: ${e.message}`); }
+});
+
+// --- camera tiles ------------------------------------------------------------------
+function fmt(n, digits) { return n === null || n === undefined ? "–" : Number(n).toFixed(digits); }
+async function refreshTiles() {
+  const cameras = await api("GET", "/api/cameras");
+  if (!cameras) return;
+  const known = new Set([...document.querySelectorAll(".tile")].map((t) => t.dataset.cameraId));
+  if (cameras.some((c) => !known.has(c.id)) || cameras.length !== known.size) { location.reload(); return; }
+  for (const c of cameras) {
+    const tile = document.querySelector(`.tile[data-camera-id="${CSS.escape(c.id)}"]`);
+    if (!tile) continue;
+    const s = c.stats;
+    const set = (field, text) => { const el = tile.querySelector(`[data-field="${field}"]`); if (el) el.textContent = text; };
+    set("state", c.paused ? "paused" : c.worker);
+    set("fps", s ? `${fmt(s.analysis_fps, 1)}/${fmt(s.target_fps, 0)} fps` : "– fps");
+    set("dropped", s ? `${s.dropped} dropped` : "0 dropped");
+    set("inference", s ? `${fmt(s.inference_ms, 0)} ms` : "– ms");
+    let conn = s ? s.connection : "–";
+    if (s && s.connection === "disconnected" && s.retry_in_s !== null) conn += `, retry in ${fmt(s.retry_in_s, 0)} s`;
+    set("connection", conn);
+    set("error", (s && s.last_error) || (c.worker === "restarting" ? c.worker_message : ""));
+    tile.dataset.connection = s ? s.connection : "";
+    tile.dataset.worker = c.worker;
+    const pause = tile.querySelector("button.pause");
+    if (pause) { pause.dataset.paused = c.paused; pause.textContent = c.paused ? "Resume" : "Pause"; }
+  }
+}
+
+document.getElementById("camera-grid")?.addEventListener("click", async (ev) => {
+  const tile = ev.target.closest(".tile");
+  if (!tile) return;
+  const id = tile.dataset.cameraId;
+  if (ev.target.matches("button.toggle-view")) {
+    const img = tile.querySelector("img.live");
+    const next = img.dataset.view === "annotated" ? "raw" : "annotated";
+    img.dataset.view = next;
+    img.src = `/api/cameras/${encodeURIComponent(id)}/live.mjpg?view=${next}`;
+    ev.target.textContent = next === "annotated" ? "Raw" : "Annotated";
+  } else if (ev.target.matches("button.pause")) {
+    const paused = ev.target.dataset.paused === "true";
+    try { await api("POST", `/api/cameras/${encodeURIComponent(id)}/${paused ? "resume" : "pause"}`); refreshTiles(); }
+    catch (e) { alert(e.message); }
+  } else if (ev.target.matches("button.remove")) {
+    if (!confirm(`Remove camera ${id}?`)) return;
+    try { await api("DELETE", `/api/cameras/${encodeURIComponent(id)}`); location.reload(); } catch (e) { alert(e.message); }
+  }
+});
+
+document.getElementById("add-camera")?.addEventListener("submit", async (ev) => {
+  ev.preventDefault();
+  const f = new FormData(ev.target);
+  const source = f.get("source").trim();
+  const body = { id: f.get("id"), name: f.get("name"), location: f.get("location"), analysis_fps: Number(f.get("analysis_fps")), privacy: f.get("privacy") === "on" };
+  if (/^[a-z]+:\/\//i.test(source)) body.url = source; else { body.path = source; body.loop = f.get("loop") === "on"; }
+  const out = document.getElementById("add-camera-result");
+  try { await api("POST", "/api/cameras", body); location.reload(); } catch (e) { out.textContent = e.message; }
+});
+
+// --- live updates ------------------------------------------------------------------
+function connect() {
+  const source = new EventSource("/api/stream");
+  const lost = document.getElementById("connection-lost");
+  source.onopen = () => { lost?.classList.add("hidden"); };
+  source.onerror = () => { lost?.classList.remove("hidden"); };
+  source.addEventListener("event_new", (m) => {
+    const data = JSON.parse(m.data);
+    showAlarm(data);
+    refreshAlarms();
+    if (document.body.dataset.page === "events") setTimeout(() => location.reload(), 500);
+  });
+  source.addEventListener("event_changed", (m) => {
+    const data = JSON.parse(m.data);
+    if (data.state && data.state !== "open") hideAlarm(data.id);
+    refreshAlarms();
+  });
+  source.addEventListener("camera_changed", () => refreshTiles());
+}
+
+connect();
+if (document.getElementById("camera-grid")) { refreshTiles(); setInterval(refreshTiles, 2000); }
