@@ -1,5 +1,4 @@
-"""The control room: FastAPI app (dashboard, events, live MJPEG, SSE, REST API, metrics)."""
+"""The control room: FastAPI app (dashboard, events, live MJPEG, SSE, REST API, metrics).
 
-from fallwatch.web.app import create_app
-
-__all__ = ["create_app"]
+`fallwatch.web.app.create_app(server)` builds the app for a `fallwatch.app.FallwatchServer`.
+"""

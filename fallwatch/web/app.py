@@ -60,9 +60,10 @@ def create_app(server: FallwatchServer) -> FastAPI:
         description="Control room API: cameras, live streams, fall events and alerts. "
         "Authenticate with 'Authorization: Bearer <API token>' (create tokens as an admin "
         "under /api/tokens) or the session cookie of the web page.",
-        docs_url="/api/docs",
+        # The built-in docs routes answer without credentials; ours (in `health`) do not.
+        docs_url=None,
         redoc_url=None,
-        openapi_url="/api/openapi.json",
+        openapi_url=None,
     )
     app.state.server = server
     app.state.templates = Jinja2Templates(directory=str(HERE / "templates"))

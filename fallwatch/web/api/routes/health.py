@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 from fastapi import APIRouter, Request
+from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
@@ -66,3 +67,14 @@ def metrics(request: Request, server: ServerDep, _: Viewer) -> Response:
     if registry is None:
         registry = request.app.state.metrics_registry = build_registry(server)
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+
+@router.get("/api/openapi.json", include_in_schema=False)
+def openapi(request: Request, _: Viewer) -> JSONResponse:
+    return JSONResponse(request.app.openapi())
+
+
+@router.get("/api/docs", include_in_schema=False)
+def docs(_: Viewer) -> Response:
+    # Swagger UI's script and styles come from a CDN: offline sites read /api/openapi.json.
+    return get_swagger_ui_html(openapi_url="/api/openapi.json", title="Fallwatch API")
