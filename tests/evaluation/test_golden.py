@@ -30,8 +30,8 @@ GOLDEN_CLIPS = (
     "videos/gmdcsa24/GMDCSA24_S1_ADL_10.mp4",
     "videos/gmdcsa24/GMDCSA24_S1_ADL_16.mp4",
 )
-GOLDEN_FALLS_ALERTED = 3
-"""Of 4 (GMDCSA24_S1_Fall_13 was missed when committed)."""
+GOLDEN_FALLS_ALERTED = 4
+"""Of 4: all alerted in the full dev run this was taken from (34/34 certain falls)."""
 GOLDEN_FALSE_ALARMS = 0
 TOLERANCE = 1
 
