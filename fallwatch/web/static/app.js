@@ -24,7 +24,7 @@ const soundButton = document.getElementById("sound-toggle");
 function enableSound() {
   if (!audio) audio = new (window.AudioContext || window.webkitAudioContext)();
   if (audio.state === "suspended") audio.resume();
-  if (soundButton) soundButton.textContent = "🔔 Sound on";
+  if (soundButton) soundButton.textContent = "Sound: on";
 }
 // Browsers allow sound only after a user gesture; any click on the page counts.
 document.addEventListener("click", enableSound, { once: true });
@@ -58,7 +58,7 @@ function showAlarm(data) {
   document.getElementById("alarm-view").href = `/events/${data.id}`;
   banner.dataset.eventId = data.id;
   banner.classList.remove("hidden");
-  document.title = "⚠ PERSON DOWN – Fallwatch";
+  document.title = "PERSON DOWN – Fallwatch";
   beep();
 }
 function hideAlarm(id) {
