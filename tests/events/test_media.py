@@ -1,0 +1,70 @@
+"""Snapshots, clips and retention on disk; the live hub's ring buffer."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from fallwatch.config.server import RecordingConfig
+from fallwatch.events.media import MediaStore
+from fallwatch.pipeline.live import ClipFrame, LiveHub
+from fallwatch.pipeline.packets import CameraStats, FramePacket
+from fallwatch.sources.capture import ConnectionState
+
+
+def jpeg(level: int) -> bytes:
+    return cv2.imencode(".jpg", np.full((48, 64, 3), level, np.uint8))[1].tobytes()
+
+
+def test_snapshot_and_clip_are_written_and_playable(tmp_path: Path) -> None:
+    media = MediaStore(tmp_path / "media", RecordingConfig())
+    base = media.base_path("ward-1", 1_700_000_000.25)
+    assert base.parent.name == "2023-11-14" and base.parent.parent.name == "ward-1"
+    snap = media.save_snapshot(base, jpeg(100))
+    assert snap.read_bytes()[:2] == b"\xff\xd8"
+    assert media.base_path("ward-1", 1_700_000_000.25) != base, "a second event in the same ms gets its own name"
+    frames = [ClipFrame(1000.0 + i / 5, jpeg(i * 20)) for i in range(10)]
+    clip = media.write_clip(base.with_suffix(".webm"), frames)
+    assert clip is not None
+    cap = cv2.VideoCapture(str(clip))
+    n = 0
+    while cap.read()[0]:
+        n += 1
+    assert n == 10 and abs(cap.get(cv2.CAP_PROP_FPS) - 5) < 0.5
+    assert media.write_clip(tmp_path / "media" / "one.webm", frames[:1]) is None
+    assert media.contains(snap) == snap.resolve()
+    assert media.contains(tmp_path / "elsewhere.jpg") is None
+    assert media.contains(str(tmp_path / "media" / ".." / "x.jpg")) is None
+
+
+def test_retention_deletes_old_files_then_the_oldest_beyond_the_budget(tmp_path: Path) -> None:
+    media = MediaStore(tmp_path / "media", RecordingConfig(retention_days=1, max_total_mb=0.25))
+    now = time.time()
+    paths = []
+    for i, age_h in enumerate([48, 3, 2, 1]):
+        p = media.save_snapshot(media.base_path("cam", now - i), b"\xff\xd8" + bytes(100_000))
+        os.utime(p, (now - age_h * 3600, now - age_h * 3600))
+        paths.append(p)
+    removed = media.enforce_retention(now)
+    # 48 h old: past retention. Then 3 x 100 kB > 250 kB: the oldest of the rest goes.
+    assert removed == 2
+    assert [p.exists() for p in paths] == [False, False, True, True]
+
+
+def test_live_hub_keeps_the_newest_frame_and_a_short_past() -> None:
+    hub = LiveHub(ring_s=2.0)
+    stats = CameraStats("cam", ConnectionState.CONNECTED, 5, 5, 25, 1, 1, 0, 1, 1, 0, None, None, 0, 0)
+    t0 = 1000.0
+    for i in range(30):
+        hub.put_packet(FramePacket("cam", i, t0 + i * 0.2, jpeg(i), None, stats))
+    assert hub.latest("cam").seq == 29  # type: ignore[union-attr]
+    recent = hub.recent("cam", since=0)
+    assert recent[-1].captured_at == t0 + 29 * 0.2
+    assert recent[-1].captured_at - recent[0].captured_at <= 2.0
+    assert [f.captured_at for f in hub.recent("cam", since=t0 + 5.0)] == [t0 + i * 0.2 for i in range(25, 30)]
+    hub.forget("cam")
+    assert hub.latest("cam") is None and hub.recent("cam", 0) == []
