@@ -23,6 +23,7 @@ COMMAND_MODULES = (
     "fallwatch.notify.command",
     "fallwatch.config.command",
     "fallwatch.web.command",
+    "fallwatch.pipeline.bench_serve",
 )
 
 EXIT_BAD_INPUT = 2
