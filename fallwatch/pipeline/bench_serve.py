@@ -136,33 +136,35 @@ def _viewer(
 
     header_re = re.compile(rb"X-Captured-At: ([0-9.]+)")
     length_re = re.compile(rb"Content-Length: (\d+)")
-    with httpx.Client(
-        timeout=30, headers={"Authorization": f"Bearer {token}"}
-    ) as client:
-        with client.stream("GET", url) as response:
-            buf = b""
-            for chunk in response.iter_bytes():
-                if stop.is_set():
-                    return
-                buf += chunk
-                while True:
-                    end = buf.find(b"\r\n\r\n")
-                    if end < 0:
-                        break
-                    head = buf[:end]
-                    m = length_re.search(head)
-                    size = int(m.group(1)) if m else 0
-                    if len(buf) < end + 4 + size:
-                        break
-                    captured = header_re.search(head)
-                    buf = buf[end + 4 + size :]
-                    if captured and recorder.measuring:
-                        with recorder.lock:
-                            fig = recorder.figures[camera_id]
-                            fig.viewer_latency_ms.append(
-                                (time.time() - float(captured.group(1))) * 1000
-                            )
-                            fig.viewer_frames += 1
+    with (
+        httpx.Client(
+            timeout=30, headers={"Authorization": f"Bearer {token}"}
+        ) as client,
+        client.stream("GET", url) as response,
+    ):
+        buf = b""
+        for chunk in response.iter_bytes():
+            if stop.is_set():
+                return
+            buf += chunk
+            while True:
+                end = buf.find(b"\r\n\r\n")
+                if end < 0:
+                    break
+                head = buf[:end]
+                m = length_re.search(head)
+                size = int(m.group(1)) if m else 0
+                if len(buf) < end + 4 + size:
+                    break
+                captured = header_re.search(head)
+                buf = buf[end + 4 + size :]
+                if captured and recorder.measuring:
+                    with recorder.lock:
+                        fig = recorder.figures[camera_id]
+                        fig.viewer_latency_ms.append(
+                            (time.time() - float(captured.group(1))) * 1000
+                        )
+                        fig.viewer_frames += 1
 
 
 def _pct(values: list[float], q: float) -> float:
