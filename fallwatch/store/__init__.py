@@ -12,6 +12,7 @@ from fallwatch.store.db import (
     session_factory,
     sqlite_url,
 )
+from fallwatch.store import server_models as _server_models  # noqa: F401  (cameras, users, api_tokens on Base)
 from fallwatch.store.models import (
     Alert,
     AlertKind,
