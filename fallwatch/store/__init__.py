@@ -5,6 +5,7 @@ migrations shipped in `migrations/`; `models` holds the one declarative `Base`;
 `repository` holds every query.
 """
 
+from fallwatch.store import server_models as _server_models  # noqa: F401  (cameras, users, api_tokens on Base)
 from fallwatch.store.db import (
     make_engine,
     migrate,
@@ -12,7 +13,6 @@ from fallwatch.store.db import (
     session_factory,
     sqlite_url,
 )
-from fallwatch.store import server_models as _server_models  # noqa: F401  (cameras, users, api_tokens on Base)
 from fallwatch.store.models import (
     Alert,
     AlertKind,
