@@ -68,7 +68,10 @@ class MediaStore:
         fps = max(1.0, min(30.0, (len(pairs) - 1) / span)) if span > 0 else 5.0
         h, w = pairs[0][1].shape[:2]
         tmp = path.with_name(path.stem + ".tmp" + CLIP_SUFFIX)
-        writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"VP80"), fps, (w, h))
+        # OpenCV prints a harmless "tag 'VP80' is not supported ... falling back" line
+        # here: the WebM muxer picks the VP8 tag itself.
+        fourcc = cv2.VideoWriter_fourcc(*"VP80")  # type: ignore[attr-defined]
+        writer = cv2.VideoWriter(str(tmp), fourcc, fps, (w, h))
         if not writer.isOpened():
             log.error("clip %s: OpenCV cannot write WebM/VP8 here", path)
             return None

@@ -54,7 +54,7 @@ class LiveHub:
     def forget(self, camera_id: str) -> None:
         with self._lock:
             for d in (self._packets, self._stats, self._workers, self._rings):
-                d.pop(camera_id, None)  # type: ignore[attr-defined]
+                d.pop(camera_id, None)
 
     def latest(self, camera_id: str) -> FramePacket | None:
         with self._lock:

@@ -11,6 +11,7 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from fallwatch.app import FallwatchServer
@@ -39,6 +40,11 @@ def get_server(request: Request) -> FallwatchServer:
 ServerDep = Annotated[FallwatchServer, Depends(get_server)]
 
 
+def templates(request: Request) -> Jinja2Templates:
+    found: Jinja2Templates = request.app.state.templates
+    return found
+
+
 async def optional_principal(request: Request, server: ServerDep) -> Principal | None:
     auth = request.headers.get("authorization")
     if auth is not None:
@@ -61,13 +67,13 @@ async def optional_principal(request: Request, server: ServerDep) -> Principal |
     if principal is None:
         return None
     if request.method not in SAFE_METHODS:
-        token = request.headers.get("x-csrf-token")
+        token: str | None = request.headers.get("x-csrf-token")
         if token is None and request.headers.get("content-type", "").startswith(
             ("application/x-www-form-urlencoded", "multipart/form-data")
         ):
             form = await request.form()
-            value = form.get("csrf_token")
-            token = value if isinstance(value, str) else None
+            field = form.get("csrf_token")
+            token = field if isinstance(field, str) else None
         if not server.signer.check_csrf(data, token):
             raise HTTPException(
                 403, "missing or wrong CSRF token: reload the page and try again"

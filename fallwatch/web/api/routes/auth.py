@@ -10,7 +10,13 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from fallwatch.web.api.deps import SESSION_COOKIE, MaybePrincipal, ServerDep, Viewer
+from fallwatch.web.api.deps import (
+    SESSION_COOKIE,
+    MaybePrincipal,
+    ServerDep,
+    Viewer,
+    templates,
+)
 
 router = APIRouter(tags=["auth"], include_in_schema=False)
 
@@ -33,7 +39,7 @@ def _login_page(
     request: Request, error: str | None = None, status: int = 200, next_url: str = "/"
 ) -> Response:
     token = secrets.token_urlsafe(16)
-    response = request.app.state.templates.TemplateResponse(
+    response = templates(request).TemplateResponse(
         request,
         "login.html",
         {"error": error, "login_csrf": token, "next": next_url},

@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from fallwatch.store.models import EventState
 from fallwatch.store.server_models import Role
-from fallwatch.web.api.deps import ServerDep, Viewer
+from fallwatch.web.api.deps import ServerDep, Viewer, templates
 from fallwatch.web.api.routes.cameras import camera_public
 from fallwatch.web.api.routes.events import event_public
 from fallwatch.web.auth import Principal
@@ -32,7 +32,7 @@ def _context(request: Request, who: Principal, **extra: Any) -> dict[str, Any]:
 def dashboard(request: Request, server: ServerDep, who: Viewer) -> Response:
     cameras = [camera_public(server, e) for e in server.cameras.list()]
     alarms = [event_public(server, r) for r in server.open_events()]
-    return request.app.state.templates.TemplateResponse(
+    return templates(request).TemplateResponse(
         request,
         "dashboard.html",
         _context(request, who, cameras=cameras, alarms=alarms, page="dashboard"),
@@ -52,7 +52,7 @@ def events_page(
         states=state, camera_id=camera_id or None, before_id=before_id, limit=50
     )
     events = [event_public(server, r) for r in rows]
-    return request.app.state.templates.TemplateResponse(
+    return templates(request).TemplateResponse(
         request,
         "events.html",
         _context(
@@ -74,7 +74,7 @@ def event_page(
 ) -> Response:
     event = event_public(server, server.read_event(event_id))
     alerts = server.alert_log(event_id)
-    return request.app.state.templates.TemplateResponse(
+    return templates(request).TemplateResponse(
         request,
         "event.html",
         _context(request, who, event=event, alerts=alerts, page="events"),
