@@ -309,7 +309,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"main process (web, MJPEG, events): {main_cpu:.0f}% CPU")
     cores = os.cpu_count()
     print(
-        f"machine: {cores} core(s), {cpu_model()}; load average {load_before} -> {load_after} "
+        f"machine: {cores} core(s), {cpu_model()}; load average {_fmt_load(load_before)} -> {_fmt_load(load_after)} "
         f"(above {cores} means other work competed for the cores)"
     )
     target = 0.95 * args.analysis_fps
@@ -325,3 +325,7 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+def _fmt_load(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.1f}"
