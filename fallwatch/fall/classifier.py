@@ -117,7 +117,7 @@ class FallClassifier:
             # sitting on the floor (torso upright) and all fours (thighs upright).
             for part in (float(f.torso_angle_deg[i]), float(f.thigh_angle_deg[i])):
                 if np.isfinite(part):
-                    axis = min(axis, _ramp(part, 30.0, 55.0))
+                    axis = min(axis, _ramp(part, 15.0, 40.0))
         else:
             # Without legs the torso alone leans when bending over: ask for more.
             axis = _ramp(float(f.torso_angle_deg[i]), 55.0, 75.0) * _ramp(aspect, 1.0, 1.5)
