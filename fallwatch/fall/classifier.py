@@ -39,6 +39,8 @@ DESCENT_MIN_DROP = 0.4
 DESCENT_SWING_TO_DEG = 60.0
 UPRIGHT_MAX_DEG = 25.0
 """Body axis and torso within this angle of vertical count as upright."""
+UPRIGHT_MAX_BOX_ASPECT_WH = 0.7
+"""Without keypoints, a box at most this wide for its height counts as upright."""
 BASELINE_WINDOW_S = 4.0
 """The upright baseline is taken over this much of the person's latest upright time."""
 ALERTED_MEMORY_S = 120.0
@@ -51,9 +53,12 @@ def _ramp(x: float, lo: float, hi: float) -> float:
     return float(min(1.0, max(0.0, (x - lo) / (hi - lo))))
 
 
-def _upright_posture(body_angle_deg: float, torso_angle_deg: float) -> bool:
+def _upright_posture(body_angle_deg: float, torso_angle_deg: float, aspect_wh: float) -> bool:
     angles = [a for a in (body_angle_deg, torso_angle_deg) if np.isfinite(a)]
-    return bool(angles) and max(angles) <= UPRIGHT_MAX_DEG
+    if angles:
+        return max(angles) <= UPRIGHT_MAX_DEG
+    # A box detector gives no skeleton: a tall narrow box is the best it can say.
+    return aspect_wh <= UPRIGHT_MAX_BOX_ASPECT_WH
 
 
 @dataclass
@@ -205,7 +210,9 @@ class FallClassifier:
         upright = (
             score < 0.25
             and p.state == FallState.UPRIGHT
-            and _upright_posture(float(f.body_angle_deg[i]), float(f.torso_angle_deg[i]))
+            and _upright_posture(
+                float(f.body_angle_deg[i]), float(f.torso_angle_deg[i]), float(f.aspect_wh[i])
+            )
         )
         if upright:
             # Percentiles over the last seconds upright, not an average: the first

@@ -259,3 +259,25 @@ def test_lying_down_slowly_from_a_crouch_is_found_down_not_a_fall():
     events, _ = run(seq, FallConfig(confirm_s=2.0, found_down_s=10.0))
     (alert,) = alerts(events)
     assert alert.kind == EventKind.FOUND_DOWN and alert.down_for_s >= 10.0
+
+
+def test_box_only_detector_fall_is_seen_from_the_box_drop():
+    """A YOLO fall model gives boxes and a fallen score, no skeleton: a tall "normal" box
+    that drops into a wide "fallen" box is a fall (confirm_s), not found-down."""
+    from fallwatch.types import Poses
+
+    tracker, clf = PersonTracker(), FallClassifier(FallConfig(confirm_s=2.0, found_down_s=30.0))
+    events = []
+    for k in range(seconds(6)):
+        t = k / FPS
+        if t < 2.0:
+            box, fallen = [300, 100, 380, 420], 0.02
+        elif t < 2.5:
+            f = (t - 2.0) / 0.5
+            box, fallen = [300 - 120 * f, 100 + 240 * f, 380 + 60 * f, 420], 0.3
+        else:
+            box, fallen = [180, 340, 440, 420], 0.8
+        poses = Poses.create(xyxy=[box], scores=[0.7], fallen_scores=[fallen])
+        events += clf.update(tracker.update(poses, t), t).events
+    (alert,) = alerts(events)
+    assert alert.kind == EventKind.FALL and alert.fall_seen_s is not None
