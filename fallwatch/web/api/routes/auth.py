@@ -24,11 +24,13 @@ LOGIN_CSRF_COOKIE = "fw_login_csrf"
 
 
 def _safe_next(target: str | None) -> str:
-    # Only local paths: never bounce a user to another site after logging in.
+    # Only local paths: never bounce a user to another site after logging in. Browsers
+    # read "/\\host" like "//host", so backslashes are refused too.
     if (
         not target
         or not target.startswith("/")
         or target.startswith("//")
+        or "\\" in target
         or urlsplit(target).netloc
     ):
         return "/"
