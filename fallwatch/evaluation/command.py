@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import fallwatch
+from fallwatch.sources.sampling import DEFAULT_ANALYSIS_FPS
 from fallwatch.cli import UsageError
 from fallwatch.config.fall import FallConfig
 from fallwatch.detect.base import Detector, build_detector
@@ -74,6 +75,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     p.add_argument(
         "--detector", choices=DETECTORS, default="pose", help="Detector (default pose)."
+    )
+    p.add_argument(
+        "--analysis-fps",
+        type=float,
+        default=DEFAULT_ANALYSIS_FPS,
+        help=f"Frames a second analysed, as `fallwatch analyze` does (default "
+        f"{DEFAULT_ANALYSIS_FPS:g}; 0 = every frame).",
     )
     p.add_argument("--report", type=Path, help="Write the JSON report here.")
     p.add_argument(
@@ -193,7 +201,11 @@ def handle(args: argparse.Namespace) -> int:
         )
     det_config = detector_config(args.detector)
     detector = _build_detector(args.detector, det_config)
-    cache = PosesCache(args.cache_dir, det_config) if args.cache_dir else None
+    if args.analysis_fps < 0:
+        raise UsageError(f"--analysis-fps must be >= 0, got {args.analysis_fps}")
+    cache = (
+        PosesCache(args.cache_dir, det_config, args.analysis_fps) if args.cache_dir else None
+    )
     settings = {
         "manifest": str(args.manifest),
         "confirm_s": fall_config.confirm_s,
@@ -202,6 +214,7 @@ def handle(args: argparse.Namespace) -> int:
         else "set with --confirm-s",
         "found_down_s": fall_config.found_down_s,
         "detector": args.detector,
+        "analysis_fps": args.analysis_fps,
         "detector_config": det_config.model_dump(mode="json"),
         "fall_config": fall_config.model_dump(mode="json"),
         "window_tolerance_s": WINDOW_TOLERANCE_S,
@@ -212,12 +225,13 @@ def handle(args: argparse.Namespace) -> int:
     }
     print(
         f"Evaluating {len(clips)} clip(s) and {len(stills)} still(s) from {args.manifest} "
-        f"(detector {args.detector}, confirm_s {fall_config.confirm_s}"
+        f"(detector {args.detector}, analysis fps {args.analysis_fps:g}, "
+        f"confirm_s {fall_config.confirm_s}"
         f"{' - eval default for short clips' if args.confirm_s == EVAL_CONFIRM_S else ''}, "
         f"found_down_s {fall_config.found_down_s})",
         flush=True,
     )
-    runner = ClipRunner(detector, fall_config, cache)
+    runner = ClipRunner(detector, fall_config, cache, analysis_fps=args.analysis_fps)
     results = []
     for index, clip in clips:
         result = _evaluate_clip(runner, manifest, index, clip)

@@ -28,6 +28,7 @@ import fallwatch
 from fallwatch.config.fall import FallConfig
 from fallwatch.detect.base import Detector
 from fallwatch.pipeline.analyzer import Analyzer
+from fallwatch.sources.sampling import FrameSampler
 from fallwatch.sources.video import iter_video, probe_video
 from fallwatch.types import EventKind, Frame, Poses
 
@@ -98,11 +99,14 @@ class PosesCache:
     directory after editing a detector.
     """
 
-    def __init__(self, directory: str | Path, detector_config: BaseModel):
+    def __init__(
+        self, directory: str | Path, detector_config: BaseModel, analysis_fps: float | None = None
+    ):
         self.directory = Path(directory)
         self._detector_key = json.dumps(
             {
                 "detector": detector_config.model_dump(mode="json"),
+                "analysis_fps": analysis_fps or 0,
                 "fallwatch": fallwatch.__version__,
                 "format": CACHE_FORMAT,
             },
@@ -221,10 +225,12 @@ class ClipRunner:
         detector: Detector,
         fall_config: FallConfig,
         cache: PosesCache | None = None,
+        analysis_fps: float | None = None,
     ):
         self.detector = detector
         self.fall_config = fall_config
         self.cache = cache
+        self.analysis_fps = analysis_fps
 
     def run(self, path: Path) -> ClipRun:
         """Analyse the video at `path`; raises `VideoError` for a missing or bad file."""
@@ -239,7 +245,8 @@ class ClipRunner:
         else:
             info = probe_video(path)
             fps, size_wh = info.fps, (info.width, info.height)
-            frames = iter_video(path, camera_id=camera_id)
+            # Sampled before the detector, so the cache holds exactly the analysed frames.
+            frames = FrameSampler(self.analysis_fps).sample(iter_video(path, camera_id=camera_id))
             recorder = _RecordingDetector(self.detector)
             detector = recorder
         analyzer = Analyzer(detector, self.fall_config, camera_id=camera_id)

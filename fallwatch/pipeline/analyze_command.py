@@ -17,11 +17,12 @@ from fallwatch import __version__
 from fallwatch.config.fall import FallConfig, ZoneConfig
 from fallwatch.detect.base import build_detector
 from fallwatch.detect.presets import DETECTOR_PRESETS, preset_detector_config
-from fallwatch.pipeline.analyzer import Analyzer
+from fallwatch.pipeline.analyzer import Analyzer, FrameResult
 from fallwatch.pipeline.annotator import Annotator
 from fallwatch.sources.prefetch import BackgroundWriter, prefetch
+from fallwatch.sources.sampling import DEFAULT_ANALYSIS_FPS, FrameSampler
 from fallwatch.sources.video import iter_video, probe_video
-from fallwatch.types import FallEvent
+from fallwatch.types import FallEvent, Frame
 
 
 def load_zones(path: Path) -> list[ZoneConfig]:
@@ -72,12 +73,21 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--found-down-s", type=float, default=None, help="Seconds lying with no fall seen before the alert (default 30).")
     p.add_argument("--zones", type=Path, help="YAML/JSON file of ignore zones (polygons in pixels).")
     p.add_argument("--detector", choices=sorted(DETECTOR_PRESETS), default="pose", help="Detector plugin.")
+    p.add_argument(
+        "--analysis-fps",
+        type=float,
+        default=DEFAULT_ANALYSIS_FPS,
+        help=f"Frames a second to analyse (default {DEFAULT_ANALYSIS_FPS:g}; 0 = every frame). "
+        "Every frame is still written, with the latest analysis drawn.",
+    )
     p.add_argument("--privacy", action="store_true", help="Draw skeletons on a blank background.")
     p.add_argument("--no-progress", action="store_true", help="No progress bar.")
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.analysis_fps < 0:
+        raise ValueError(f"--analysis-fps must be >= 0, got {args.analysis_fps}")
     info = probe_video(args.video)
     fall_kwargs: dict[str, Any] = {}
     if args.confirm_s is not None:
@@ -108,17 +118,26 @@ def run(args: argparse.Namespace) -> int:
     bar = tqdm(total=info.frame_count or None, unit="frame", disable=args.no_progress, file=sys.stderr)
     # Decode ahead and annotate + encode behind, on their own threads, so the model
     # never waits for the codec.
-    sink = None if writer is None else BackgroundWriter(
-        lambda r: writer.write(annotator.annotate(r.frame.image, r.poses, r.update))
-    )
+    sink: BackgroundWriter[tuple[Frame, FrameResult]] | None = None
+    if writer is not None:
+        sink = BackgroundWriter(
+            lambda item: writer.write(annotator.annotate(item[0].image, item[1].poses, item[1].update))
+        )
+    sampler = FrameSampler(args.analysis_fps)
+    analysed = 0
+    last: FrameResult | None = None
     try:
-        for result in analyzer.run(prefetch(iter_video(args.video, camera_id=args.video.stem))):
+        for frame in prefetch(iter_video(args.video, camera_id=args.video.stem)):
             frames += 1
-            events.extend(result.update.events)
-            for e in result.update.events:
-                bar.write(f"{e.t_s:7.2f}s  {e.kind.value:<10} track {e.track_id} down for {e.down_for_s:.1f}s")
+            if last is None or sampler.keep(frame.t_s):
+                last = analyzer.process(frame)
+                analysed += 1
+                events.extend(last.update.events)
+                for e in last.update.events:
+                    bar.write(f"{e.t_s:7.2f}s  {e.kind.value:<10} track {e.track_id} down for {e.down_for_s:.1f}s")
             if sink is not None:
-                sink.put(result)
+                # Frames between analysed ones carry the latest analysis, as live.
+                sink.put((frame, last))
             bar.update(1)
     finally:
         bar.close()
@@ -137,8 +156,10 @@ def run(args: argparse.Namespace) -> int:
         "duration_s": round(duration_s, 3),
         "settings": {
             "detector": args.detector,
+            "analysis_fps": args.analysis_fps,
             "fall": fall_config.model_dump(mode="json"),
         },
+        "analysed_frames": analysed,
         "processing_s": round(elapsed, 3),
         "x_realtime": round(duration_s / elapsed, 2) if elapsed > 0 else None,
         "events": [event_to_dict(e) for e in events],
