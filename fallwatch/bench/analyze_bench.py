@@ -1,29 +1,28 @@
 """Speed of the `fallwatch analyze` path over whole clips, annotated video written.
 
-Unlike the frame bench this times what a user waits for: decode, detect, track, rules,
-annotate and `cv2.VideoWriter` (mp4v, as `analyze` writes), per clip, as times faster
-than real time. Model loading is outside the timing (done once, before the first clip).
+Unlike the frame bench this times what a user waits for: `fallwatch analyze`'s own code
+path (decode ahead, analysis at the default analysis fps, annotate and mp4v write behind),
+per clip, as times faster than real time. Model loading is outside the timing (done once, before the first clip).
 """
 
 from __future__ import annotations
 
 import tempfile
-import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import cv2
 
 from fallwatch.config.fall import FallConfig
 from fallwatch.detect.base import Detector
 from fallwatch.pipeline.analyzer import Analyzer
 from fallwatch.pipeline.annotator import Annotator
-from fallwatch.sources.video import iter_video, probe_video
-from fallwatch.types import Frame
+from fallwatch.pipeline.video_analysis import analyze_video
+from fallwatch.sources.sampling import DEFAULT_ANALYSIS_FPS
 
-ANALYZE_STAGES = ("decode", "detect", "track", "rules", "annotate", "write")
+ANALYZE_STAGES = ("detect", "track", "rules", "annotate", "write")
+"""Decoding runs ahead on its own thread and annotate + write behind on another, as in
+`fallwatch analyze`, so these overlap and do not add up to the wall time."""
 
 
 @dataclass(frozen=True)
@@ -108,66 +107,33 @@ class ManifestSpeed:
         }
 
 
-@dataclass
-class _Total:
-    ms: float = 0.0
-
-
-def _timed_frames(frames: Iterator[Frame], decode: _Total) -> Iterator[Frame]:
-    """Passes frames on, adding the time each `next()` took (the decode) to `decode`."""
-    while True:
-        t0 = time.perf_counter()
-        frame = next(frames, None)
-        decode.ms += (time.perf_counter() - t0) * 1000
-        if frame is None:
-            return
-        yield frame
-
-
 class AnalyzeBench:
     """Runs the analyze path over one clip at a time; the detector is shared, the rest fresh."""
 
-    def __init__(self, detector: Detector, fall_config: FallConfig | None = None):
+    def __init__(
+        self,
+        detector: Detector,
+        fall_config: FallConfig | None = None,
+        analysis_fps: float | None = DEFAULT_ANALYSIS_FPS,
+    ):
         self.detector = detector
         self.fall_config = fall_config or FallConfig()
+        self.analysis_fps = analysis_fps
 
     def run(self, path: Path, name: str | None = None) -> ClipSpeed:
-        """Analyse `path` and write its annotated video to a temporary file, deleted after."""
+        """Analyse `path` exactly as `fallwatch analyze` does and write its annotated video
+        to a temporary file, deleted after."""
         annotator = Annotator(self.fall_config.zones, self.fall_config.min_keypoint_score)
-        stage_ms = dict.fromkeys(ANALYZE_STAGES, 0.0)
-        decode = _Total()
-        frames = 0
         with tempfile.TemporaryDirectory(prefix="fallwatch-bench-") as tmp:
-            started = time.perf_counter()
-            info = probe_video(path)
             analyzer = Analyzer(self.detector, self.fall_config, camera_id=path.stem)
             out = Path(tmp) / f"{path.stem}.annotated.mp4"
-            writer = cv2.VideoWriter(
-                str(out), cv2.VideoWriter_fourcc(*"mp4v"), info.fps, (info.width, info.height)
-            )
-            if not writer.isOpened():
-                raise ValueError(f"{out}: cannot open for writing")
-            try:
-                for result in analyzer.run(_timed_frames(iter_video(path, camera_id=path.stem), decode)):
-                    t0 = time.perf_counter()
-                    image = annotator.annotate(result.frame.image, result.poses, result.update)
-                    t1 = time.perf_counter()
-                    writer.write(image)
-                    t2 = time.perf_counter()
-                    stage_ms["annotate"] += (t1 - t0) * 1000
-                    stage_ms["write"] += (t2 - t1) * 1000
-                    for stage, ms in result.timings_ms.items():
-                        stage_ms[stage] = stage_ms.get(stage, 0.0) + ms
-                    frames += 1
-            finally:
-                # Flushing the file is part of what `analyze` costs.
-                writer.release()
-            wall_s = time.perf_counter() - started
-        stage_ms["decode"] = decode.ms
+            outcome = analyze_video(path, analyzer, annotator, out, self.analysis_fps)
+        stage_ms = dict.fromkeys(ANALYZE_STAGES, 0.0)
+        stage_ms.update(outcome.stage_ms)
         return ClipSpeed(
             name=name or str(path),
-            frames=frames,
-            video_fps=info.fps,
-            wall_s=wall_s,
+            frames=outcome.frames,
+            video_fps=outcome.video_fps,
+            wall_s=outcome.wall_s,
             stage_ms=stage_ms,
         )

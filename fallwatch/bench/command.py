@@ -35,6 +35,7 @@ from fallwatch.config import detector as det
 from fallwatch.config.fall import FallConfig
 from fallwatch.detect.base import Detector, build_detector
 from fallwatch.detect.presets import DETECTOR_PRESETS, preset_detector_config
+from fallwatch.sources.sampling import DEFAULT_ANALYSIS_FPS
 from fallwatch.sources.video import probe_video
 
 DEFAULT_THREADS = 2
@@ -64,6 +65,13 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "(default manifest: the shared data's).",
     )
     p.add_argument("--limit", type=int, help="With --analyze-manifest: only the first N clips.")
+    p.add_argument(
+        "--analysis-fps",
+        type=float,
+        default=DEFAULT_ANALYSIS_FPS,
+        help=f"With --analyze-manifest: frames a second analysed, as `fallwatch analyze` "
+        f"(default {DEFAULT_ANALYSIS_FPS:g}; 0 = every frame).",
+    )
     p.add_argument("--strict", action="store_true", help="Exit 1 when a target is missed.")
     p.set_defaults(handler=run)
 
@@ -228,10 +236,11 @@ def run_analyze_manifest(args: argparse.Namespace) -> int:
         raise ValueError(f"{manifest_path}: {len(missing)} clip(s) missing, first {missing[0]}")
     machine = describe_machine()
     detector, config, load_s = _load_detector(args)
-    bench = AnalyzeBench(detector, FallConfig())
+    bench = AnalyzeBench(detector, FallConfig(), analysis_fps=args.analysis_fps)
     print(
         f"fallwatch bench --analyze-manifest {manifest_path}: {len(clips)} clip(s), detector "
-        f"{args.detector} at {_input_wh_text(config)} on {args.threads} thread(s), loaded in {load_s:.2f} s"
+        f"{args.detector} at {_input_wh_text(config)} on {args.threads} thread(s), loaded in {load_s:.2f} s, "
+        f"analysis fps {args.analysis_fps:g}"
     )
     print(f"{'clip':<52}{'frames':>7}{'video s':>9}{'wall s':>9}{'fps':>8}{'x real':>8}")
     speeds = []

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import fallwatch
-from fallwatch.sources.sampling import DEFAULT_ANALYSIS_FPS
 from fallwatch.cli import UsageError
 from fallwatch.config.fall import FallConfig
 from fallwatch.detect.base import Detector, build_detector
@@ -36,6 +35,7 @@ from fallwatch.evaluation.report import (
 from fallwatch.evaluation.runner import ClipRunner, PosesCache
 from fallwatch.evaluation.scoring import WINDOW_TOLERANCE_S, score_clip
 from fallwatch.evaluation.stills import StillsEvaluator
+from fallwatch.sources.sampling import DEFAULT_ANALYSIS_FPS
 
 log = logging.getLogger(__name__)
 

@@ -5,11 +5,9 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
-import cv2
 import yaml
 from pydantic import TypeAdapter, ValidationError
 
@@ -17,12 +15,12 @@ from fallwatch import __version__
 from fallwatch.config.fall import FallConfig, ZoneConfig
 from fallwatch.detect.base import build_detector
 from fallwatch.detect.presets import DETECTOR_PRESETS, preset_detector_config
-from fallwatch.pipeline.analyzer import Analyzer, FrameResult
+from fallwatch.pipeline.analyzer import Analyzer
 from fallwatch.pipeline.annotator import Annotator
-from fallwatch.sources.prefetch import BackgroundWriter, prefetch
-from fallwatch.sources.sampling import DEFAULT_ANALYSIS_FPS, FrameSampler
-from fallwatch.sources.video import iter_video, probe_video
-from fallwatch.types import FallEvent, Frame
+from fallwatch.pipeline.video_analysis import analyze_video
+from fallwatch.sources.sampling import DEFAULT_ANALYSIS_FPS
+from fallwatch.sources.video import probe_video
+from fallwatch.types import FallEvent
 
 
 def load_zones(path: Path) -> list[ZoneConfig]:
@@ -103,50 +101,28 @@ def run(args: argparse.Namespace) -> int:
 
     out_video = None if args.no_video else (args.output or args.video.with_suffix(".annotated.mp4"))
     report_path = args.report or args.video.with_suffix(".events.json")
-    writer = None
-    if out_video is not None:
-        out_video.parent.mkdir(parents=True, exist_ok=True)
-        writer = cv2.VideoWriter(str(out_video), cv2.VideoWriter_fourcc(*"mp4v"), info.fps, (info.width, info.height))
-        if not writer.isOpened():
-            raise ValueError(f"{out_video}: cannot open for writing")
 
     from tqdm import tqdm
 
-    events: list[FallEvent] = []
-    frames = 0
-    started = time.perf_counter()
     bar = tqdm(total=info.frame_count or None, unit="frame", disable=args.no_progress, file=sys.stderr)
-    # Decode ahead and annotate + encode behind, on their own threads, so the model
-    # never waits for the codec.
-    sink: BackgroundWriter[tuple[Frame, FrameResult]] | None = None
-    if writer is not None:
-        sink = BackgroundWriter(
-            lambda item: writer.write(annotator.annotate(item[0].image, item[1].poses, item[1].update))
-        )
-    sampler = FrameSampler(args.analysis_fps)
-    analysed = 0
-    last: FrameResult | None = None
+
+    def on_event(e: FallEvent) -> None:
+        bar.write(f"{e.t_s:7.2f}s  {e.kind.value:<10} track {e.track_id} down for {e.down_for_s:.1f}s")
+
     try:
-        for frame in prefetch(iter_video(args.video, camera_id=args.video.stem)):
-            frames += 1
-            if last is None or sampler.keep(frame.t_s):
-                last = analyzer.process(frame)
-                analysed += 1
-                events.extend(last.update.events)
-                for e in last.update.events:
-                    bar.write(f"{e.t_s:7.2f}s  {e.kind.value:<10} track {e.track_id} down for {e.down_for_s:.1f}s")
-            if sink is not None:
-                # Frames between analysed ones carry the latest analysis, as live.
-                sink.put((frame, last))
-            bar.update(1)
+        outcome = analyze_video(
+            args.video,
+            analyzer,
+            annotator,
+            out_video,
+            args.analysis_fps,
+            on_event=on_event,
+            on_frame=lambda: bar.update(1),
+        )
     finally:
         bar.close()
-        if sink is not None:
-            sink.close()
-        if writer is not None:
-            writer.release()
-    elapsed = time.perf_counter() - started
-    duration_s = frames / info.fps
+    events, frames, elapsed = outcome.events, outcome.frames, outcome.wall_s
+    duration_s = outcome.duration_s
     report = {
         "fallwatch_version": __version__,
         "video": str(args.video),
@@ -159,7 +135,7 @@ def run(args: argparse.Namespace) -> int:
             "analysis_fps": args.analysis_fps,
             "fall": fall_config.model_dump(mode="json"),
         },
-        "analysed_frames": analysed,
+        "analysed_frames": outcome.analysed_frames,
         "processing_s": round(elapsed, 3),
         "x_realtime": round(duration_s / elapsed, 2) if elapsed > 0 else None,
         "events": [event_to_dict(e) for e in events],
