@@ -24,7 +24,7 @@ from fallwatch.evaluation.manifest import Manifest, StillItem
 from fallwatch.evaluation.runner import Detections, PosesCache
 from fallwatch.evaluation.scoring import Confusion
 from fallwatch.fall.classifier import FallClassifier
-from fallwatch.track.tracker import box_iou
+from fallwatch.geometry import box_iou
 from fallwatch.types import Frame, Poses
 
 BOX_MATCH_IOU = 0.3

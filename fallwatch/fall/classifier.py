@@ -24,7 +24,7 @@ import numpy as np
 from fallwatch.config.fall import FallConfig
 from fallwatch.fall.features import PostureFeatures, posture_features
 from fallwatch.fall.zones import IgnoreZones
-from fallwatch.track.tracker import box_iou
+from fallwatch.geometry import box_iou
 from fallwatch.types import EventKind, FallEvent, FallState, FallUpdate, Poses, TrackStatus
 
 FALLEN_AGREE_SCORE = 0.4

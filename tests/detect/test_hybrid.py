@@ -15,8 +15,8 @@ from fallwatch.config.detector import (
 )
 from fallwatch.detect.base import build_detector
 from fallwatch.detect.bundle import ModelNotFoundError
-from fallwatch.detect.decoders.yolo import box_iou
 from fallwatch.detect.hybrid import HybridDetector, match_fallen_scores
+from fallwatch.geometry import box_iou
 from fallwatch.types import Frame, Poses
 
 

@@ -3,7 +3,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from fallwatch.track.tracker import PersonTracker, TrackerConfig, box_iou
+from fallwatch.geometry import box_iou
+from fallwatch.track.tracker import PersonTracker, TrackerConfig
 from fallwatch.types import Poses
 
 

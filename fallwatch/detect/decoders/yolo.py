@@ -26,6 +26,7 @@ from typing import Protocol
 import numpy as np
 import numpy.typing as npt
 
+from fallwatch.geometry import box_iou
 from fallwatch.types import FloatArray, IntArray, Poses
 
 MAX_CANDIDATES = 1000
@@ -195,20 +196,6 @@ def candidates(
     half = cxcywh[:, 2:4] / 2
     xyxy = np.concatenate([cxcywh[:, :2] - half, cxcywh[:, :2] + half], axis=1)
     return xyxy.astype(np.float32), np.ascontiguousarray(scores, dtype=np.float32)
-
-
-def box_iou(a: FloatArray, b: FloatArray) -> FloatArray:
-    """Pairwise IoU of `a` `(n, 4)` and `b` `(m, 4)` xyxy boxes -> `(n, m)`; 0 for empty boxes."""
-    a = np.asarray(a, np.float32).reshape(-1, 4)
-    b = np.asarray(b, np.float32).reshape(-1, 4)
-    tl = np.maximum(a[:, None, :2], b[None, :, :2])
-    br = np.minimum(a[:, None, 2:], b[None, :, 2:])
-    inter = np.prod(np.clip(br - tl, 0, None), axis=2)
-    area_a = np.prod(np.clip(a[:, 2:] - a[:, :2], 0, None), axis=1)
-    area_b = np.prod(np.clip(b[:, 2:] - b[:, :2], 0, None), axis=1)
-    union = area_a[:, None] + area_b[None, :] - inter
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(union > 0, inter / union, 0.0).astype(np.float32)
 
 
 def nms(xyxy: FloatArray, scores: FloatArray, iou_threshold: float) -> IntArray:
