@@ -1,10 +1,8 @@
-"""Tiny builders of synthetic people and data paths for tests."""
+"""Tiny builders of synthetic people for tests."""
 
 from __future__ import annotations
 
 import math
-import os
-from pathlib import Path
 
 import numpy as np
 
@@ -49,14 +47,3 @@ def make_poses(people: list[np.ndarray], scores: list[float] | None = None, trac
         keypoint_scores=np.full((n, NUM_KEYPOINTS), 0.8, np.float32),
         track_ids=track_ids,
     )
-
-
-def data_dir() -> Path | None:
-    """The shared data directory (holding `falls/`), or None when absent."""
-    env = os.environ.get("FALLWATCH_DATA")
-    candidates = [Path(env)] if env else []
-    candidates.append(Path(__file__).resolve().parents[1].parent / "shared" / "data")
-    for c in candidates:
-        if (c / "falls" / "manifest.json").is_file():
-            return c
-    return None

@@ -5,7 +5,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from builders import data_dir  # noqa: E402
+from fallwatch.bench.data import data_dir  # noqa: E402
 
 
 @pytest.fixture
