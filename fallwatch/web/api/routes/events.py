@@ -11,7 +11,7 @@ from fallwatch.app import FallwatchServer
 from fallwatch.store.models import EventState
 from fallwatch.store.server_repository import EventRow
 from fallwatch.web.api.deps import Operator, ServerDep, Viewer
-from fallwatch.web.schemas import ActionInput, AlertPublic, AttemptPublic, EventPublic
+from fallwatch.web.schemas import ActionInput, AlertPublic, EventPublic
 
 router = APIRouter(tags=["events"])
 
@@ -108,22 +108,10 @@ def resolve(
     summary="Alerts and every delivery attempt",
 )
 def event_alerts(event_id: int, server: ServerDep, _: Viewer) -> list[AlertPublic]:
+    # AlertView carries exactly the public fields; pydantic reads them (and the nested
+    # attempts) by attribute rather than a hand-written copy of each one.
     return [
-        AlertPublic(
-            id=a.id,
-            event_id=a.event_id,
-            kind=a.kind,
-            channel=a.channel,
-            recipient=a.recipient,
-            status=a.status,
-            attempts=a.attempts,
-            next_attempt_at=a.next_attempt_at,
-            last_error=a.last_error,
-            provider_message_id=a.provider_message_id,
-            created_at=a.created_at,
-            delivered_at=a.delivered_at,
-            attempt_log=[AttemptPublic(**t.__dict__) for t in a.attempt_log],
-        )
+        AlertPublic.model_validate(a, from_attributes=True)
         for a in server.alert_log(event_id)
     ]
 
