@@ -167,6 +167,16 @@ class HybridDetectorConfig(Section):
         "model costs ten times the pose model on a CPU; upright people need no second "
         "opinion, so this keeps hybrid at nearly the pose model's speed.",
     )
+    handoff_s: float = Field(
+        3.0,
+        ge=0.0,
+        le=60.0,
+        description="Seconds the YOLO model keeps looking at a place where the pose model last "
+        "saw someone who may be down. A box there that the YOLO model calls fallen and that "
+        "matches no pose person is passed on as that person, without keypoints: the pose "
+        "model often loses a person lying flat, and the YOLO model still sees them. Each such "
+        "box renews the place, so a person who stays down stays watched. 0 turns this off.",
+    )
 
 
 DetectorConfig = Annotated[

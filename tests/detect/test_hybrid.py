@@ -15,7 +15,7 @@ from fallwatch.config.detector import (
 )
 from fallwatch.detect.base import build_detector
 from fallwatch.detect.bundle import ModelNotFoundError
-from fallwatch.detect.hybrid import HybridDetector, match_fallen_scores
+from fallwatch.detect.hybrid import HybridDetector, handoff_boxes, match_fallen_scores
 from fallwatch.geometry import box_iou
 from fallwatch.types import Frame, Poses
 
@@ -193,3 +193,129 @@ def test_candidates_only_skips_yolo_for_upright_people_and_verifies_the_rest(fal
     assert yolo.calls == 1
     best = int(np.argmax(down.scores))
     assert down.fallen_scores[best] == pytest.approx(0.8)
+
+
+# ---------------------------------------------------------------- handoff to YOLO
+
+
+class _ScriptedDetector:
+    """Returns the next `Poses` of a script on each call and counts its calls."""
+
+    def __init__(self, script: list[Poses], name: str):
+        self.script = list(script)
+        self.name = name
+        self.calls = 0
+
+    def detect(self, frame: Frame) -> Poses:
+        self.calls += 1
+        return self.script.pop(0)
+
+
+def _frame(t_s: float) -> Frame:
+    return Frame(np.zeros((480, 640, 3), np.uint8), t_s, int(t_s * 10))
+
+
+def _person(angle_deg: float, feet_xy=(300.0, 400.0), height_px=200.0) -> Poses:
+    from tests.builders import make_poses, person_keypoints
+
+    return make_poses([person_keypoints(feet_xy, height_px, angle_deg)])
+
+
+def test_handoff_boxes_keep_only_fallen_boxes_at_a_down_place_without_a_pose_person():
+    place = np.array([[100, 300, 300, 400]], np.float32)
+    standing = Poses.create(xyxy=[[500, 100, 560, 300]], keypoints=np.zeros((1, 17, 2)))
+    boxes = Poses.create(
+        xyxy=[
+            [110, 310, 310, 410],  # at the place, called fallen: kept
+            [120, 300, 320, 400],  # at the place but won as "Normal": dropped
+            [0, 0, 60, 60],  # fallen, but nowhere near a place: dropped
+            [500, 100, 560, 300],  # fallen, at a place, but that is the pose person: dropped
+            [530, 200, 600, 330],  # IoU 0.17 with the pose person: most likely them, dropped
+        ],
+        scores=[0.7, 0.8, 0.9, 0.9, 0.9],
+        fallen_scores=[0.7, 0.3, 0.9, 0.9, 0.9],
+    )
+    places = np.concatenate([place, [[500, 100, 600, 330]]]).astype(np.float32)
+    lost = handoff_boxes(standing, boxes, places)
+    np.testing.assert_allclose(lost.xyxy, [[110, 310, 310, 410]])
+    np.testing.assert_allclose(lost.fallen_scores, [0.7])
+    assert np.isnan(lost.keypoints).all() and (lost.keypoint_scores == 0).all()
+    assert len(handoff_boxes(Poses.empty(), boxes, np.zeros((0, 4), np.float32))) == 0
+
+
+def test_yolo_keeps_watching_a_person_pose_lost_while_going_down():
+    falling = _person(70.0)  # leaning 70 degrees: a down candidate
+    lying_box = [[140, 330, 420, 420]]
+    floor = Poses.create(xyxy=lying_box, scores=[0.6], fallen_scores=[0.65])
+    pose = _ScriptedDetector([falling] + [Poses.empty()] * 7, "pose")
+    yolo = _ScriptedDetector([floor] * 5 + [Poses.empty()] * 3, "yolo")
+    config = HybridDetectorConfig(yolo=YoloDetectorConfig(format="hfd"), handoff_s=1.0)
+    det = HybridDetector(config, pose=pose, yolo=yolo)
+
+    first = det.detect(_frame(0.0))
+    assert yolo.calls == 1 and len(first) == 1 and not np.isnan(first.keypoints).all()
+    # Pose sees nobody from here on; YOLO's fallen box is handed on, renewing the place.
+    for k, t_s in enumerate([0.5, 1.2, 1.9, 2.6], start=2):
+        out = det.detect(_frame(t_s))
+        assert yolo.calls == k
+        assert len(out) == 1 and np.isnan(out.keypoints).all()
+        np.testing.assert_allclose(out.xyxy, lying_box)
+        assert out.fallen_scores[0] == pytest.approx(0.65)
+    # YOLO stops seeing the person: it keeps looking for `handoff_s`, then stops.
+    assert len(det.detect(_frame(3.0))) == 0 and yolo.calls == 6
+    assert len(det.detect(_frame(3.5))) == 0 and yolo.calls == 7
+    det.detect(_frame(3.7))
+    assert yolo.calls == 7 and pose.calls == 8
+
+
+def test_handoff_off_and_time_going_back_forget_the_place():
+    falling = _person(70.0)
+    floor = Poses.create(xyxy=[[140, 330, 420, 420]], scores=[0.6], fallen_scores=[0.65])
+    off = HybridDetector(
+        HybridDetectorConfig(yolo=YoloDetectorConfig(format="hfd"), handoff_s=0.0),
+        pose=_ScriptedDetector([falling, Poses.empty()], "pose"),
+        yolo=_ScriptedDetector([floor, floor], "yolo"),
+    )
+    off.detect(_frame(0.0))
+    assert len(off.detect(_frame(0.1))) == 0 and off.yolo.calls == 1
+
+    on = HybridDetector(
+        HybridDetectorConfig(yolo=YoloDetectorConfig(format="hfd"), handoff_s=5.0),
+        pose=_ScriptedDetector([falling, Poses.empty()], "pose"),
+        yolo=_ScriptedDetector([floor], "yolo"),
+    )
+    on.detect(_frame(4.0))
+    # The next clip starts at 0 s: the place from the last clip is not this one's.
+    assert len(on.detect(_frame(0.0))) == 0 and on.yolo.calls == 1
+
+
+def test_a_handed_off_person_is_alerted_as_the_fall_pose_saw_begin():
+    """Tracker and classifier downstream: pose sees a person stand, fall and vanish on
+    the floor; YOLO's fallen box continues the track, and the fall is alerted. Without
+    the handoff the same input gives no alert: the lost person's last state is held for
+    `lost_track_s` (3 s), shorter than the 5 s confirm time."""
+    from fallwatch.config.fall import FallConfig
+    from fallwatch.fall.classifier import FallClassifier
+    from fallwatch.track.tracker import PersonTracker
+    from fallwatch.types import EventKind
+
+    fps = 10
+    angles = [0.0] * 30 + [20.0, 45.0, 70.0]  # 3 s upright, a fast fall, then lost
+    floor = Poses.create(xyxy=[[140, 330, 420, 420]], scores=[0.6], fallen_scores=[0.65])
+    n_lost = 70
+
+    def run(handoff_s: float) -> list[EventKind]:
+        pose = _ScriptedDetector([_person(a) for a in angles] + [Poses.empty()] * n_lost, "pose")
+        yolo = _ScriptedDetector([floor] * (len(angles) + n_lost), "yolo")
+        config = HybridDetectorConfig(yolo=YoloDetectorConfig(format="hfd"), handoff_s=handoff_s)
+        det = HybridDetector(config, pose=pose, yolo=yolo)
+        tracker, classifier = PersonTracker(), FallClassifier(FallConfig(confirm_s=5.0))
+        kinds = []
+        for k in range(len(angles) + n_lost):
+            t_s = k / fps
+            update = classifier.update(tracker.update(det.detect(_frame(t_s)), t_s), t_s)
+            kinds += [e.kind for e in update.events]
+        return kinds
+
+    assert run(3.0) == [EventKind.FALL]
+    assert run(0.0) == []
