@@ -11,10 +11,8 @@ def preset_detector_config(name: str) -> det.DetectorConfig:
     """Default config of a detector plugin by name; the YOLO ones use the ready `hfd` model."""
     if name == "pose":
         return det.PoseDetectorConfig()
-    yolo_cls = getattr(det, "YoloDetectorConfig", None)
-    hybrid_cls = getattr(det, "HybridDetectorConfig", None)
-    if name == "yolo" and yolo_cls is not None:
-        return yolo_cls(format="hfd")  # type: ignore[no-any-return]
-    if name == "hybrid" and hybrid_cls is not None and yolo_cls is not None:
-        return hybrid_cls(yolo=yolo_cls(format="hfd"))  # type: ignore[no-any-return]
+    if name == "yolo":
+        return det.YoloDetectorConfig(format="hfd")
+    if name == "hybrid":
+        return det.HybridDetectorConfig(yolo=det.YoloDetectorConfig(format="hfd"))
     raise ValueError(f"unknown detector {name!r}; choose one of {', '.join(DETECTOR_PRESETS)}")
