@@ -36,7 +36,7 @@ from fallwatch.store import (
     server_repository,
 )
 from fallwatch.store.db import make_engine, migrate, session_factory, sqlite_url
-from fallwatch.store.models import EventState
+from fallwatch.store.models import AlertStatus, EventState
 from fallwatch.web.auth import AuthService
 from fallwatch.web.security import SessionSigner, load_or_create_secret_key
 
@@ -239,6 +239,21 @@ class FallwatchServer:
     def alert_log(self, event_id: int) -> list[repository.AlertView]:
         with self.sessions.begin() as session:
             return repository.list_event_alerts(session, event_id)
+
+    def list_alerts(
+        self,
+        *,
+        statuses: list[AlertStatus] | None = None,
+        channel: str | None = None,
+        since: datetime | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list[repository.AlertView]:
+        """All events' alerts, newest first, as `repository.list_alerts`."""
+        with self.sessions.begin() as session:
+            return repository.list_alerts(
+                session, statuses=statuses, channel=channel, since=since, limit=limit, offset=offset
+            )
 
     def media_file(self, path: str | None) -> Path | None:
         return None if path is None else self.media.contains(path)

@@ -649,6 +649,36 @@ def finish_attempt(
 # --- reading for the API -----------------------------------------------------------
 
 
+def _alert_view(a: Alert) -> AlertView:
+    return AlertView(
+        id=a.id,
+        event_id=a.event_id,
+        kind=a.kind,
+        channel=a.channel,
+        recipient=a.recipient,
+        status=a.status,
+        attempts=a.attempts,
+        next_attempt_at=a.next_attempt_at,
+        last_error=a.last_error,
+        provider_message_id=a.provider_message_id,
+        created_at=a.created_at,
+        delivered_at=a.delivered_at,
+        attempt_log=tuple(
+            AttemptView(
+                id=t.id,
+                started_at=t.started_at,
+                finished_at=t.finished_at,
+                ok=t.ok,
+                http_status=t.http_status,
+                provider_answer=t.provider_answer,
+                provider_message_id=t.provider_message_id,
+                error=t.error,
+            )
+            for t in a.attempt_log
+        ),
+    )
+
+
 def list_event_alerts(session: Session, event_id: int) -> list[AlertView]:
     """An event's alerts with every delivery attempt, oldest first."""
     get_event(session, event_id)
@@ -658,36 +688,30 @@ def list_event_alerts(session: Session, event_id: int) -> list[AlertView]:
         .options(selectinload(Alert.attempt_log))
         .order_by(Alert.created_at, Alert.kind, Alert.channel, Alert.recipient)
     ).scalars()
-    return [
-        AlertView(
-            id=a.id,
-            event_id=a.event_id,
-            kind=a.kind,
-            channel=a.channel,
-            recipient=a.recipient,
-            status=a.status,
-            attempts=a.attempts,
-            next_attempt_at=a.next_attempt_at,
-            last_error=a.last_error,
-            provider_message_id=a.provider_message_id,
-            created_at=a.created_at,
-            delivered_at=a.delivered_at,
-            attempt_log=tuple(
-                AttemptView(
-                    id=t.id,
-                    started_at=t.started_at,
-                    finished_at=t.finished_at,
-                    ok=t.ok,
-                    http_status=t.http_status,
-                    provider_answer=t.provider_answer,
-                    provider_message_id=t.provider_message_id,
-                    error=t.error,
-                )
-                for t in a.attempt_log
-            ),
-        )
-        for a in rows
-    ]
+    return [_alert_view(a) for a in rows]
+
+
+def list_alerts(
+    session: Session,
+    *,
+    statuses: Sequence[AlertStatus] | None = None,
+    channel: str | None = None,
+    since: datetime | None = None,
+    limit: int = 100,
+    offset: int = 0,
+) -> list[AlertView]:
+    """Alerts of every event, newest first, with their delivery attempts: what an
+    integrator polls to see which messages are stuck or failed. Paged by offset: the
+    alerts of one event share a creation time, so a time cursor would split them."""
+    query = select(Alert).options(selectinload(Alert.attempt_log))
+    if statuses:
+        query = query.where(Alert.status.in_(list(statuses)))
+    if channel is not None:
+        query = query.where(Alert.channel == channel)
+    if since is not None:
+        query = query.where(Alert.created_at >= since)
+    query = query.order_by(Alert.created_at.desc(), Alert.id.desc()).limit(limit).offset(offset)
+    return [_alert_view(a) for a in session.execute(query).scalars()]
 
 
 def alert_status_counts(session: Session) -> dict[AlertStatus, int]:

@@ -357,6 +357,18 @@ def test_events_with_snapshot_clip_acknowledge_resolve_and_delivery_attempts(
                 alerts[0]["attempt_log"][0]["ok"] is False
                 and alerts[0]["attempt_log"][0]["error"]
             )
+            # The same alert in the all-events list, found by what is stuck.
+            stuck = c.get("/api/alerts?status=pending&status=sending").json()
+            assert [a["id"] for a in stuck] == [alerts[0]["id"]]
+            assert stuck[0]["event_id"] == e["id"] and stuck[0]["attempt_log"]
+            assert c.get("/api/alerts?status=failed").json() == []
+            assert c.get("/api/alerts?channel=desk&limit=1").json()[0]["id"] == alerts[0]["id"]
+            assert c.get("/api/alerts?channel=nobody").json() == []
+            assert c.get("/api/alerts?offset=1").json() == []
+            assert c.get("/api/alerts", params={"since": "2999-01-01T00:00:00Z"}).json() == []
+            assert len(c.get("/api/alerts", params={"since": "2000-01-01T00:00:00+00:00"}).json()) == 1
+            assert c.get("/api/alerts?status=lost").status_code == 422
+            assert c.get("/api/alerts?since=yesterday").status_code == 422
             page = c.get(f"/events/{e['id']}")
             assert (
                 page.status_code == 200

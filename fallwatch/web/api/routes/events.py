@@ -1,4 +1,5 @@
-"""/api/events: list, read, acknowledge, resolve; snapshot, clip and alert delivery log."""
+"""/api/events: list, read, acknowledge, resolve; snapshot, clip and alert delivery log;
+/api/alerts: every event's alerts, filtered by delivery status or channel."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Body, HTTPException, Query
 from fastapi.responses import FileResponse
+from pydantic import AwareDatetime
 
 from fallwatch.app import FallwatchServer
-from fallwatch.store.models import EventState
+from fallwatch.store.models import AlertStatus, EventState
 from fallwatch.store.server_repository import EventRow
 from fallwatch.web.api.deps import Operator, ServerDep, Viewer
 from fallwatch.web.schemas import ActionInput, AlertPublic, EventPublic
@@ -114,6 +116,34 @@ def event_alerts(event_id: int, server: ServerDep, _: Viewer) -> list[AlertPubli
         AlertPublic.model_validate(a, from_attributes=True)
         for a in server.alert_log(event_id)
     ]
+
+
+@router.get(
+    "/api/alerts",
+    response_model=list[AlertPublic],
+    summary="Alerts of all events, newest first, with every delivery attempt",
+)
+def list_alerts(
+    server: ServerDep,
+    _: Viewer,
+    status: Annotated[
+        list[AlertStatus] | None,
+        Query(description="Only these delivery statuses (repeat), e.g. failed."),
+    ] = None,
+    channel: Annotated[
+        str | None, Query(max_length=64, description="Only this channel (its name in the config).")
+    ] = None,
+    since: Annotated[
+        AwareDatetime | None,
+        Query(description="Only alerts created at or after this time (ISO 8601 with a zone)."),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0, le=1_000_000, description="Alerts to skip (paging).")] = 0,
+) -> list[AlertPublic]:
+    rows = server.list_alerts(
+        statuses=status, channel=channel, since=since, limit=limit, offset=offset
+    )
+    return [AlertPublic.model_validate(a, from_attributes=True) for a in rows]
 
 
 @router.get(
