@@ -115,9 +115,10 @@ class _DownPlaces:
         return self._boxes
 
     def forget_before(self, t_s: float) -> None:
-        """Drop places older than `keep_s`; all of them when time went back (a new clip,
-        a looped file), since those places belong to another piece of video."""
-        if self._last_t_s is not None and t_s < self._last_t_s:
+        """Drop places older than `keep_s`; all of them when time did not move on (a new
+        clip, a looped file, unrelated stills all at 0 s), since those places belong to
+        another picture."""
+        if self._last_t_s is not None and t_s <= self._last_t_s:
             self._seen_s = np.full_like(self._seen_s, -np.inf)
         self._last_t_s = t_s
         keep = t_s - self._seen_s <= self.keep_s

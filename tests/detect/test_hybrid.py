@@ -288,6 +288,15 @@ def test_handoff_off_and_time_going_back_forget_the_place():
     # The next clip starts at 0 s: the place from the last clip is not this one's.
     assert len(on.detect(_frame(0.0))) == 0 and on.yolo.calls == 1
 
+    # Stills all come at 0 s: one still's place is not the next one's either.
+    stills = HybridDetector(
+        HybridDetectorConfig(yolo=YoloDetectorConfig(format="hfd"), handoff_s=5.0),
+        pose=_ScriptedDetector([falling, Poses.empty()], "pose"),
+        yolo=_ScriptedDetector([floor], "yolo"),
+    )
+    stills.detect(_frame(0.0))
+    assert len(stills.detect(_frame(0.0))) == 0 and stills.yolo.calls == 1
+
 
 def test_a_handed_off_person_is_alerted_as_the_fall_pose_saw_begin():
     """Tracker and classifier downstream: pose sees a person stand, fall and vanish on
