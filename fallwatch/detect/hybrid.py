@@ -39,10 +39,9 @@ class HybridDetector:
     YOLO boxes that match no pose person are dropped, with one exception, the *handoff*:
     the pose model often loses a person once they lie flat or foreshortened, right after
     it saw them going down. For `handoff_s` after pose last saw a possible down person,
-    YOLO keeps running, and a box it calls fallen that overlaps that place and matches no
-    pose person is added as a person without keypoints (so the classifier takes its
-    fallen score alone), renewing the place, unless it overlaps a pose person at all.
-    The tracker joins it to the lost person's
+    YOLO keeps running there, and a box it calls fallen that overlaps that place but no
+    pose person is added as a person without keypoints (the classifier then takes its
+    fallen score alone) and renews the place. The tracker joins it to the lost person's
     track, whose fall was already seen. A fallen box anywhere else is still dropped:
     that is where the YOLO model's false alarms are. Both models run in turn on the
     caller's thread, so a frame costs the sum of the two.
