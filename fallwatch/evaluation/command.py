@@ -109,7 +109,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         type=Path,
         metavar="DIR",
         help="Cache raw detections per clip and detector config; later runs replay them "
-        "through fresh rules without running the detector.",
+        "through fresh rules without running the detector. --detector hybrid also replays "
+        "the pose and yolo entries of the same directory through the hybrid detector.",
     )
     p.add_argument(
         "--images",

@@ -100,3 +100,55 @@ def test_replay_from_cache_gives_the_same_alerts(
     # A rules change applies to the replay: a confirm time longer than the clip, no alert.
     slow = ClipRunner(pose_detector, FallConfig(confirm_s=30.0), runner.cache).run(clip)
     assert slow.cached and not slow.alerts
+
+
+def test_hybrid_is_composed_from_cached_pose_and_yolo_outputs(
+    tmp_path: Path, source: Path
+) -> None:
+    """A hybrid miss with both models' outputs cached gives what the real hybrid detector
+    gives on those outputs, and nothing when either part is missing or differs."""
+    from fallwatch.config.detector import HybridDetectorConfig, YoloDetectorConfig
+    from fallwatch.detect.hybrid import HybridDetector
+    from fallwatch.types import Frame
+
+    hybrid = HybridDetectorConfig(yolo=YoloDetectorConfig(format="hfd"))
+    times = np.arange(6) / 12.0
+    # Frame 2 has a lying person (wide box, so YOLO is asked), the others nobody.
+    lying = Poses.create(xyxy=[[100, 300, 300, 380]], keypoints=np.full((1, 17, 2), 200.0))
+    pose = [Poses.empty(), Poses.empty(), lying, Poses.empty(), Poses.empty(), Poses.empty()]
+    fallen = Poses.create(xyxy=[[95, 295, 305, 385]], scores=[0.7], fallen_scores=[0.7])
+    yolo = [fallen] * 6
+    cache = PosesCache(tmp_path, hybrid, 12.0)
+    assert cache.load(source) is None
+    PosesCache(tmp_path, hybrid.pose, 12.0).save(
+        source, Detections(18.0, (640, 480), times, pose)
+    )
+    assert cache.load(source) is None  # the YOLO part is missing
+    PosesCache(tmp_path, hybrid.yolo, 12.0).save(
+        source, Detections(18.0, (640, 480), times, yolo)
+    )
+    composed = cache.load(source)
+    assert composed is not None and (composed.fps, composed.size_wh) == (18.0, (640, 480))
+
+    class Fixed:
+        def __init__(self, out: list[Poses], name: str) -> None:
+            self.out, self.name = out, name
+
+        def detect(self, frame: Frame) -> Poses:
+            return self.out[frame.index]
+
+    live = HybridDetector(hybrid, pose=Fixed(pose, "pose"), yolo=Fixed(yolo, "yolo"))
+    blank = np.zeros((480, 640, 3), np.uint8)
+    expected = [live.detect(Frame(blank, float(t), k)) for k, t in enumerate(times)]
+    assert [len(p) for p in composed.poses] == [len(p) for p in expected] == [0, 0, 1, 1, 1, 1]
+    for a, b in zip(composed.poses, expected, strict=True):
+        np.testing.assert_array_equal(a.xyxy, b.xyxy)
+        np.testing.assert_array_equal(a.fallen_scores, b.fallen_scores)
+    assert composed.poses[2].fallen_scores[0] == pytest.approx(0.7)  # YOLO agrees
+    assert np.isnan(composed.poses[3].keypoints).all()  # handed off to YOLO's box
+
+    # Other frames in the YOLO entry (another analysis rate, say): no composition.
+    PosesCache(tmp_path, hybrid.yolo, 12.0).save(
+        source, Detections(18.0, (640, 480), times[:5], yolo[:5])
+    )
+    assert cache.load(source) is None
