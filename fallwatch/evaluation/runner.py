@@ -104,7 +104,7 @@ class PosesCache:
     are in the directory: the real `HybridDetector` runs over the cached pose and YOLO
     outputs of the same frames. Both models judge each frame alone, so this gives exactly
     what a live hybrid run gives, without running either model a second time (the YOLO
-    model is most of an hour of CPU over the dev set).
+    model takes over an hour of CPU over the dev set here).
     """
 
     def __init__(
