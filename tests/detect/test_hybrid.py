@@ -221,6 +221,16 @@ def _person(angle_deg: float, feet_xy=(300.0, 400.0), height_px=200.0) -> Poses:
     return make_poses([person_keypoints(feet_xy, height_px, angle_deg)])
 
 
+def _handoff_detector(
+    handoff_s: float, pose: list[Poses], yolo: list[Poses]
+) -> HybridDetector:
+    """A hybrid detector with the given handoff time over scripted pose and YOLO outputs."""
+    config = HybridDetectorConfig(yolo=YoloDetectorConfig(format="hfd"), handoff_s=handoff_s)
+    return HybridDetector(
+        config, pose=_ScriptedDetector(pose, "pose"), yolo=_ScriptedDetector(yolo, "yolo")
+    )
+
+
 def test_handoff_boxes_keep_only_fallen_boxes_at_a_down_place_without_a_pose_person():
     place = np.array([[100, 300, 300, 400]], np.float32)
     standing = Poses.create(xyxy=[[500, 100, 560, 300]], keypoints=np.zeros((1, 17, 2)))
@@ -247,10 +257,8 @@ def test_yolo_keeps_watching_a_person_pose_lost_while_going_down():
     falling = _person(70.0)  # leaning 70 degrees: a down candidate
     lying_box = [[140, 330, 420, 420]]
     floor = Poses.create(xyxy=lying_box, scores=[0.6], fallen_scores=[0.65])
-    pose = _ScriptedDetector([falling] + [Poses.empty()] * 7, "pose")
-    yolo = _ScriptedDetector([floor] * 5 + [Poses.empty()] * 3, "yolo")
-    config = HybridDetectorConfig(yolo=YoloDetectorConfig(format="hfd"), handoff_s=1.0)
-    det = HybridDetector(config, pose=pose, yolo=yolo)
+    det = _handoff_detector(1.0, [falling] + [Poses.empty()] * 7, [floor] * 5 + [Poses.empty()] * 3)
+    pose, yolo = det.pose, det.yolo
 
     first = det.detect(_frame(0.0))
     assert yolo.calls == 1 and len(first) == 1 and not np.isnan(first.keypoints).all()
@@ -271,29 +279,17 @@ def test_yolo_keeps_watching_a_person_pose_lost_while_going_down():
 def test_handoff_off_and_time_going_back_forget_the_place():
     falling = _person(70.0)
     floor = Poses.create(xyxy=[[140, 330, 420, 420]], scores=[0.6], fallen_scores=[0.65])
-    off = HybridDetector(
-        HybridDetectorConfig(yolo=YoloDetectorConfig(format="hfd"), handoff_s=0.0),
-        pose=_ScriptedDetector([falling, Poses.empty()], "pose"),
-        yolo=_ScriptedDetector([floor, floor], "yolo"),
-    )
+    off = _handoff_detector(0.0, [falling, Poses.empty()], [floor, floor])
     off.detect(_frame(0.0))
     assert len(off.detect(_frame(0.1))) == 0 and off.yolo.calls == 1
 
-    on = HybridDetector(
-        HybridDetectorConfig(yolo=YoloDetectorConfig(format="hfd"), handoff_s=5.0),
-        pose=_ScriptedDetector([falling, Poses.empty()], "pose"),
-        yolo=_ScriptedDetector([floor], "yolo"),
-    )
+    on = _handoff_detector(5.0, [falling, Poses.empty()], [floor])
     on.detect(_frame(4.0))
     # The next clip starts at 0 s: the place from the last clip is not this one's.
     assert len(on.detect(_frame(0.0))) == 0 and on.yolo.calls == 1
 
     # Stills all come at 0 s: one still's place is not the next one's either.
-    stills = HybridDetector(
-        HybridDetectorConfig(yolo=YoloDetectorConfig(format="hfd"), handoff_s=5.0),
-        pose=_ScriptedDetector([falling, Poses.empty()], "pose"),
-        yolo=_ScriptedDetector([floor], "yolo"),
-    )
+    stills = _handoff_detector(5.0, [falling, Poses.empty()], [floor])
     stills.detect(_frame(0.0))
     assert len(stills.detect(_frame(0.0))) == 0 and stills.yolo.calls == 1
 
@@ -314,10 +310,11 @@ def test_a_handed_off_person_is_alerted_as_the_fall_pose_saw_begin():
     n_lost = 70
 
     def run(handoff_s: float) -> list[EventKind]:
-        pose = _ScriptedDetector([_person(a) for a in angles] + [Poses.empty()] * n_lost, "pose")
-        yolo = _ScriptedDetector([floor] * (len(angles) + n_lost), "yolo")
-        config = HybridDetectorConfig(yolo=YoloDetectorConfig(format="hfd"), handoff_s=handoff_s)
-        det = HybridDetector(config, pose=pose, yolo=yolo)
+        det = _handoff_detector(
+            handoff_s,
+            [_person(a) for a in angles] + [Poses.empty()] * n_lost,
+            [floor] * (len(angles) + n_lost),
+        )
         tracker, classifier = PersonTracker(), FallClassifier(FallConfig(confirm_s=5.0))
         kinds = []
         for k in range(len(angles) + n_lost):
