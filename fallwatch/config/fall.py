@@ -49,11 +49,13 @@ class FallConfig(Section):
         "the floor, exercising); a full minute still down is worth a call.",
     )
     fall_memory_s: float = Field(
-        3.0,
+        1.5,
         gt=0,
         le=30,
         description="A fast descent seen within this many seconds before the person is "
-        "down makes the episode a fall (confirm_s) rather than found-down (found_down_s).",
+        "down makes the episode a fall (confirm_s) rather than found-down (found_down_s). "
+        "A fall lands within a second or so of the descent; kneeling first and then lying "
+        "down (prayer, floor exercise) takes longer.",
     )
     down_enter: float = Field(
         0.6, ge=0, le=1, description="Per-frame lying score at or above which a person counts as down."

@@ -37,10 +37,40 @@ DESCENT_WINDOW_S = 1.5
 vertical. Lying down on purpose takes longer and passes through kneeling or sitting."""
 DESCENT_MIN_DROP = 0.4
 DESCENT_SWING_TO_DEG = 60.0
+FAST_DESCENT_S = 1.0
+"""A drop of `DESCENT_MIN_DROP` upright heights within this time is uncontrolled: people
+who sit or kneel down on the floor on purpose lower themselves over 1.5 s or more, and
+only after such a fast drop (or a swing towards horizontal) does a floor posture that is
+not lying count as down."""
+FLOOR_DROP = (0.35, 0.5)
+"""Ramp of the top of the body's drop below its upright place, in upright heights, for a
+post-fall floor posture: sitting on the floor lowers the head by about half the height,
+sitting on a chair by about a quarter to a third."""
+FLOOR_LEVEL = (0.68, 0.8)
+"""Ramp of the hips' level (or the knees', less `KNEE_TO_HIP`) below the upright top, in
+upright heights: standing hips are near 0.5, on a chair near 0.7, on the floor 0.8-1.0."""
+KNEE_TO_HIP = 0.2
+"""Kneeling puts the knees where the feet were (1.0) and the hips near 0.8."""
+FLOOR_DROP_NO_LEGS = (0.5, 0.65)
+"""Without hips or knees seen, the head alone must be lower to count as at floor level."""
 UPRIGHT_MAX_DEG = 25.0
 """Body axis and torso within this angle of vertical count as upright."""
 UPRIGHT_MAX_BOX_ASPECT_WH = 0.7
 """Without keypoints, a box at most this wide for its height counts as upright."""
+ARM_SUPPORT_WINDOW_S = 1.0
+ARM_SUPPORT_SHARE = 0.5
+"""A body held up on straight arms in at least this share of the last
+`ARM_SUPPORT_WINDOW_S` is not lying (push-ups, a plank, all fours)."""
+SEATED_MAX_TORSO_DEG = 30.0
+SEATED_DROP = (0.15, 0.5)
+"""Torso upright and the top of the body this far below its upright place, in upright
+heights: seated on a chair, a bed or a sofa (on the floor it is about half)."""
+RESTING_AFTER_SEATED_S = 6.0
+"""Lying down within this time of being seated, with no fall seen, is lying down on
+purpose (sitting first, then a slow descent)."""
+RAISED_MAX_LEVEL = 0.8
+"""Hips at most this far below the upright top, in upright heights, are on a raised
+surface (a bed, a sofa); on the floor they are where the feet were, near 1.0."""
 BASELINE_WINDOW_S = 4.0
 """The upright baseline is taken over this much of the person's latest upright time."""
 ALERTED_MEMORY_S = 120.0
@@ -79,15 +109,37 @@ class _Person:
     last_xyxy: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 0.0)
     upright: deque[tuple[float, float, float]] = field(default_factory=deque)
     """(t_s, top_y, height_px) while upright, kept through a fall as its reference."""
-    recent: deque[tuple[float, float, float, bool]] = field(default_factory=deque)
-    """(t_s, top_y, body_angle_deg, upright) over the last `DESCENT_WINDOW_S`."""
+    recent: deque[tuple[float, float, float, float, bool]] = field(default_factory=deque)
+    """(t_s, top_y, bottom_y, body_angle_deg, upright) over the last `DESCENT_WINDOW_S`."""
     votes: deque[tuple[float, float, bool]] = field(default_factory=deque)
     """(t_s, duration_s, down) samples, newest last."""
     fall_seen_s: float | None = None
+    uncontrolled: bool = False
+    """The fall seen was a fast drop or a swing towards horizontal: any floor posture
+    counts as down until the person is back on their feet."""
     down_from_s: float | None = None
     up_since_s: float | None = None
     alerted_kind: EventKind | None = None
     ignored: bool = False
+    seated_s: float | None = None
+    """When the person was last seen seated (torso upright, body lowered)."""
+    level: float = float("nan")
+    """This frame's hip (or knee) level below the upright top, in upright heights."""
+    resting: bool = False
+    """Lay down on a raised surface from sitting, with no fall seen: no found-down alert
+    while they stay up there."""
+    support: deque[tuple[float, bool]] = field(default_factory=deque)
+    """(t_s, arm_support) over the last `ARM_SUPPORT_WINDOW_S`."""
+
+    def held_up(self, t_s: float, arm_support: bool) -> bool:
+        """Whether the body rested on straight arms in most of the last moments.
+
+        A push-up or a plank holds that posture for seconds; a fall passes through it
+        as the hands go out, and must not be vetoed for it."""
+        self.support.append((t_s, arm_support))
+        while t_s - self.support[0][0] > ARM_SUPPORT_WINDOW_S:
+            self.support.popleft()
+        return sum(s for _, s in self.support) >= ARM_SUPPORT_SHARE * len(self.support)
 
 
 class FallClassifier:
@@ -113,7 +165,32 @@ class FallClassifier:
         )
 
     @staticmethod
-    def _score(f: PostureFeatures, i: int, base: _Baseline | None, fallen: float) -> float:
+    def _floor_score(f: PostureFeatures, i: int, base: _Baseline) -> float:
+        """At floor level in any posture (lying, sitting with the legs out, kneeling or
+        curled with the head low), judged against the person's own upright place."""
+        if base.height_px <= 0:
+            return 0.0
+        drop = (float(f.top_y[i]) - base.top_y) / base.height_px
+        levels = [
+            (float(y) - base.top_y) / base.height_px - offset
+            for y, offset in ((f.hip_y[i], 0.0), (f.knee_y[i], KNEE_TO_HIP))
+            if np.isfinite(y)
+        ]
+        if not levels:
+            return _ramp(drop, *FLOOR_DROP_NO_LEGS)
+        return _ramp(drop, *FLOOR_DROP) * _ramp(max(levels), *FLOOR_LEVEL)
+
+    @staticmethod
+    def _score(
+        f: PostureFeatures,
+        i: int,
+        base: _Baseline | None,
+        fallen: float,
+        after_fall: bool = False,
+        held_up: bool | None = None,
+    ) -> float:
+        """This frame's down score; `held_up` (default: this frame's arm support alone)
+        says the body has rested on straight arms for most of the last moments."""
         aspect = float(f.aspect_wh[i])
         kp_aspect = float(f.keypoint_aspect_wh[i])
         if f.legs_seen[i]:
@@ -123,6 +200,10 @@ class FallClassifier:
             for part in (float(f.torso_angle_deg[i]), float(f.thigh_angle_deg[i])):
                 if np.isfinite(part):
                     axis = min(axis, _ramp(part, 15.0, 40.0))
+            if f.arm_support[i] if held_up is None else held_up:
+                # A horizontal body held up on straight arms (push-ups, a plank, all
+                # fours) is not lying: someone down after a fall lies on the floor.
+                axis = 0.0
         else:
             # Without legs the torso alone leans when bending over: ask for more.
             axis = _ramp(float(f.torso_angle_deg[i]), 55.0, 75.0) * _ramp(aspect, 1.0, 1.5)
@@ -136,6 +217,10 @@ class FallClassifier:
             # fall towards the camera keeps the axis vertical and the size).
             collapse = max(_ramp(drop, 0.45, 0.7) * _ramp(shrink, 0.25, 0.5), _ramp(drop, 0.8, 1.0))
         score = max(geometry, collapse)
+        if after_fall and base is not None and f.visible_fraction[i] > 0.25:
+            # After an uncontrolled fall, sitting up or kneeling on the floor is still
+            # down: only standing up again is recovering.
+            score = max(score, FallClassifier._floor_score(f, i, base))
         if np.isfinite(fallen):
             # A detector with a "fallen" class: alone it decides; with keypoints (hybrid)
             # both must agree. A box model's class score is not calibrated like ours, so
@@ -169,7 +254,15 @@ class FallClassifier:
             person.last_seen_s = t_s
             person.last_xyxy = tuple(float(v) for v in poses.xyxy[i])  # type: ignore[assignment]
             person.ignored = bool(in_zone[i] or too_small[i])
-            score = 0.0 if person.ignored else self._score(feats, i, person.baseline, float(poses.fallen_scores[i]))
+            after_fall = person.fall_seen_s is not None and person.uncontrolled
+            held_up = person.held_up(t_s, bool(feats.arm_support[i]))
+            score = (
+                0.0
+                if person.ignored
+                else self._score(
+                    feats, i, person.baseline, float(poses.fallen_scores[i]), after_fall, held_up
+                )
+            )
             threshold = cfg.down_exit if person.last_down else cfg.down_enter
             down = score >= threshold
             self._observe(person, feats, i, t_s, score, down)
@@ -225,22 +318,50 @@ class FallClassifier:
                 top_y=float(np.percentile(arr[:, 1], 20)),
                 height_px=float(np.percentile(arr[:, 2], 80)),
             )
+        base = p.baseline
+        if base is not None and base.height_px > 0:
+            levels = [
+                (float(y) - base.top_y) / base.height_px - offset
+                for y, offset in ((f.hip_y[i], 0.0), (f.knee_y[i], KNEE_TO_HIP))
+                if np.isfinite(y)
+            ]
+            p.level = max(levels) if levels else float("nan")
+            drop = (top - base.top_y) / base.height_px
+            torso = float(f.torso_angle_deg[i])
+            if (
+                not down
+                and np.isfinite(torso)
+                and torso <= SEATED_MAX_TORSO_DEG
+                and SEATED_DROP[0] <= drop <= SEATED_DROP[1]
+            ):
+                p.seated_s = t_s
         # Descent: from an upright posture, the top of the body dropping fast (in units
         # of the upright height) or the body swinging towards horizontal.
         angle = float(f.body_angle_deg[i]) if f.legs_seen[i] else float("nan")
-        p.recent.append((t_s, top, angle, upright))
+        bottom = float(f.bottom_y[i])
+        p.recent.append((t_s, top, bottom, angle, upright))
         while p.recent and t_s - p.recent[0][0] > DESCENT_WINDOW_S:
             p.recent.popleft()
         from_upright = any(u for *_, u in p.recent)
-        dropped = False
+        dropped = fast = False
         if from_upright and p.baseline is not None and p.baseline.height_px > 0:
-            highest = min(y for _, y, _, u in p.recent if u)
+            highest = min(y for _, y, _, _, u in p.recent if u)
             dropped = (top - highest) / p.baseline.height_px >= DESCENT_MIN_DROP
+            # Fast, and the top came down towards the feet: a person walking towards a
+            # high camera also moves down the picture, but feet and head together.
+            fast = any(
+                (top - y) - (bottom - b) >= DESCENT_MIN_DROP * p.baseline.height_px
+                for ts, y, b, _, u in p.recent
+                if u and t_s - ts <= FAST_DESCENT_S
+            )
         # The median of the last three angles: one noisy skeleton is not a swing.
-        last = [a for _, _, a, _ in list(p.recent)[-3:] if np.isfinite(a)]
+        last = [a for _, _, _, a, _ in list(p.recent)[-3:] if np.isfinite(a)]
         swung = from_upright and len(last) >= 2 and float(np.median(last)) >= DESCENT_SWING_TO_DEG
         if (dropped or swung) and (p.fall_seen_s is None or p.state == FallState.UPRIGHT):
             p.fall_seen_s = t_s
+            p.uncontrolled = False
+        if p.fall_seen_s is not None and (fast or swung):
+            p.uncontrolled = True
         self._vote(p, t_s, down)
 
     def _vote(self, p: _Person, t_s: float, down: bool) -> None:
@@ -281,12 +402,21 @@ class FallClassifier:
                 p.down_from_s = t_s
                 if p.fall_seen_s is not None and t_s - p.fall_seen_s > cfg.fall_memory_s:
                     p.fall_seen_s = None
+                p.resting = (
+                    p.fall_seen_s is None
+                    and p.seated_s is not None
+                    and t_s - p.seated_s <= RESTING_AFTER_SEATED_S
+                )
+            if p.resting and not (np.isfinite(p.level) and p.level < RAISED_MAX_LEVEL):
+                # Off the bed and on the floor (or no longer seen to be up there).
+                p.resting = False
         else:
             if p.up_since_s is None:
                 p.up_since_s = t_s
         if p.state == FallState.DOWN and p.down_from_s is not None:
             window = self._window_s(p)
-            if t_s - p.down_from_s >= window and (
+            resting = p.resting and window != cfg.confirm_s
+            if not resting and t_s - p.down_from_s >= window and (
                 self._down_share(p, t_s, window) >= cfg.confirm_ratio
             ):
                 p.state = FallState.ALERTED
@@ -299,6 +429,8 @@ class FallClassifier:
                 p.state = FallState.UPRIGHT
                 p.down_from_s = None
                 p.fall_seen_s = None
+                p.uncontrolled = False
+                p.resting = False
                 p.alerted_kind = None
         return events
 

@@ -15,6 +15,7 @@ import numpy.typing as npt
 from fallwatch.types import Poses
 
 NOSE, L_SHOULDER, R_SHOULDER = 0, 5, 6
+L_WRIST, R_WRIST = 9, 10
 L_HIP, R_HIP, L_KNEE, R_KNEE, L_ANKLE, R_ANKLE = 11, 12, 13, 14, 15, 16
 HEAD = (0, 1, 2, 3, 4)
 
@@ -65,6 +66,34 @@ class PostureFeatures:
     """Box height, pixels."""
     legs_seen: npt.NDArray[np.bool_]
     """True when knees or ankles are seen, so `body_angle_deg` spans the whole body."""
+    hip_y: Arr
+    """Y of the midpoint of the seen hips, pixels; NaN if unseen."""
+    knee_y: Arr
+    """Y of the midpoint of the seen knees, pixels; NaN if unseen."""
+    arm_support: npt.NDArray[np.bool_]
+    """True when an arm is held straight down below its shoulder, at least
+    `ARM_SUPPORT_MIN_LENGTH` torso lengths long: the body rests on the hands (push-ups, a
+    plank, all fours, bending over), where a person lying on the floor has the arms
+    along the floor."""
+
+
+ARM_SUPPORT_MAX_DEG = 30.0
+"""Shoulder-to-wrist within this angle of straight down counts as an arm holding the body."""
+ARM_SUPPORT_MIN_LENGTH = 0.6
+"""...and at least this many torso lengths long (a lying arm seen end-on is short)."""
+
+
+def _arm_support(kp: Arr, vis: npt.NDArray[np.bool_], hips: Arr, hip_ok: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+    support = np.zeros(len(kp), bool)
+    for shoulder, wrist in ((L_SHOULDER, L_WRIST), (R_SHOULDER, R_WRIST)):
+        ok = vis[:, shoulder] & vis[:, wrist] & hip_ok
+        arm = kp[:, wrist] - kp[:, shoulder]
+        down = arm[:, 1] > 0
+        angle = np.degrees(np.arctan2(np.abs(arm[:, 0]), np.abs(arm[:, 1]) + 1e-6))
+        torso = np.linalg.norm(kp[:, shoulder] - hips, axis=1)
+        long_enough = np.linalg.norm(arm, axis=1) >= ARM_SUPPORT_MIN_LENGTH * torso
+        support |= ok & down & (angle <= ARM_SUPPORT_MAX_DEG) & long_enough
+    return support
 
 
 def posture_features(poses: Poses, min_keypoint_score: float = 0.2) -> PostureFeatures:
@@ -110,4 +139,7 @@ def posture_features(poses: Poses, min_keypoint_score: float = 0.2) -> PostureFe
         bottom_y=poses.xyxy[:, 3].astype(np.float32),
         height_px=h.astype(np.float32),
         legs_seen=(knee_ok | ankle_ok),
+        hip_y=np.where(hip_ok, hips[:, 1], np.nan).astype(np.float32),
+        knee_y=np.where(knee_ok, knees[:, 1], np.nan).astype(np.float32),
+        arm_support=_arm_support(kp, vis, hips, hip_ok),
     )

@@ -30,6 +30,12 @@ class TrackerConfig:
     continue a track (covers the tall-to-wide change of a fall)."""
     new_track_min_score: float = 0.25
     """Detections below this score only extend existing tracks."""
+    duplicate_containment: float = 0.7
+    """A detection with at least this share of its box inside a higher-scored one, and
+    whose seen keypoints lie on that one's, is a partial duplicate of the same person."""
+    duplicate_keypoint_dist: float = 0.15
+    """Median distance between the shared keypoints of two detections, in units of the
+    smaller box's diagonal, below which they are the same body."""
 
     def __post_init__(self) -> None:
         if self.max_age_s <= 0:
@@ -70,6 +76,7 @@ class PersonTracker:
         """
         cfg = self.config
         self._tracks = [t for t in self._tracks if t_s - t.last_seen_s <= cfg.max_age_s]
+        poses = poses[~self._duplicates(poses)]
         n = len(poses)
         ids = np.full(n, -1, np.int64)
         if self._tracks and n:
@@ -111,3 +118,38 @@ class PersonTracker:
                 ids[di] = track.track_id
         keep = ids >= 0
         return poses.with_track_ids(ids)[keep]
+
+    def _duplicates(self, poses: Poses) -> npt.NDArray[np.bool_]:
+        """`(n,)` True for detections that repeat part of a higher-scored person.
+
+        Multi-person pose models sometimes report a person twice: whole, and a weak upper
+        body on top. Left in, the partial copy steals the track of someone the model
+        briefly misses nearby (a person who just fell, scored low), so that person comes
+        back as a new track with no upright history and no fall seen.
+        """
+        n = len(poses)
+        dup = np.zeros(n, bool)
+        if n < 2:
+            return dup
+        cfg = self.config
+        boxes = poses.xyxy
+        area = np.maximum((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]), 1.0)
+        seen = (poses.keypoint_scores >= 0.2) & np.isfinite(poses.keypoints).all(axis=2)
+        order = np.argsort(-poses.scores, kind="stable")
+        for rank, j in enumerate(order):
+            for i in order[:rank]:
+                if dup[i]:
+                    continue
+                ix = max(0.0, min(boxes[i, 2], boxes[j, 2]) - max(boxes[i, 0], boxes[j, 0]))
+                iy = max(0.0, min(boxes[i, 3], boxes[j, 3]) - max(boxes[i, 1], boxes[j, 1]))
+                if ix * iy / area[j] < cfg.duplicate_containment:
+                    continue
+                shared = seen[i] & seen[j]
+                if shared.sum() < 3:
+                    continue
+                dist = np.linalg.norm(poses.keypoints[i][shared] - poses.keypoints[j][shared], axis=1)
+                diag = float(np.hypot(boxes[j, 2] - boxes[j, 0], boxes[j, 3] - boxes[j, 1]))
+                if float(np.median(dist)) <= cfg.duplicate_keypoint_dist * max(diag, 1.0):
+                    dup[j] = True
+                    break
+        return dup
