@@ -55,6 +55,9 @@ FLOOR_DROP_NO_LEGS = (0.5, 0.65)
 """Without hips or knees seen, the head alone must be lower to count as at floor level."""
 UPRIGHT_MAX_DEG = 25.0
 """Body axis and torso within this angle of vertical count as upright."""
+UPRIGHT_MAX_LEG_DEG = 55.0
+"""Thighs and shins within this angle of vertical: standing or walking (a stride swings
+them 30-40 degrees), not seated or kneeling."""
 UPRIGHT_MAX_BOX_ASPECT_WH = 0.7
 """Without keypoints, a box at most this wide for its height counts as upright."""
 ARM_SUPPORT_WINDOW_S = 1.0
@@ -200,10 +203,6 @@ class FallClassifier:
             for part in (float(f.torso_angle_deg[i]), float(f.thigh_angle_deg[i])):
                 if np.isfinite(part):
                     axis = min(axis, _ramp(part, 15.0, 40.0))
-            if f.arm_support[i] if held_up is None else held_up:
-                # A horizontal body held up on straight arms (push-ups, a plank, all
-                # fours) is not lying: someone down after a fall lies on the floor.
-                axis = 0.0
         else:
             # Without legs the torso alone leans when bending over: ask for more.
             axis = _ramp(float(f.torso_angle_deg[i]), 55.0, 75.0) * _ramp(aspect, 1.0, 1.5)
@@ -216,6 +215,13 @@ class FallClassifier:
             # Much shorter and lower than upright, or the head where the feet were (a
             # fall towards the camera keeps the axis vertical and the size).
             collapse = max(_ramp(drop, 0.45, 0.7) * _ramp(shrink, 0.25, 0.5), _ramp(drop, 0.8, 1.0))
+        if f.arm_support[i] if held_up is None else held_up:
+            # A body held up on straight arms (push-ups, a plank, all fours) is not
+            # lying, however low and long it is; after a fall, pushing up on the arms
+            # is still being down (the floor score below keeps it).
+            geometry = 0.4 * wide
+            if not after_fall:
+                collapse = 0.0
         score = max(geometry, collapse)
         if after_fall and base is not None and f.visible_fraction[i] > 0.25:
             # After an uncontrolled fall, sitting up or kneeling on the floor is still
@@ -305,6 +311,12 @@ class FallClassifier:
             and p.state == FallState.UPRIGHT
             and _upright_posture(
                 float(f.body_angle_deg[i]), float(f.torso_angle_deg[i]), float(f.aspect_wh[i])
+            )
+            # On the feet: kneeling (shins along the floor) and seated (thighs along the
+            # seat) keep the torso upright too, but a descent from there is no fall.
+            and not any(
+                np.isfinite(a) and a > UPRIGHT_MAX_LEG_DEG
+                for a in (float(f.thigh_angle_deg[i]), float(f.shin_angle_deg[i]))
             )
         )
         if upright:

@@ -52,6 +52,9 @@ class PostureFeatures:
     thigh_angle_deg: Arr
     """Angle of the line from hips to knees; NaN if unseen. Vertical thighs with a
     horizontal torso are kneeling or crawling on all fours, not lying."""
+    shin_angle_deg: Arr
+    """Angle of the line from knees to ankles; NaN if unseen. Horizontal shins with
+    upright thighs are kneeling, not standing."""
     aspect_wh: Arr
     """Box width over height."""
     keypoint_aspect_wh: Arr
@@ -112,6 +115,7 @@ def posture_features(poses: Poses, min_keypoint_score: float = 0.2) -> PostureFe
     body = np.where(upper_ok & lower_ok, _angle_from_vertical(upper, lower), np.nan)
     torso = np.where(sh_ok & hip_ok, _angle_from_vertical(shoulders, hips), np.nan)
     thigh = np.where(hip_ok & knee_ok, _angle_from_vertical(hips, knees), np.nan)
+    shin = np.where(knee_ok & ankle_ok, _angle_from_vertical(knees, ankles), np.nan)
 
     w = poses.xyxy[:, 2] - poses.xyxy[:, 0]
     h = poses.xyxy[:, 3] - poses.xyxy[:, 1]
@@ -132,6 +136,7 @@ def posture_features(poses: Poses, min_keypoint_score: float = 0.2) -> PostureFe
         body_angle_deg=body.astype(np.float32),
         torso_angle_deg=torso.astype(np.float32),
         thigh_angle_deg=thigh.astype(np.float32),
+        shin_angle_deg=shin.astype(np.float32),
         aspect_wh=aspect.astype(np.float32),
         keypoint_aspect_wh=kp_aspect,
         visible_fraction=vis.mean(axis=1).astype(np.float32),

@@ -247,10 +247,168 @@ def test_floor_postures_that_are_not_lying(posture):
     assert alerts(events) == []
 
 
-def test_sitting_down_on_the_floor_from_standing_is_not_a_fall():
-    seq = [[standing()] for _ in range(seconds(2))] + [[sitting_on_floor()] for _ in range(seconds(15))]
+def blend(a: np.ndarray, b: np.ndarray, k: float) -> np.ndarray:
+    return (1 - k) * a + k * b
+
+
+def descend(start: np.ndarray, end: np.ndarray, over_s: float) -> list[list[np.ndarray]]:
+    n = max(1, seconds(over_s))
+    return [[blend(start, end, (j + 1) / n)] for j in range(n)]
+
+
+def kneeling_curled(feet=FEET):
+    """Knees on the floor, hips over the heels, head down near the floor (curled up)."""
+    x, y = feet
+    kp = np.zeros((17, 2), np.float32)
+    kp[[15, 16]] = (x - 0.25 * H, y)
+    kp[[13, 14]] = (x, y - 0.02 * H)
+    kp[[11, 12]] = (x - 0.15 * H, y - 0.2 * H)
+    kp[[5, 6]] = (x + 0.12 * H, y - 0.14 * H)
+    kp[[7, 8]] = (x + 0.18 * H, y - 0.06 * H)
+    kp[[9, 10]] = (x + 0.28 * H, y - 0.03 * H)
+    kp[0:5] = (x + 0.24 * H, y - 0.06 * H)
+    return kp
+
+
+def kneeling_up(feet=FEET):
+    """Knees on the floor, torso upright, hands down: how people get down on purpose."""
+    x, y = feet
+    kp = np.zeros((17, 2), np.float32)
+    kp[[15, 16]] = (x - 0.25 * H, y)
+    kp[[13, 14]] = (x, y - 0.02 * H)
+    kp[[11, 12]] = (x - 0.05 * H, y - 0.27 * H)
+    kp[[5, 6]] = (x - 0.02 * H, y - 0.57 * H)
+    kp[[7, 8]] = (x + 0.02 * H, y - 0.42 * H)
+    kp[[9, 10]] = (x + 0.05 * H, y - 0.28 * H)
+    kp[0:5] = (x, y - 0.7 * H)
+    return kp
+
+
+def get_down_on_purpose(posture, feet=FEET):
+    """Kneel first (1 s), pause there (1 s), then go on into `posture` (1 s)."""
+    seq = descend(standing(feet), kneeling_up(feet), 1.0)
+    seq += [[kneeling_up(feet)] for _ in range(seconds(1.0))]
+    return seq + descend(kneeling_up(feet), posture(feet), 1.0)
+
+
+def plank(lowered: float, feet=FEET):
+    """Push-up: body straight and near horizontal, held up on straight arms under the
+    shoulders; `lowered` in [0, 1] bends the arms towards the floor."""
+    x, y = feet
+    kp = np.zeros((17, 2), np.float32)
+    shoulder_y = y - (0.3 - 0.18 * lowered) * H
+    kp[[15, 16]] = (x, y)
+    kp[[13, 14]] = (x + 0.25 * H, y - 0.06 * H - 0.04 * (1 - lowered) * H)
+    kp[[11, 12]] = (x + 0.5 * H, y - 0.12 * H - 0.08 * (1 - lowered) * H)
+    kp[[5, 6]] = (x + 0.8 * H, shoulder_y)
+    kp[[7, 8]] = (x + 0.8 * H, (shoulder_y + y) / 2)
+    kp[[9, 10]] = (x + 0.82 * H, y)
+    kp[0:5] = (x + 0.92 * H, shoulder_y - 0.03 * H)
+    return kp
+
+
+def seated_on_bed(feet=FEET):
+    """Sitting on the edge of a bed: torso upright, hips at seat height."""
+    return sitting(feet)
+
+
+def lying_on_bed(feet=FEET):
+    """Lying along a bed whose surface is 0.3 H above the floor."""
+    x, y = feet
+    return person_keypoints((x - 0.6 * H, y - 0.3 * H), H, 90.0)
+
+
+def fast_fall_then(posture, down_s: float, feet=FEET):
+    """Standing, a fall towards horizontal in 0.5 s, then `posture` held for `down_s`."""
+    seq = [[standing(feet)] for _ in range(seconds(2))]
+    n = seconds(0.5)
+    seq += [[falling((k + 1) / n, feet)] for k in range(n)]
+    seq += descend(lying(feet), posture(feet), 0.5)
+    seq += [[posture(feet)] for _ in range(seconds(down_s))]
+    return seq
+
+
+@pytest.mark.parametrize(
+    "posture", [sitting_on_floor, kneeling_curled], ids=["sitting_legs_out", "kneeling_curled"]
+)
+def test_after_a_fall_any_floor_posture_is_down(posture):
+    """Fallen and then sitting up with the legs out, or curled on the knees with the head
+    low: still down, alerted after the confirm time, and never recovered while there."""
+    events, clf = run(fast_fall_then(posture, down_s=8.0), FallConfig(confirm_s=3.0, found_down_s=60.0))
+    (alert,) = alerts(events)
+    assert alert.kind == EventKind.FALL and alert.fall_seen_s is not None
+    assert not [e for e in events if e.kind == EventKind.RECOVERED]
+    assert clf._people[1].state == FallState.ALERTED
+
+
+def test_after_a_fall_standing_up_again_recovers():
+    seq = fast_fall_then(sitting_on_floor, down_s=4.0)
+    seq += descend(sitting_on_floor(), standing(), 1.0) + [[standing()] for _ in range(seconds(4))]
+    events, clf = run(seq, FallConfig(confirm_s=2.0))
+    assert [e.kind for e in events] == [EventKind.FALL, EventKind.RECOVERED]
+
+
+@pytest.mark.parametrize("posture", [sitting_on_floor, kneeling_curled], ids=["sit", "kneel"])
+def test_sitting_or_kneeling_down_on_the_floor_on_purpose_is_not_a_fall(posture):
+    """A controlled descent (kneeling first) into a floor posture is not a fall."""
+    seq = [[standing()] for _ in range(seconds(2))]
+    seq += get_down_on_purpose(posture)
+    seq += [[posture()] for _ in range(seconds(15))]
     events, _ = run(seq, FallConfig(confirm_s=2.0, found_down_s=10.0))
     assert alerts(events) == []
+
+
+def test_push_ups_are_not_lying():
+    """Down into a plank, then push-ups for 15 s: the body is held up on straight arms."""
+    seq = [[standing()] for _ in range(seconds(2))]
+    seq += get_down_on_purpose(lambda feet: plank(0.0, feet))
+    for k in range(seconds(15)):
+        seq.append([plank(0.3 + 0.3 * np.sin(2 * np.pi * k / seconds(1.5)))])
+    events, _ = run(seq, FallConfig(confirm_s=2.0, found_down_s=10.0))
+    assert alerts(events) == []
+
+
+def test_arm_support_feature_tells_a_plank_from_lying():
+    from fallwatch.fall.features import posture_features
+
+    feats = posture_features(make_poses([plank(0.0), lying()]))
+    assert feats.arm_support.tolist() == [True, False]
+
+
+def test_crawling_is_not_a_fall():
+    """On all fours, moving across the floor after getting down on purpose."""
+    seq = [[standing()] for _ in range(seconds(2))]
+    seq += get_down_on_purpose(all_fours)
+    for k in range(seconds(15)):
+        feet = (FEET[0] + 4.0 * k, FEET[1])
+        seq.append([all_fours(feet)])
+    events, _ = run(seq, FallConfig(confirm_s=2.0, found_down_s=10.0))
+    assert alerts(events) == []
+
+
+def test_slow_lie_down_on_a_raised_surface_is_resting():
+    """Sit on the bed first, then lie back slowly (3 s) on it: no found-down alert however
+    long they rest there."""
+    seq = [[standing()] for _ in range(seconds(2))]
+    seq += descend(standing(), seated_on_bed(), 1.5)
+    seq += [[seated_on_bed()] for _ in range(seconds(2))]
+    seq += descend(seated_on_bed(), lying_on_bed(), 3.0)
+    seq += [[lying_on_bed()] for _ in range(seconds(20))]
+    events, clf = run(seq, FallConfig(confirm_s=2.0, found_down_s=10.0))
+    assert alerts(events) == []
+    assert clf._people[1].state == FallState.DOWN
+
+
+def test_a_fall_next_to_the_bed_still_alarms():
+    """Sat on the bed, stood up and fell to the floor beside it: a fall."""
+    seq = [[standing()] for _ in range(seconds(2))]
+    seq += descend(standing(), seated_on_bed(), 1.5)
+    seq += [[seated_on_bed()] for _ in range(seconds(2))]
+    seq += descend(seated_on_bed(), standing(), 1.0)
+    seq += fast_fall_then(lambda feet: lying(feet), down_s=4.0)
+    events, _ = run(seq, FallConfig(confirm_s=2.0, found_down_s=10.0))
+    (alert,) = alerts(events)
+    assert alert.kind == EventKind.FALL
 
 
 def test_lying_down_slowly_from_a_crouch_is_found_down_not_a_fall():
