@@ -110,6 +110,63 @@ def _with(change: Any) -> dict[str, Any]:
             lambda d: d.update(images={"dir": "x", "items": [{"image": "a.jpg"}]}),
             "images.items[0].label: Field required",
         ),
+        # several falls in one clip
+        (
+            lambda d: d["videos"][1]["label"].update(
+                fall_events=[
+                    {"down_from_s": 1.0, "down_until_s": 5.0},
+                    {"fall_start_s": 4.0, "down_from_s": 6.0, "down_until_s": 8.0},
+                ]
+            ),
+            "videos[1] (videos/b.mp4) label: fall_events[1] starts at 4.0 s, before "
+            "fall_events[0] ends (down_until_s 5.0)",
+        ),
+        (
+            lambda d: d["videos"][1]["label"].update(
+                fall_events=[
+                    {"down_from_s": 1.0, "down_until_s": "end"},
+                    {"down_from_s": 6.0, "down_until_s": 8.0},
+                ]
+            ),
+            "fall_events[1] starts at 6.0 s, before fall_events[0] ends (down_until_s end)",
+        ),
+        (
+            lambda d: d["videos"][1]["label"].update(
+                fall_events=[{"down_from_s": 3.0, "down_until_s": 2.0}]
+            ),
+            "videos[1] (videos/b.mp4) label.fall_events[0]: down_until_s (2.0) is before "
+            "down_from_s (3.0)",
+        ),
+        (
+            lambda d: d["videos"][1]["label"].update(
+                fall_events=[{"fall_start_s": 4.0, "down_from_s": 3.0, "down_until_s": 5.0}]
+            ),
+            "label.fall_events[0]: fall_start_s (4.0) is after down_from_s (3.0)",
+        ),
+        (
+            lambda d: d["videos"][1]["label"].update(
+                fall_events=[{"down_from_s": 3.0, "down_until_s": "soon"}]
+            ),
+            "label.fall_events[0].down_until_s: must be seconds or 'end', got 'soon'",
+        ),
+        (
+            lambda d: d["videos"][1]["label"].update(fall_events=[{"down_until_s": 3.0}]),
+            "label.fall_events[0].down_from_s: Field required",
+        ),
+        (
+            lambda d: d["videos"][1]["label"].update(fall_events=[]),
+            "label: fall_events is empty",
+        ),
+        (
+            lambda d: d["videos"][1].update(
+                label={"fall": False, "fall_events": [{"down_from_s": 1, "down_until_s": 2}]}
+            ),
+            "label: fall_events given on a clip with fall: false",
+        ),
+        (
+            lambda d: d["videos"][0].update(source="somewhere"),
+            "videos[0] (videos/a.mp4) source: Input should be a valid dictionary",
+        ),
     ],
 )
 def test_bad_manifest_names_clip_and_field(
@@ -158,3 +215,29 @@ def test_unreadable_manifest(
 def test_a_folder_is_not_a_manifest(tmp_path: Path) -> None:
     with pytest.raises(ManifestError, match="not a file"):
         load_manifest(tmp_path)
+
+
+def test_fall_events_replace_the_label_window(tmp_path: Path) -> None:
+    events = [
+        {"fall_start_s": 0.5, "down_from_s": 1.0, "down_until_s": 2.5},
+        {"down_from_s": 4.0, "down_until_s": "end"},
+    ]
+    # No top-level down window is needed when the falls are listed.
+    entry = make_clip("videos/two.mp4", fall_events=events)
+    del entry["label"]["down_from_s"], entry["label"]["down_until_s"]
+    m = load_manifest(write_manifest(tmp_path, [entry, make_clip("videos/one.mp4")]))
+    two, one = m.videos
+    assert [(f.down_from_s, f.down_until_s) for f in two.label.falls] == [
+        (1.0, 2.5),
+        (4.0, "end"),
+    ]
+    assert [(f.fall_start_s, f.down_from_s) for f in one.label.falls] == [(1.0, 2.0)]
+
+
+def test_uncertain_in_the_label_counts_and_source_is_read(tmp_path: Path) -> None:
+    flagged = make_clip("videos/a.mp4", uncertain=True)
+    plain = {**make_clip("videos/b.mp4"), "source": {"repo": "someone/clips", "commit": "abc"}}
+    m = load_manifest(write_manifest(tmp_path, [flagged, plain]))
+    assert m.videos[0].uncertain and m.videos[0].label.uncertain
+    assert not m.videos[1].uncertain
+    assert m.videos[1].source is not None and m.videos[1].source.repo == "someone/clips"
