@@ -18,7 +18,9 @@ missing or wrong is an error naming the clip index, its file and the field.
 from __future__ import annotations
 
 import json
+import posixpath
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -357,3 +359,75 @@ def load_manifest(path: str | Path) -> Manifest:
         return Manifest.model_validate(raw_with_root)
     except ValidationError as exc:
         raise ManifestError(f"{path}: {format_manifest_error(exc, raw)}") from None
+
+
+# ---------------------------------------------------------------------------- several
+def manifest_labels(paths: Sequence[Path]) -> list[str]:
+    """Short names telling manifests apart: the folder name, with parents only if needed.
+
+    `[falls/manifest.json, falls2/manifest.json]` -> `["falls", "falls2"]`; two `dev`
+    folders under `a/` and `b/` -> `["a/dev", "b/dev"]`. A manifest not called
+    `manifest.json` adds its stem (`x/extra.json` -> `x/extra`) so one folder can hold two.
+    Raises `ManifestError` when one manifest is given twice.
+    """
+    resolved = [p.resolve() for p in paths]
+    seen: dict[Path, int] = {}
+    for i, r in enumerate(resolved):
+        if r in seen:
+            raise ManifestError(f"{paths[i]}: the same manifest as {paths[seen[r]]}, given twice")
+        seen[r] = i
+    parts = [
+        [*r.parent.parts[1:], *([r.stem] if r.stem != "manifest" else [])] or [r.stem]
+        for r in resolved
+    ]
+    for depth in range(1, max((len(p) for p in parts), default=1) + 1):
+        labels = ["/".join(p[-depth:]) for p in parts]
+        if len(set(labels)) == len(labels):
+            return labels
+    return ["/".join(p) for p in parts]  # pragma: no cover - distinct paths differ somewhere
+
+
+@dataclass(frozen=True, eq=False)
+class SourcedManifest:
+    """A loaded manifest with the short label that prefixes its clip names.
+
+    Compared by identity: the manifest inside holds lists, so it has no value hash.
+    """
+
+    label: str
+    path: Path
+    manifest: Manifest
+
+
+@dataclass(frozen=True)
+class ClipRef:
+    """One clip of one of several manifests, named uniquely across all of them."""
+
+    owner: SourcedManifest
+    index: int
+    """Position in its manifest's clip list."""
+    clip: Clip
+
+    @property
+    def name(self) -> str:
+        """`<manifest label>/<file>`, e.g. `falls2/videos/a.mp4`: unique across manifests."""
+        file = posixpath.normpath(self.clip.file.replace("\\", "/"))
+        return f"{self.owner.label}/{file}"
+
+    @property
+    def source(self) -> str:
+        """The clip's `source.repo`, else its manifest's label."""
+        repo = self.clip.source.repo if self.clip.source is not None else None
+        return repo or self.owner.label
+
+    @property
+    def path(self) -> Path:
+        return self.owner.manifest.clip_path(self.clip)
+
+
+def load_manifests(paths: Sequence[str | Path]) -> list[SourcedManifest]:
+    """Load several manifests, labelled apart (see `manifest_labels`)."""
+    as_paths = [Path(p) for p in paths]
+    labels = manifest_labels(as_paths)
+    loaded = [load_manifest(p) for p in as_paths]
+    return [SourcedManifest(lbl, p, m) for lbl, p, m in zip(labels, as_paths, loaded, strict=True)]

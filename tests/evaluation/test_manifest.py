@@ -6,7 +6,13 @@ from typing import Any
 
 import pytest
 
-from fallwatch.evaluation.manifest import ManifestError, load_manifest
+from fallwatch.evaluation.manifest import (
+    ClipRef,
+    ManifestError,
+    load_manifest,
+    load_manifests,
+    manifest_labels,
+)
 from tests.evaluation.conftest import make_clip, write_manifest
 
 
@@ -241,3 +247,38 @@ def test_uncertain_in_the_label_counts_and_source_is_read(tmp_path: Path) -> Non
     assert m.videos[0].uncertain and m.videos[0].label.uncertain
     assert not m.videos[1].uncertain
     assert m.videos[1].source is not None and m.videos[1].source.repo == "someone/clips"
+
+
+@pytest.mark.parametrize(
+    ("paths", "labels"),
+    [
+        (["d/falls/manifest.json", "d/falls2/manifest.json"], ["falls", "falls2"]),
+        (["a/dev/manifest.json", "b/dev/manifest.json"], ["a/dev", "b/dev"]),
+        (["x/manifest.json", "x/extra.json"], ["x", "extra"]),
+        (["only/manifest.json"], ["only"]),
+    ],
+)
+def test_manifest_labels_are_short_and_unique(
+    tmp_path: Path, paths: list[str], labels: list[str]
+) -> None:
+    assert manifest_labels([tmp_path / p for p in paths]) == labels
+
+
+def test_the_same_manifest_twice_is_an_error(tmp_path: Path) -> None:
+    path = write_manifest(tmp_path, [make_clip()])
+    with pytest.raises(ManifestError, match="given twice"):
+        load_manifests([path, tmp_path / "." / "manifest.json"])
+
+
+def test_clip_names_and_sources_across_manifests(tmp_path: Path) -> None:
+    # The same file in two manifests gets two names; a clip without source.repo counts
+    # under its manifest's label.
+    sourced = {**make_clip("videos/a.mp4"), "source": {"repo": "owner/clips"}}
+    (tmp_path / "lab").mkdir()
+    (tmp_path / "home").mkdir()
+    lab = write_manifest(tmp_path / "lab", [sourced])
+    home = write_manifest(tmp_path / "home", [make_clip("./videos/a.mp4")])
+    refs = [ClipRef(owner, 0, owner.manifest.videos[0]) for owner in load_manifests([lab, home])]
+    assert [r.name for r in refs] == ["lab/videos/a.mp4", "home/videos/a.mp4"]
+    assert [r.source for r in refs] == ["owner/clips", "home"]
+    assert [r.path for r in refs] == [tmp_path / "lab/videos/a.mp4", tmp_path / "home/videos/a.mp4"]
