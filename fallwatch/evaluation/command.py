@@ -27,6 +27,13 @@ import fallwatch
 from fallwatch.cli import UsageError
 from fallwatch.config.fall import FallConfig
 from fallwatch.detect.base import Detector, build_detector
+from fallwatch.evaluation.loso import (
+    FITTERS,
+    ClipRunInput,
+    LosoResult,
+    leave_one_source_out,
+    render_loso_text,
+)
 from fallwatch.evaluation.manifest import (
     ClipRef,
     SourcedManifest,
@@ -134,6 +141,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=True,
         help="Also judge the manifest's labelled stills (default: yes).",
     )
+    p.add_argument(
+        "--leave-one-source-out",
+        action="store_true",
+        help="Also give each source's figures from settings fitted on the other sources "
+        "only (and the in-sample figure beside them); replays cached detections, so needs "
+        "--cache-dir (clips missing from it are analysed in the first pass and cached).",
+    )
+    p.add_argument(
+        "--fitter",
+        choices=sorted(FITTERS),
+        default="rules",
+        help="What --leave-one-source-out fits (default rules: down_enter and confirm_ratio "
+        "over a grid, confirm_s as given).",
+    )
     p.set_defaults(handler=handle)
 
 
@@ -223,6 +244,34 @@ def _judge_stills(
     return StillsResult(outcomes, evaluator.down_enter, wall_s, cached)
 
 
+def _leave_one_source_out(
+    results: list[ClipResult], cache: PosesCache, fitter: Any
+) -> LosoResult | None:
+    """LOSO over the clips the first pass scored, their detections loaded once from cache."""
+    inputs = []
+    for r in results:
+        if r.run is None:
+            continue  # failed in the first pass: already listed, left out here too
+        detections = cache.load(r.run.path)
+        if detections is None:
+            log.warning("%s: not in the cache after the first pass; left out of LOSO", r.name)
+            continue
+        inputs.append(ClipRunInput(r.name, r.source, r.clip, r.run.path, detections))
+    n_sources = len({c.source for c in inputs})
+    print(
+        f"\nLeave-one-source-out: {len(inputs)} clip(s) from {n_sources} source(s), "
+        f"fitter {fitter.name!r}, replayed from cache...",
+        flush=True,
+    )
+    if n_sources < 2:
+        print("  fewer than 2 sources left after failures: no LOSO figures", flush=True)
+        return None
+    started = time.perf_counter()
+    result = leave_one_source_out(inputs, fitter)
+    print(f"  {len(result.folds)} folds in {time.perf_counter() - started:.1f} s", flush=True)
+    return result
+
+
 def handle(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     if args.limit is not None and args.limit < 1:
@@ -243,6 +292,16 @@ def handle(args: argparse.Namespace) -> int:
                 else ""
             )
         )
+    if args.leave_one_source_out:
+        if args.cache_dir is None:
+            raise UsageError(
+                "--leave-one-source-out replays cached detections: give --cache-dir"
+            )
+        n_sources = len({ref.source for ref in clips})
+        if n_sources < 2:
+            raise UsageError(
+                f"--leave-one-source-out needs clips from at least 2 sources, got {n_sources}"
+            )
     det_config = detector_config(args.detector)
     detector = _build_detector(args.detector, det_config)
     if args.analysis_fps < 0:
@@ -294,8 +353,16 @@ def handle(args: argparse.Namespace) -> int:
     if stills:
         print(f"Judging {len(stills)} still(s)...", flush=True)
         stills_result = _judge_stills(StillsEvaluator(detector, fall_config, cache), stills)
-    report = EvalReport(settings, results, stills_result, time.perf_counter() - started)
+    loso = None
+    if args.leave_one_source_out:
+        assert cache is not None
+        loso = _leave_one_source_out(results, cache, FITTERS[args.fitter](fall_config))
+    report = EvalReport(
+        settings, results, stills_result, time.perf_counter() - started, loso=loso
+    )
     print(render_text(report), flush=True)
+    if loso is not None:
+        print("\n".join(render_loso_text(loso)), flush=True)
     if args.report:
         write_json(report, args.report)
         print(f"JSON report: {args.report}")

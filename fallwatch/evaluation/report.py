@@ -19,6 +19,7 @@ from typing import Any
 
 import numpy as np
 
+from fallwatch.evaluation.loso import LosoResult, loso_json, render_loso_markdown
 from fallwatch.evaluation.manifest import Clip
 from fallwatch.evaluation.runner import ClipRun, Speed
 from fallwatch.evaluation.scoring import ClipOutcome, Totals, summarize
@@ -84,6 +85,8 @@ class EvalReport:
     clips: list[ClipResult]
     stills: StillsResult | None
     wall_s: float
+    loso: LosoResult | None = None
+    """Leave-one-source-out figures, when asked for."""
 
     def _scored(self, uncertain: bool) -> list[ClipOutcome]:
         return [
@@ -281,6 +284,7 @@ def to_json(report: EvalReport) -> dict[str, Any]:
         ],
         "clips": [_clip_json(c) for c in report.clips],
         "images": None if report.stills is None else _stills_json(report.stills),
+        "leave_one_source_out": None if report.loso is None else loso_json(report.loso),
     }
 
 
@@ -516,6 +520,7 @@ def render_markdown(report: EvalReport) -> str:
         "",
         *source_table_md(report.sources, report.headline, report.uncertain),
         "",
+        *([] if report.loso is None else render_loso_markdown(report.loso)),
     ]
     if report.stills is not None:
         s = report.stills
