@@ -193,6 +193,16 @@ def test_missing_clip_is_reported_and_exits_1(
             ["--confirm-s", "-1"],
             "confirm_s: Input should be greater than 0",
         ),
+        (
+            {"videos": [make_clip()]},
+            ["--leave-one-source-out"],
+            "--leave-one-source-out replays cached detections: give --cache-dir",
+        ),
+        (
+            {"videos": [make_clip()]},
+            ["--leave-one-source-out", "--cache-dir", "/nonexistent/cache"],
+            "--leave-one-source-out needs clips from at least 2 sources, got 1",
+        ),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(
@@ -293,3 +303,33 @@ def test_two_manifests_report_names_and_sources(
     assert [s["source"] for s in data["sources"]] == ["home", "lab", "owner/lab"]
     out = capsys.readouterr().out
     assert "Per source" in out and "home/videos/a.mp4" in out
+
+
+def test_leave_one_source_out_end_to_end(
+    tmp_path: Path,
+    falls_data: Path,
+    falls_manifest: dict[str, Any],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Two real clips from two sources: the first pass fills the cache, the folds replay it.
+    (tmp_path / "videos").symlink_to(falls_data / "videos")
+    upfall = "videos/upfall/UPFall_S1_A01_T1_Cam1.mp4"
+    path = write_manifest(
+        tmp_path, [_entry(falls_manifest, ADL_CLIP), _entry(falls_manifest, upfall)]
+    )
+    report = tmp_path / "r.json"
+    args = [str(path), "--cache-dir", str(tmp_path / "cache"), "--report", str(report)]
+    assert run_eval([*args, "--no-images", "--leave-one-source-out"]) == 0
+    out = capsys.readouterr().out
+    assert "LEAVE-ONE-SOURCE-OUT" in out and "in-sample figure" in out
+    loso = json.loads(report.read_text())["leave_one_source_out"]
+    assert [f["source"] for f in loso["folds"]] == [
+        "ekramalam/GMDCSA24-A-Dataset-for-Human-Fall-Detection-in-Videos",
+        "taufeeque9/HumanFallDetection",
+    ]
+    assert [f["train_sources"] for f in loso["folds"]] == [
+        ["taufeeque9/HumanFallDetection"],
+        ["ekramalam/GMDCSA24-A-Dataset-for-Human-Fall-Detection-in-Videos"],
+    ]
+    assert loso["totals"]["clips"] == 2
+    assert "## Leave-one-source-out" in report.with_suffix(".md").read_text()
