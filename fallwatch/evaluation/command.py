@@ -30,6 +30,7 @@ from fallwatch.detect.base import Detector, build_detector
 from fallwatch.evaluation.loso import (
     FITTERS,
     ClipRunInput,
+    Fitter,
     LosoResult,
     leave_one_source_out,
     render_loso_text,
@@ -245,7 +246,7 @@ def _judge_stills(
 
 
 def _leave_one_source_out(
-    results: list[ClipResult], cache: PosesCache, fitter: Any
+    results: list[ClipResult], cache: PosesCache, fitter: Fitter
 ) -> LosoResult | None:
     """LOSO over the clips the first pass scored, their detections loaded once from cache."""
     inputs = []

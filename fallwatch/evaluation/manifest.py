@@ -49,7 +49,7 @@ class _Record(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
 
-def _seconds_or_end(v: Any) -> Any:
+def _check_seconds_or_end(v: Any) -> Any:
     # One clear message instead of one per branch of the union.
     if v is None or v == END or (isinstance(v, int | float) and not isinstance(v, bool)):
         return v
@@ -73,7 +73,7 @@ class FallEventLabel(_Record):
     @field_validator("down_until_s", mode="before")
     @classmethod
     def _seconds_or_end(cls, v: Any) -> Any:
-        return _seconds_or_end(v)
+        return _check_seconds_or_end(v)
 
     @model_validator(mode="after")
     def _in_order(self) -> FallEventLabel:
@@ -121,7 +121,7 @@ class ClipLabel(_Record):
     @field_validator("down_until_s", "on_floor_until_s", mode="before")
     @classmethod
     def _seconds_or_end(cls, v: Any) -> Any:
-        return _seconds_or_end(v)
+        return _check_seconds_or_end(v)
 
     @model_validator(mode="after")
     def _fall_has_window(self) -> ClipLabel:
@@ -154,7 +154,7 @@ class ClipLabel(_Record):
             raise ValueError("fall_events given on a clip with fall: false")
         if not self.fall_events:
             raise ValueError("fall_events is empty; leave it out or list at least one fall")
-        for i, (before, after) in enumerate(zip(self.fall_events, self.fall_events[1:])):
+        for i, (before, after) in enumerate(zip(self.fall_events, self.fall_events[1:], strict=False)):
             # Each fall must end (person up) before the next one starts: one alert each.
             start_s = after.fall_start_s if after.fall_start_s is not None else after.down_from_s
             if _until_s(before.down_until_s) > start_s:

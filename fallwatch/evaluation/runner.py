@@ -254,7 +254,11 @@ def _replay_frames(detections: Detections, camera_id: str) -> Iterator[Frame]:
 
 
 class ClipRunner:
-    """Runs one clip at a time through a fresh `Analyzer` and collects alerts and scores."""
+    """Runs one clip at a time through a fresh `Analyzer` and collects alerts and scores.
+
+    `detector` may be None for a runner that only replays cached detections: a clip
+    missing from the cache is then a `ValueError`, never a silent live run.
+    """
 
     def __init__(
         self,
