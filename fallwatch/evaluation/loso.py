@@ -101,10 +101,13 @@ class RulesModel:
 
     config: FallConfig
     memo: ReplayMemo = field(default_factory=ReplayMemo, compare=False, repr=False)
+    note: str = ""
+    """How the fit went, e.g. `objective 12, 3 of 15 tied`."""
 
     @property
     def description(self) -> str:
-        return f"down_enter={self.config.down_enter:g} confirm_ratio={self.config.confirm_ratio:g}"
+        text = f"down_enter={self.config.down_enter:g} confirm_ratio={self.config.confirm_ratio:g}"
+        return f"{text} ({self.note})" if self.note else text
 
     def alerts_s(self, clip: ClipRunInput) -> Sequence[float]:
         return self.memo.alerts_s(clip, self.config)
@@ -170,12 +173,18 @@ class RuleGridFitter:
         certain = [c for c in train if not c.uncertain]
         best: tuple[Any, ...] | None = None
         chosen = self.candidates[0]
+        objectives = []
         for config in self.candidates:
             model = RulesModel(config, self.memo)
-            key = (fit_objective(summarize(score_model(model, certain))), *self._nearness(config))
+            objective = fit_objective(summarize(score_model(model, certain)))
+            objectives.append(objective)
+            key = (objective, *self._nearness(config))
             if best is None or key > best:
                 best, chosen = key, config
-        return RulesModel(chosen, self.memo)
+        top = max(objectives)
+        # Said in the tables: a wide tie means the data did not pick these values.
+        note = f"objective {top}, {objectives.count(top)} of {len(objectives)} tied"
+        return RulesModel(chosen, self.memo, note)
 
 
 FITTERS: dict[str, Callable[[FallConfig], Fitter]] = {"rules": RuleGridFitter}

@@ -137,7 +137,8 @@ def test_grid_fitter_picks_the_best_objective() -> None:
     assert (model.config.down_enter, model.config.down_exit) == (0.55, 0.35)
     # confirm_ratio did not matter: the tie goes to the default, 0.8; confirm_s is kept.
     assert model.config.confirm_ratio == 0.8 and model.config.confirm_s == 1.5
-    assert model.description == "down_enter=0.55 confirm_ratio=0.8"
+    # 3 confirm_ratio values tie at 0.55 (2 falls alerted, no no-fall clip).
+    assert model.description == "down_enter=0.55 confirm_ratio=0.8 (objective 2, 3 of 15 tied)"
 
 
 def test_grid_fitter_keeps_the_defaults_when_nothing_changes() -> None:
