@@ -1,4 +1,9 @@
-"""`fallwatch eval MANIFEST`: score the whole pipeline on labelled clips and stills.
+"""`fallwatch eval MANIFEST [MANIFEST...]`: score the whole pipeline on labelled clips and stills.
+
+Several manifests are scored as one set: each clip is named `<manifest label>/<file>`
+(the label is the manifest's folder name), and figures are given per source (the clip's
+`source.repo`, else its manifest's label) as well as in total. `--leave-one-source-out`
+adds figures for each source from rule thresholds fitted on the other sources only.
 
 Exit codes: 0 when every selected clip and still was analysed; 1 when some could not be
 (a missing or undecodable file): the others are still scored and reported, the failures
@@ -14,6 +19,7 @@ import fnmatch
 import logging
 import sys
 import time
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +27,20 @@ import fallwatch
 from fallwatch.cli import UsageError
 from fallwatch.config.fall import FallConfig
 from fallwatch.detect.base import Detector, build_detector
-from fallwatch.evaluation.manifest import Clip, Manifest, StillItem, load_manifest
+from fallwatch.evaluation.loso import (
+    FITTERS,
+    ClipRunInput,
+    Fitter,
+    LosoResult,
+    leave_one_source_out,
+    render_loso_text,
+)
+from fallwatch.evaluation.manifest import (
+    ClipRef,
+    SourcedManifest,
+    StillItem,
+    load_manifests,
+)
 from fallwatch.evaluation.report import (
     ClipResult,
     EvalReport,
@@ -34,7 +53,7 @@ from fallwatch.evaluation.report import (
 )
 from fallwatch.evaluation.runner import ClipRunner, PosesCache
 from fallwatch.evaluation.scoring import WINDOW_TOLERANCE_S, score_clip
-from fallwatch.evaluation.stills import StillsEvaluator
+from fallwatch.evaluation.stills import StillsEvaluator, StillsResult
 from fallwatch.sources.sampling import DEFAULT_ANALYSIS_FPS
 
 log = logging.getLogger(__name__)
@@ -57,7 +76,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
-        "manifest", type=Path, help="manifest.json (clips in 'videos' or 'items')."
+        "manifests",
+        type=Path,
+        nargs="+",
+        metavar="MANIFEST",
+        help="manifest.json (clips in 'videos' or 'items'); several are scored as one set.",
     )
     p.add_argument(
         "--confirm-s",
@@ -102,7 +125,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--only",
         action="append",
         metavar="GLOB",
-        help="Only clips (and stills) whose manifest path matches; repeatable.",
+        help="Only clips (and stills) whose path as written in the manifest, or whose "
+        "name <manifest label>/<path>, matches; repeatable.",
     )
     p.add_argument(
         "--cache-dir",
@@ -117,6 +141,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action=argparse.BooleanOptionalAction,
         default=True,
         help="Also judge the manifest's labelled stills (default: yes).",
+    )
+    p.add_argument(
+        "--leave-one-source-out",
+        action="store_true",
+        help="Also give each source's figures from settings fitted on the other sources "
+        "only (and the in-sample figure beside them); replays cached detections, so needs "
+        "--cache-dir (clips missing from it are analysed in the first pass and cached).",
+    )
+    p.add_argument(
+        "--fitter",
+        choices=sorted(FITTERS),
+        default="rules",
+        help="What --leave-one-source-out fits (default rules: down_enter and confirm_ratio "
+        "over a grid, confirm_s as given).",
     )
     p.set_defaults(handler=handle)
 
@@ -153,53 +191,118 @@ def _matches(name: str, patterns: list[str] | None) -> bool:
 
 
 def select(
-    manifest: Manifest, only: list[str] | None, limit: int | None, images: bool
-) -> tuple[list[tuple[int, Clip]], list[StillItem]]:
-    clips = [(i, c) for i, c in enumerate(manifest.videos) if _matches(c.file, only)]
-    stills: list[StillItem] = []
-    if images and manifest.images is not None:
-        stills = [
-            s for s in manifest.images.items if _matches(manifest.still_name(s), only)
-        ]
+    manifests: list[SourcedManifest],
+    only: list[str] | None,
+    limit: int | None,
+    images: bool,
+) -> tuple[list[ClipRef], list[tuple[SourcedManifest, StillItem]]]:
+    """Clips and stills of all manifests, in order; `--only` matches either name."""
+    clips: list[ClipRef] = []
+    stills: list[tuple[SourcedManifest, StillItem]] = []
+    for owner in manifests:
+        m = owner.manifest
+        for i, clip in enumerate(m.videos):
+            ref = ClipRef(owner, i, clip)
+            if _matches(clip.file, only) or (only and _matches(ref.name, only)):
+                clips.append(ref)
+        if images and m.images is not None:
+            for item in m.images.items:
+                name = m.still_name(item)
+                if _matches(name, only) or (only and _matches(f"{owner.label}/{name}", only)):
+                    stills.append((owner, item))
     if limit is not None:
         clips, stills = clips[:limit], stills[:limit]
     return clips, stills
 
 
-def _evaluate_clip(
-    runner: ClipRunner, manifest: Manifest, index: int, clip: Clip
-) -> ClipResult:
+def _evaluate_clip(runner: ClipRunner, ref: ClipRef) -> ClipResult:
+    clip = ref.clip
+    named = {"name": ref.name, "source": ref.source, "manifest": ref.owner.label}
     try:
-        run = runner.run(manifest.clip_path(clip))
+        run = runner.run(ref.path)
     except Exception as exc:
         if not isinstance(exc, ValueError | OSError):
             # Not bad input but a bug: keep the traceback in the log for whoever tunes.
-            log.exception("clip %s failed", clip.file)
-        return ClipResult(index, clip, error=f"{type(exc).__name__}: {exc}")
+            log.exception("clip %s failed", ref.name)
+        return ClipResult(ref.index, clip, error=f"{type(exc).__name__}: {exc}", **named)
     duration_s = clip.duration_s if clip.duration_s is not None else run.duration_s
     outcome = score_clip(run.alerts_s, clip.label, duration_s, uncertain=clip.uncertain)
-    return ClipResult(index, clip, run=run, outcome=outcome)
+    return ClipResult(ref.index, clip, run=run, outcome=outcome, **named)
+
+
+def _judge_stills(
+    evaluator: StillsEvaluator, stills: list[tuple[SourcedManifest, StillItem]]
+) -> StillsResult:
+    """Stills of every manifest as one result, each named `<manifest label>/<image>`."""
+    outcomes = []
+    wall_s = 0.0
+    cached = 0
+    for owner in dict.fromkeys(o for o, _ in stills):
+        part = evaluator.evaluate(owner.manifest, [s for o, s in stills if o is owner])
+        outcomes += [replace(o, name=f"{owner.label}/{o.name}") for o in part.outcomes]
+        wall_s += part.wall_s
+        cached += part.cached
+    return StillsResult(outcomes, evaluator.down_enter, wall_s, cached)
+
+
+def _leave_one_source_out(
+    results: list[ClipResult], cache: PosesCache, fitter: Fitter
+) -> LosoResult | None:
+    """LOSO over the clips the first pass scored, their detections loaded once from cache."""
+    inputs = []
+    for r in results:
+        if r.run is None:
+            continue  # failed in the first pass: already listed, left out here too
+        detections = cache.load(r.run.path)
+        if detections is None:
+            log.warning("%s: not in the cache after the first pass; left out of LOSO", r.name)
+            continue
+        inputs.append(ClipRunInput(r.name, r.source, r.clip, r.run.path, detections))
+    n_sources = len({c.source for c in inputs})
+    print(
+        f"\nLeave-one-source-out: {len(inputs)} clip(s) from {n_sources} source(s), "
+        f"fitter {fitter.name!r}, replayed from cache...",
+        flush=True,
+    )
+    if n_sources < 2:
+        print("  fewer than 2 sources left after failures: no LOSO figures", flush=True)
+        return None
+    started = time.perf_counter()
+    result = leave_one_source_out(inputs, fitter)
+    print(f"  {len(result.folds)} folds in {time.perf_counter() - started:.1f} s", flush=True)
+    return result
 
 
 def handle(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     if args.limit is not None and args.limit < 1:
         raise UsageError(f"--limit must be >= 1, got {args.limit}")
-    manifest = load_manifest(args.manifest)
+    manifests = load_manifests(args.manifests)
+    manifest_names = " ".join(str(m) for m in args.manifests)
     fall_kwargs: dict[str, Any] = {"confirm_s": args.confirm_s}
     if args.found_down_s is not None:
         fall_kwargs["found_down_s"] = args.found_down_s
     fall_config = FallConfig(**fall_kwargs)
-    clips, stills = select(manifest, args.only, args.limit, args.images)
+    clips, stills = select(manifests, args.only, args.limit, args.images)
     if not clips and not stills:
         raise UsageError(
-            f"{args.manifest}: nothing selected"
+            f"{manifest_names}: nothing selected"
             + (
                 f" (--only {' '.join(args.only)} matched no clip or still)"
                 if args.only
                 else ""
             )
         )
+    if args.leave_one_source_out:
+        if args.cache_dir is None:
+            raise UsageError(
+                "--leave-one-source-out replays cached detections: give --cache-dir"
+            )
+        n_sources = len({ref.source for ref in clips})
+        if n_sources < 2:
+            raise UsageError(
+                f"--leave-one-source-out needs clips from at least 2 sources, got {n_sources}"
+            )
     det_config = detector_config(args.detector)
     detector = _build_detector(args.detector, det_config)
     if args.analysis_fps < 0:
@@ -208,7 +311,8 @@ def handle(args: argparse.Namespace) -> int:
         PosesCache(args.cache_dir, det_config, args.analysis_fps) if args.cache_dir else None
     )
     settings = {
-        "manifest": str(args.manifest),
+        "manifest": manifest_names,
+        "manifests": {m.label: str(m.path) for m in manifests},
         "confirm_s": fall_config.confirm_s,
         "confirm_s_note": "eval default for short clips"
         if args.confirm_s == EVAL_CONFIRM_S
@@ -225,7 +329,7 @@ def handle(args: argparse.Namespace) -> int:
         "cache_dir": str(args.cache_dir) if args.cache_dir else None,
     }
     print(
-        f"Evaluating {len(clips)} clip(s) and {len(stills)} still(s) from {args.manifest} "
+        f"Evaluating {len(clips)} clip(s) and {len(stills)} still(s) from {manifest_names} "
         f"(detector {args.detector}, analysis fps {args.analysis_fps:g}, "
         f"confirm_s {fall_config.confirm_s}"
         f"{' - eval default for short clips' if args.confirm_s == EVAL_CONFIRM_S else ''}, "
@@ -234,26 +338,32 @@ def handle(args: argparse.Namespace) -> int:
     )
     runner = ClipRunner(detector, fall_config, cache, analysis_fps=args.analysis_fps)
     results = []
-    for index, clip in clips:
-        result = _evaluate_clip(runner, manifest, index, clip)
+    for ref in clips:
+        result = _evaluate_clip(runner, ref)
         results.append(result)
         print(clip_line(result), flush=True)
         if args.plots and result.outcome is not None:
             try:
                 plot_clip(
-                    result, fall_config.down_enter, args.plots / plot_name(clip.file)
+                    result, fall_config.down_enter, args.plots / plot_name(result.name)
                 )
             except (OSError, ValueError) as exc:
                 # A picture is not worth losing the run: the figures are still reported.
-                log.warning("no plot for %s: %s", clip.file, exc)
+                log.warning("no plot for %s: %s", result.name, exc)
     stills_result = None
     if stills:
         print(f"Judging {len(stills)} still(s)...", flush=True)
-        stills_result = StillsEvaluator(detector, fall_config, cache).evaluate(
-            manifest, stills
-        )
-    report = EvalReport(settings, results, stills_result, time.perf_counter() - started)
+        stills_result = _judge_stills(StillsEvaluator(detector, fall_config, cache), stills)
+    loso = None
+    if args.leave_one_source_out:
+        assert cache is not None
+        loso = _leave_one_source_out(results, cache, FITTERS[args.fitter](fall_config))
+    report = EvalReport(
+        settings, results, stills_result, time.perf_counter() - started, loso=loso
+    )
     print(render_text(report), flush=True)
+    if loso is not None:
+        print("\n".join(render_loso_text(loso)), flush=True)
     if args.report:
         write_json(report, args.report)
         print(f"JSON report: {args.report}")

@@ -2,7 +2,12 @@
 
 The manifest is JSON (see `data/falls/manifest.json`): a `videos` list (older files call
 it `items`), each entry with `file` relative to the manifest, a `label`, an `uncertain`
-flag, `fps` and `duration_s`; and an optional `images` section of YOLO-labelled stills.
+flag (top level or in `label`), `fps`, `duration_s` and a `source` (its `repo` groups the
+clips per source in reports); and an optional `images` section of YOLO-labelled stills.
+
+A clip with several falls lists them in `label.fall_events`, each with its own
+`fall_start_s`, `down_from_s` and `down_until_s`, in time order; without it the label's
+own three fields are the clip's one fall.
 
 Unlike config sections, these models *ignore* unknown keys rather than forbid them: the
 manifest is a dataset description written for people too (sources, licences, notes,
@@ -13,7 +18,9 @@ missing or wrong is an error naming the clip index, its file and the field.
 from __future__ import annotations
 
 import json
+import posixpath
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -42,6 +49,45 @@ class _Record(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
 
+def _check_seconds_or_end(v: Any) -> Any:
+    # One clear message instead of one per branch of the union.
+    if v is None or v == END or (isinstance(v, int | float) and not isinstance(v, bool)):
+        return v
+    raise ValueError(f"must be seconds or {END!r}, got {v!r}")
+
+
+def _until_s(v: float | str) -> float:
+    """`down_until_s` for ordering: "end" is later than any time."""
+    return float("inf") if v == END else float(v)
+
+
+class FallEventLabel(_Record):
+    """One fall of a clip that holds several: each is one alert to raise, once."""
+
+    fall_start_s: NonNegative_s | None = Field(None, description="When the falling motion starts.")
+    down_from_s: NonNegative_s = Field(description="First moment the person is on the ground.")
+    down_until_s: NonNegative_s | Literal["end"] = Field(
+        description="When they get up, or 'end' if still down at the end."
+    )
+
+    @field_validator("down_until_s", mode="before")
+    @classmethod
+    def _seconds_or_end(cls, v: Any) -> Any:
+        return _check_seconds_or_end(v)
+
+    @model_validator(mode="after")
+    def _in_order(self) -> FallEventLabel:
+        if _until_s(self.down_until_s) < self.down_from_s:
+            raise ValueError(
+                f"down_until_s ({self.down_until_s}) is before down_from_s ({self.down_from_s})"
+            )
+        if self.fall_start_s is not None and self.fall_start_s > self.down_from_s:
+            raise ValueError(
+                f"fall_start_s ({self.fall_start_s}) is after down_from_s ({self.down_from_s})"
+            )
+        return self
+
+
 class ClipLabel(_Record):
     """Ground truth of one clip, times in seconds from the first decoded frame."""
 
@@ -63,21 +109,24 @@ class ClipLabel(_Record):
     )
     on_floor_from_s: NonNegative_s | None = None
     on_floor_until_s: NonNegative_s | Literal["end"] | None = None
+    fall_events: list[FallEventLabel] | None = Field(
+        None,
+        description="Several falls in one clip, in time order; each is one fall to alert. "
+        "When given, scoring uses these instead of the label's own down window.",
+    )
+    uncertain: bool = Field(
+        False, description="Same as the clip's top-level `uncertain` (either one counts)."
+    )
 
     @field_validator("down_until_s", "on_floor_until_s", mode="before")
     @classmethod
     def _seconds_or_end(cls, v: Any) -> Any:
-        # One clear message instead of one per branch of the union.
-        if (
-            v is None
-            or v == END
-            or (isinstance(v, int | float) and not isinstance(v, bool))
-        ):
-            return v
-        raise ValueError(f"must be seconds or {END!r}, got {v!r}")
+        return _check_seconds_or_end(v)
 
     @model_validator(mode="after")
     def _fall_has_window(self) -> ClipLabel:
+        if self.fall_events is not None:
+            return self._events_in_order()
         if not self.fall:
             return self
         missing = [
@@ -99,6 +148,45 @@ class ClipLabel(_Record):
             )
         return self
 
+    def _events_in_order(self) -> ClipLabel:
+        assert self.fall_events is not None
+        if not self.fall:
+            raise ValueError("fall_events given on a clip with fall: false")
+        if not self.fall_events:
+            raise ValueError("fall_events is empty; leave it out or list at least one fall")
+        for i, (before, after) in enumerate(zip(self.fall_events, self.fall_events[1:], strict=False)):
+            # Each fall must end (person up) before the next one starts: one alert each.
+            start_s = after.fall_start_s if after.fall_start_s is not None else after.down_from_s
+            if _until_s(before.down_until_s) > start_s:
+                raise ValueError(
+                    f"fall_events[{i + 1}] starts at {start_s} s, before fall_events[{i}] "
+                    f"ends (down_until_s {before.down_until_s}); list falls in time order, "
+                    "each after the person got up"
+                )
+        return self
+
+    @property
+    def falls(self) -> list[FallEventLabel]:
+        """The clip's falls: `fall_events`, or the label's own window as one; [] if no fall."""
+        if not self.fall:
+            return []
+        if self.fall_events is not None:
+            return list(self.fall_events)
+        assert self.down_from_s is not None and self.down_until_s is not None
+        return [
+            FallEventLabel(
+                fall_start_s=self.fall_start_s,
+                down_from_s=self.down_from_s,
+                down_until_s=self.down_until_s,
+            )
+        ]
+
+
+class ClipSource(_Record):
+    """Where a clip comes from; `repo` names the source in per-source figures."""
+
+    repo: str | None = Field(None, description="Repository (owner/name) the clip was taken from.")
+
 
 class Clip(_Record):
     """One labelled video."""
@@ -116,6 +204,20 @@ class Clip(_Record):
         None,
         description="Clip length; what `down_until_s: end` means. Measured when absent.",
     )
+    source: ClipSource | None = Field(
+        None, description="Origin; clips without a `repo` count under their manifest."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _uncertain_in_label(cls, data: Any) -> Any:
+        # Some manifests flag uncertainty inside the label: either place makes it so,
+        # and everything downstream reads the one top-level flag.
+        if isinstance(data, dict):
+            label = data.get("label")
+            if isinstance(label, dict) and label.get("uncertain") is True:
+                return {**data, "uncertain": True}
+        return data
 
 
 class StillItem(_Record):
@@ -257,3 +359,75 @@ def load_manifest(path: str | Path) -> Manifest:
         return Manifest.model_validate(raw_with_root)
     except ValidationError as exc:
         raise ManifestError(f"{path}: {format_manifest_error(exc, raw)}") from None
+
+
+# ---------------------------------------------------------------------------- several
+def manifest_labels(paths: Sequence[Path]) -> list[str]:
+    """Short names telling manifests apart: the folder name, with parents only if needed.
+
+    `[falls/manifest.json, falls2/manifest.json]` -> `["falls", "falls2"]`; two `dev`
+    folders under `a/` and `b/` -> `["a/dev", "b/dev"]`. A manifest not called
+    `manifest.json` adds its stem (`x/extra.json` -> `x/extra`) so one folder can hold two.
+    Raises `ManifestError` when one manifest is given twice.
+    """
+    resolved = [p.resolve() for p in paths]
+    seen: dict[Path, int] = {}
+    for i, r in enumerate(resolved):
+        if r in seen:
+            raise ManifestError(f"{paths[i]}: the same manifest as {paths[seen[r]]}, given twice")
+        seen[r] = i
+    parts = [
+        [*r.parent.parts[1:], *([r.stem] if r.stem != "manifest" else [])] or [r.stem]
+        for r in resolved
+    ]
+    for depth in range(1, max((len(p) for p in parts), default=1) + 1):
+        labels = ["/".join(p[-depth:]) for p in parts]
+        if len(set(labels)) == len(labels):
+            return labels
+    return ["/".join(p) for p in parts]  # pragma: no cover - distinct paths differ somewhere
+
+
+@dataclass(frozen=True, eq=False)
+class SourcedManifest:
+    """A loaded manifest with the short label that prefixes its clip names.
+
+    Compared by identity: the manifest inside holds lists, so it has no value hash.
+    """
+
+    label: str
+    path: Path
+    manifest: Manifest
+
+
+@dataclass(frozen=True)
+class ClipRef:
+    """One clip of one of several manifests, named uniquely across all of them."""
+
+    owner: SourcedManifest
+    index: int
+    """Position in its manifest's clip list."""
+    clip: Clip
+
+    @property
+    def name(self) -> str:
+        """`<manifest label>/<file>`, e.g. `falls2/videos/a.mp4`: unique across manifests."""
+        file = posixpath.normpath(self.clip.file.replace("\\", "/"))
+        return f"{self.owner.label}/{file}"
+
+    @property
+    def source(self) -> str:
+        """The clip's `source.repo`, else its manifest's label."""
+        repo = self.clip.source.repo if self.clip.source is not None else None
+        return repo or self.owner.label
+
+    @property
+    def path(self) -> Path:
+        return self.owner.manifest.clip_path(self.clip)
+
+
+def load_manifests(paths: Sequence[str | Path]) -> list[SourcedManifest]:
+    """Load several manifests, labelled apart (see `manifest_labels`)."""
+    as_paths = [Path(p) for p in paths]
+    labels = manifest_labels(as_paths)
+    loaded = [load_manifest(p) for p in as_paths]
+    return [SourcedManifest(lbl, p, m) for lbl, p, m in zip(labels, as_paths, loaded, strict=True)]

@@ -2,7 +2,9 @@
 
 The JSON is a contract: other tools score a run from `clips[].file` (exactly as written
 in the manifest) and `clips[].alerts_s` (seconds from the clip's first frame), so those
-two keys keep their names and meaning; everything else is for people.
+two keys keep their names and meaning; everything else is for people. With several
+manifests `file` alone can repeat: `clips[].name` (`<manifest label>/<file>`) and
+`clips[].manifest` tell them apart.
 """
 
 from __future__ import annotations
@@ -10,12 +12,14 @@ from __future__ import annotations
 import json
 import math
 import posixpath
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from fallwatch.evaluation.loso import LosoResult, loso_json, render_loso_markdown
 from fallwatch.evaluation.manifest import Clip
 from fallwatch.evaluation.runner import ClipRun, Speed
 from fallwatch.evaluation.scoring import ClipOutcome, Totals, summarize
@@ -34,6 +38,45 @@ class ClipResult:
     run: ClipRun | None = None
     outcome: ClipOutcome | None = None
     error: str | None = None
+    name: str = ""
+    """Unique across manifests (`<manifest label>/<file>`); empty means `clip.file`."""
+    source: str = ""
+    """Per-source group: the clip's `source.repo`, else its manifest's label."""
+    manifest: str = ""
+    """Label of the manifest the clip comes from."""
+
+    def __post_init__(self) -> None:
+        # Frozen: fill the defaults that depend on the clip once, here.
+        if not self.name:
+            object.__setattr__(self, "name", self.clip.file)
+        if not self.source:
+            repo = self.clip.source.repo if self.clip.source is not None else None
+            object.__setattr__(self, "source", repo or self.manifest or "-")
+
+
+@dataclass(frozen=True)
+class SourceTotals:
+    """One source's figures: certain clips (the headline) and uncertain ones apart."""
+
+    source: str
+    headline: Totals
+    uncertain: Totals
+
+
+def totals_by_source(clips: Sequence[ClipResult]) -> list[SourceTotals]:
+    """Per-source totals, sources in name order; failed clips are left out."""
+    sources = sorted({c.source for c in clips}, key=str.casefold)
+    rows = []
+    for source in sources:
+        mine = [c for c in clips if c.source == source and c.outcome is not None]
+        rows.append(
+            SourceTotals(
+                source,
+                summarize([c.outcome for c in mine if c.outcome and not c.clip.uncertain]),
+                summarize([c.outcome for c in mine if c.outcome and c.clip.uncertain]),
+            )
+        )
+    return rows
 
 
 @dataclass(frozen=True)
@@ -42,6 +85,8 @@ class EvalReport:
     clips: list[ClipResult]
     stills: StillsResult | None
     wall_s: float
+    loso: LosoResult | None = None
+    """Leave-one-source-out figures, when asked for."""
 
     def _scored(self, uncertain: bool) -> list[ClipOutcome]:
         return [
@@ -58,6 +103,10 @@ class EvalReport:
     @property
     def uncertain(self) -> Totals:
         return summarize(self._scored(uncertain=True))
+
+    @property
+    def sources(self) -> list[SourceTotals]:
+        return totals_by_source(self.clips)
 
     @property
     def failed(self) -> list[ClipResult]:
@@ -101,6 +150,9 @@ def _totals_json(t: Totals) -> dict[str, Any]:
         "fall_clips": t.fall_clips,
         "falls_alerted": t.falls_alerted,
         "fall_recall": _r(t.fall_recall),
+        "fall_events": t.fall_events,
+        "fall_events_alerted": t.fall_events_alerted,
+        "event_recall": _r(t.event_recall),
         "no_fall_clips": t.no_fall_clips,
         "no_fall_clips_alerted": t.no_fall_clips_alerted,
         "hard_negative_clips": t.hard_negative_clips,
@@ -119,6 +171,9 @@ def _clip_json(c: ClipResult) -> dict[str, Any]:
     run, out = c.run, c.outcome
     return {
         "file": c.clip.file,
+        "name": c.name,
+        "manifest": c.manifest,
+        "source": c.source,
         "index": c.index,
         # Near full precision: other tools re-score these against window edges.
         "alerts_s": [] if run is None else [_r(t, 6) for t in run.alerts_s],
@@ -139,6 +194,12 @@ def _clip_json(c: ClipResult) -> dict[str, Any]:
         "window_s": None
         if out is None or out.window_s is None
         else [_r(v) for v in out.window_s],
+        "windows_s": None
+        if out is None
+        else [[_r(v) for v in w] for w in out.windows_s],
+        "event_hits_s": None
+        if out is None
+        else [_r(t, 6) for t in out.event_hits_s],
         "verdict": None if out is None else out.verdict,
         "matched": None if out is None else out.matched,
         "delay_s": None if out is None else _r(out.delay_s),
@@ -200,6 +261,14 @@ def to_json(report: EvalReport) -> dict[str, Any]:
         "settings": report.settings,
         "totals": _totals_json(report.headline),
         "uncertain_totals": _totals_json(report.uncertain),
+        "sources": [
+            {
+                "source": row.source,
+                "totals": _totals_json(row.headline),
+                "uncertain_totals": _totals_json(row.uncertain),
+            }
+            for row in report.sources
+        ],
         "speed": {
             "frames": sp.frames,
             "wall_s": _r(sp.wall_s, 2),
@@ -210,10 +279,12 @@ def to_json(report: EvalReport) -> dict[str, Any]:
         },
         "wall_s": _r(report.wall_s, 2),
         "failed_clips": [
-            {"file": c.clip.file, "error": c.error} for c in report.failed
+            {"file": c.clip.file, "name": c.name, "error": c.error}
+            for c in report.failed
         ],
         "clips": [_clip_json(c) for c in report.clips],
         "images": None if report.stills is None else _stills_json(report.stills),
+        "leave_one_source_out": None if report.loso is None else loso_json(report.loso),
     }
 
 
@@ -228,14 +299,14 @@ def clip_line(c: ClipResult) -> str:
     flags = _flags(c)
     tail = f"  [{flags}]" if flags else ""
     if c.error is not None or c.run is None or c.outcome is None:
-        return f"  ERROR        {c.clip.file}: {c.error}"
+        return f"  ERROR        {c.name}: {c.error}"
     out, run = c.outcome, c.run
     what = "fall" if out.is_fall else "no fall"
     alerts = ", ".join(f"{t:.2f}" for t in out.alerts_s) or "none"
     delay = f" delay {_s(out.delay_s, signed=True)}" if out.delay_s is not None else ""
     speed = f"{run.frames / run.wall_s:.0f} fps" if run.wall_s > 0 else ""
     return (
-        f"  {out.verdict.upper():<12} {c.clip.file}  ({what}; alerts s: {alerts}{delay}; "
+        f"  {out.verdict.upper():<12} {c.name}  ({what}; alerts s: {alerts}{delay}; "
         f"{run.frames} frames, {speed}){tail}"
     )
 
@@ -248,6 +319,14 @@ def _totals_lines(t: Totals) -> list[str]:
             f"  falls alerted while down: {t.falls_alerted}/{t.fall_clips} ({_pct(t.fall_recall)}); "
             f"delay after down_from_s: median {_s(t.delay_median_s, True)}, max {_s(t.delay_max_s, True)}"
         ),
+        *(
+            [
+                f"  falls (events; some clips hold several): {t.fall_events_alerted}/{t.fall_events} "
+                f"alerted ({_pct(t.event_recall)})"
+            ]
+            if t.fall_events != t.fall_clips
+            else []
+        ),
         (
             f"  false alarms: {t.false_alarms} alert(s) on {t.false_alarm_clips} clip(s): "
             f"{t.no_fall_clips_alerted}/{t.no_fall_clips} no-fall clips alerted, "
@@ -256,6 +335,59 @@ def _totals_lines(t: Totals) -> list[str]:
             f"of video ({t.video_s / 60:.1f} min)"
         ),
         f"  hard negatives alerted: {t.hard_negatives_alerted}/{t.hard_negative_clips}",
+    ]
+
+
+SOURCE_COLUMNS = ("clips", "falls alerted", "no-fall alerted", "false alarms", "uncertain")
+
+
+def _source_cells(t: Totals, uncertain: Totals) -> tuple[str, ...]:
+    return (
+        str(t.clips),
+        f"{t.fall_events_alerted}/{t.fall_events}",
+        f"{t.no_fall_clips_alerted}/{t.no_fall_clips}",
+        str(t.false_alarms),
+        str(uncertain.clips),
+    )
+
+
+def source_table(
+    rows: Sequence[SourceTotals], total: Totals, uncertain_total: Totals
+) -> list[str]:
+    """Text table, one line per source and a total: certain clips only.
+
+    `falls alerted` counts falls (events, one per fall clip unless it lists several) alerted
+    in their own window; `no-fall alerted` counts no-fall clips with any alert; `false
+    alarms` counts alerts outside every window, fall clips included; `uncertain` is the
+    number of the source's clips left out.
+    """
+    width = max([len("total"), *(len(r.source) for r in rows)])
+    widths = [max(len(h), 7) for h in SOURCE_COLUMNS]
+
+    def line(name: str, cells: Sequence[str]) -> str:
+        return f"  {name:<{width}}" + "".join(
+            f"  {c:>{w}}" for c, w in zip(cells, widths, strict=True)
+        )
+
+    return [
+        line("source", SOURCE_COLUMNS),
+        *(line(r.source, _source_cells(r.headline, r.uncertain)) for r in rows),
+        line("total", _source_cells(total, uncertain_total)),
+    ]
+
+
+def source_table_md(
+    rows: Sequence[SourceTotals], total: Totals, uncertain_total: Totals
+) -> list[str]:
+    """`source_table` as Markdown."""
+    return [
+        "| source | " + " | ".join(SOURCE_COLUMNS) + " |",
+        "|---" * (len(SOURCE_COLUMNS) + 1) + "|",
+        *(
+            f"| {r.source} | " + " | ".join(_source_cells(r.headline, r.uncertain)) + " |"
+            for r in rows
+        ),
+        "| **total** | " + " | ".join(_source_cells(total, uncertain_total)) + " |",
     ]
 
 
@@ -273,7 +405,7 @@ def render_text(report: EvalReport) -> str:
         *_totals_lines(report.headline),
     ]
     missed = [
-        c.clip.file
+        c.name
         for c in report.clips
         if c.outcome is not None
         and c.outcome.is_fall
@@ -283,7 +415,7 @@ def render_text(report: EvalReport) -> str:
     if missed:
         lines.append(f"  missed falls: {', '.join(missed)}")
     alarmed = [
-        c.clip.file
+        c.name
         for c in report.clips
         if c.outcome is not None and c.outcome.false_alarm and not c.clip.uncertain
     ]
@@ -292,6 +424,9 @@ def render_text(report: EvalReport) -> str:
     lines += [
         f"Uncertain clips, reported apart ({report.uncertain.clips}):",
         *_totals_lines(report.uncertain),
+        "Per source (certain clips; falls alerted = falls alerted in their down window / "
+        "falls, no-fall alerted = no-fall clips with an alert / no-fall clips):",
+        *source_table(report.sources, report.headline, report.uncertain),
     ]
     if report.stills is not None:
         s = report.stills
@@ -332,7 +467,7 @@ def render_text(report: EvalReport) -> str:
         lines.append(
             f"FAILED: {len(report.failed)} clip(s) could not be analysed and are left out of the totals:"
         )
-        lines += [f"  {c.clip.file}: {c.error}" for c in report.failed]
+        lines += [f"  {c.name}: {c.error}" for c in report.failed]
     if report.stills is not None and report.stills.errors:
         lines.append(f"FAILED: {len(report.stills.errors)} still(s):")
         lines += [f"  {o.name}: {o.error}" for o in report.stills.errors[:10]]
@@ -345,7 +480,8 @@ def _md_totals(t: Totals) -> list[str]:
         "| measure | value |",
         "|---|---|",
         f"| clips | {t.clips} |",
-        f"| falls alerted while down | {t.falls_alerted}/{t.fall_clips} ({_pct(t.fall_recall)}) |",
+        f"| falls alerted while down (clips) | {t.falls_alerted}/{t.fall_clips} ({_pct(t.fall_recall)}) |",
+        f"| falls alerted while down (events) | {t.fall_events_alerted}/{t.fall_events} ({_pct(t.event_recall)}) |",
         f"| alert delay after down_from_s, median / max | {_s(t.delay_median_s, True)} / {_s(t.delay_max_s, True)} |",
         f"| false alarms (alerts) | {t.false_alarms} on {t.false_alarm_clips} clips |",
         f"| no-fall clips alerted | {t.no_fall_clips_alerted}/{t.no_fall_clips} |",
@@ -376,6 +512,15 @@ def render_markdown(report: EvalReport) -> str:
         "",
         *_md_totals(report.uncertain),
         "",
+        "## Per source (certain clips)",
+        "",
+        "A source is the clip's `source.repo` in its manifest, else the manifest's label. "
+        "Falls alerted: falls alerted in their down window / falls; no-fall alerted: no-fall "
+        "clips with an alert / no-fall clips; uncertain: clips left out.",
+        "",
+        *source_table_md(report.sources, report.headline, report.uncertain),
+        "",
+        *([] if report.loso is None else render_loso_markdown(report.loso)),
     ]
     if report.stills is not None:
         s = report.stills
@@ -416,18 +561,18 @@ def render_markdown(report: EvalReport) -> str:
     for c in report.clips:
         lbl = c.clip.label
         truth = (
-            f"fall, down {lbl.down_from_s}-{lbl.down_until_s} s"
+            "fall, down " + "; ".join(f"{f.down_from_s}-{f.down_until_s} s" for f in lbl.falls)
             if lbl.fall
             else "no fall"
         )
         if c.outcome is None:
             lines.append(
-                f"| {c.index} | `{c.clip.file}` | {truth} | ERROR: {c.error} | | | {_flags(c)} |"
+                f"| {c.index} | `{c.name}` | {truth} | ERROR: {c.error} | | | {_flags(c)} |"
             )
             continue
         alerts = ", ".join(f"{t:.2f}" for t in c.outcome.alerts_s)
         lines.append(
-            f"| {c.index} | `{c.clip.file}` | {truth} | {c.outcome.verdict} | {alerts} | "
+            f"| {c.index} | `{c.name}` | {truth} | {c.outcome.verdict} | {alerts} | "
             f"{_s(c.outcome.delay_s, True) if c.outcome.delay_s is not None else ''} | {_flags(c)} |"
         )
     if report.failed:
@@ -470,22 +615,30 @@ def plot_clip(c: ClipResult, down_enter: float, path: Path) -> None:
     )
     ax.axhline(down_enter, color="grey", ls=":", lw=1, label=f"down_enter {down_enter}")
     end_s = max(out.duration_s, float(run.times_s[-1]) if run.frames else 0.0)
-    if lbl.fall and lbl.down_from_s is not None and out.window_s is not None:
-        until = end_s if lbl.down_until_s == "end" else float(lbl.down_until_s or end_s)
+    for k, (fall, window) in enumerate(zip(lbl.falls, out.windows_s, strict=True)):
+        until = end_s if fall.down_until_s == "end" else float(fall.down_until_s)
         ax.axvspan(
-            lbl.down_from_s, until, color="tab:red", alpha=0.15, label="down (truth)"
+            fall.down_from_s,
+            until,
+            color="tab:red",
+            alpha=0.15,
+            label="down (truth)" if k == 0 else None,
         )
         ax.axvspan(
-            out.window_s[0],
-            lbl.down_from_s,
+            window[0],
+            fall.down_from_s,
             color="tab:red",
             alpha=0.05,
-            label="tolerance",
+            label="tolerance" if k == 0 else None,
         )
-    if lbl.fall_start_s is not None:
-        ax.axvline(
-            lbl.fall_start_s, color="tab:orange", ls="--", lw=1.2, label="fall start"
-        )
+        if fall.fall_start_s is not None:
+            ax.axvline(
+                fall.fall_start_s,
+                color="tab:orange",
+                ls="--",
+                lw=1.2,
+                label="fall start" if k == 0 else None,
+            )
     if lbl.person_on_floor and lbl.on_floor_from_s is not None:
         floor_until = lbl.on_floor_until_s
         until = float(floor_until) if isinstance(floor_until, int | float) else end_s
@@ -514,7 +667,7 @@ def plot_clip(c: ClipResult, down_enter: float, path: Path) -> None:
     ax.set_ylabel("down score")
     flags = _flags(c)
     ax.set_title(
-        f"{c.clip.file}: {out.verdict}" + (f" [{flags}]" if flags else ""), fontsize=9
+        f"{c.name}: {out.verdict}" + (f" [{flags}]" if flags else ""), fontsize=9
     )
     ax.legend(loc="upper left", fontsize=7, ncol=3)
     if not np.isfinite(run.max_down_score).any():

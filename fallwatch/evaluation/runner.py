@@ -254,11 +254,15 @@ def _replay_frames(detections: Detections, camera_id: str) -> Iterator[Frame]:
 
 
 class ClipRunner:
-    """Runs one clip at a time through a fresh `Analyzer` and collects alerts and scores."""
+    """Runs one clip at a time through a fresh `Analyzer` and collects alerts and scores.
+
+    `detector` may be None for a runner that only replays cached detections: a clip
+    missing from the cache is then a `ValueError`, never a silent live run.
+    """
 
     def __init__(
         self,
-        detector: Detector,
+        detector: Detector | None,
         fall_config: FallConfig,
         cache: PosesCache | None = None,
         analysis_fps: float | None = None,
@@ -272,20 +276,45 @@ class ClipRunner:
         """Analyse the video at `path`; raises `VideoError` for a missing or bad file."""
         started = time.perf_counter()
         cached = self.cache.load(path) if self.cache else None
-        camera_id = path.stem
-        recorder: _RecordingDetector | None = None
         if cached is not None:
-            frames: Iterator[Frame] = _replay_frames(cached, camera_id)
-            detector: Detector = _ReplayDetector(cached.poses)
-            fps, size_wh = cached.fps, cached.size_wh
-        else:
-            info = probe_video(path)
-            fps, size_wh = info.fps, (info.width, info.height)
-            # Sampled before the detector, so the cache holds exactly the analysed frames.
-            frames = FrameSampler(self.analysis_fps).sample(iter_video(path, camera_id=camera_id))
-            recorder = _RecordingDetector(self.detector)
-            detector = recorder
-        analyzer = Analyzer(detector, self.fall_config, camera_id=camera_id)
+            return self.replay(cached, path, started=started)
+        if self.detector is None:
+            # A replay-only runner (leave-one-source-out folds) must never decode.
+            raise ValueError(f"{path}: not in the detections cache, and no detector to run")
+        camera_id = path.stem
+        info = probe_video(path)
+        fps, size_wh = info.fps, (info.width, info.height)
+        # Sampled before the detector, so the cache holds exactly the analysed frames.
+        frames = FrameSampler(self.analysis_fps).sample(iter_video(path, camera_id=camera_id))
+        recorder = _RecordingDetector(self.detector)
+        run = self._analyse(path, frames, recorder, fps, started, cached=False)
+        if self.cache is not None:
+            self.cache.save(path, Detections(fps, size_wh, run.times_s, recorder.poses))
+        return run
+
+    def replay(
+        self, detections: Detections, path: Path, started: float | None = None
+    ) -> ClipRun:
+        """The rules over detections already in memory (from `PosesCache.load`).
+
+        Leave-one-source-out fits replay every clip under many rule settings: loading
+        each clip once and replaying it from memory keeps a fold to a second or two.
+        """
+        started = time.perf_counter() if started is None else started
+        frames = _replay_frames(detections, path.stem)
+        detector = _ReplayDetector(detections.poses)
+        return self._analyse(path, frames, detector, detections.fps, started, cached=True)
+
+    def _analyse(
+        self,
+        path: Path,
+        frames: Iterator[Frame],
+        detector: Detector,
+        fps: float,
+        started: float,
+        cached: bool,
+    ) -> ClipRun:
+        analyzer = Analyzer(detector, self.fall_config, camera_id=path.stem)
         alerts: list[Alert] = []
         times: list[float] = []
         scores: list[float] = []
@@ -301,18 +330,15 @@ class ClipRunner:
                 for e in result.update.events
                 if e.kind in ALERT_KINDS
             )
-        times_s = np.asarray(times, np.float64)
-        if recorder is not None and self.cache is not None:
-            self.cache.save(path, Detections(fps, size_wh, times_s, recorder.poses))
         return ClipRun(
             path=path,
             alerts=tuple(alerts),
-            times_s=times_s,
+            times_s=np.asarray(times, np.float64),
             max_down_score=np.asarray(scores, np.float32),
             fps=fps,
             wall_s=time.perf_counter() - started,
             stage_ms=stage_ms,
-            cached=cached is not None,
+            cached=cached,
         )
 
 

@@ -12,7 +12,8 @@ import pytest
 
 from fallwatch.config.detector import PoseDetectorConfig
 from fallwatch.config.fall import FallConfig
-from fallwatch.evaluation.command import detector_config
+from fallwatch.evaluation.command import detector_config, select
+from fallwatch.evaluation.manifest import load_manifests
 from tests.evaluation.conftest import (
     EVAL_ONLY_MAIN,
     REPO_ROOT,
@@ -93,9 +94,15 @@ def test_eval_tiny_manifest(
     assert data["totals"]["clips"] == 2 and data["images"]["judged"] == 3
     assert set(data["images"]["confusion"]) == {"tp", "fp", "fn", "tn"}
     assert report.with_suffix(".md").read_text().startswith("# Fallwatch evaluation")
+    # Named after the clip's unique name: the manifest's folder, then its path.
+    label = tmp_path.name
     assert sorted(p.name for p in (tmp_path / "plots").iterdir()) == [
-        "videos__gmdcsa24__GMDCSA24_S1_ADL_16.png",
-        "videos__gmdcsa24__GMDCSA24_S1_Fall_14.png",
+        f"{label}__videos__gmdcsa24__GMDCSA24_S1_ADL_16.png",
+        f"{label}__videos__gmdcsa24__GMDCSA24_S1_Fall_14.png",
+    ]
+    assert [c["name"] for c in data["clips"]] == [f"{label}/{ADL_CLIP}", f"{label}/{FALL_CLIP}"]
+    assert [s["source"] for s in data["sources"]] == [
+        "ekramalam/GMDCSA24-A-Dataset-for-Human-Fall-Detection-in-Videos"
     ]
 
     # Again from the cache, with other rules: no detector run, same frames, new alerts.
@@ -186,6 +193,16 @@ def test_missing_clip_is_reported_and_exits_1(
             ["--confirm-s", "-1"],
             "confirm_s: Input should be greater than 0",
         ),
+        (
+            {"videos": [make_clip()]},
+            ["--leave-one-source-out"],
+            "--leave-one-source-out replays cached detections: give --cache-dir",
+        ),
+        (
+            {"videos": [make_clip()]},
+            ["--leave-one-source-out", "--cache-dir", "/nonexistent/cache"],
+            "--leave-one-source-out needs clips from at least 2 sources, got 1",
+        ),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(
@@ -235,3 +252,84 @@ def test_detector_configs() -> None:
     assert (yolo.type, yolo.format) == ("yolo", "hfd")
     hybrid = detector_config("hybrid")
     assert (hybrid.type, hybrid.yolo.format) == ("hybrid", "hfd")
+
+
+def _two_manifests(tmp_path: Path) -> tuple[Path, Path]:
+    (tmp_path / "lab").mkdir()
+    (tmp_path / "home").mkdir()
+    lab = write_manifest(
+        tmp_path / "lab",
+        [
+            {**make_clip("videos/a.mp4"), "source": {"repo": "owner/lab"}},
+            make_clip("videos/b.mp4", fall=False),
+        ],
+    )
+    home = write_manifest(tmp_path / "home", [make_clip("videos/a.mp4")])
+    return lab, home
+
+
+@pytest.mark.parametrize(
+    ("only", "limit", "names"),
+    [
+        (None, None, ["lab/videos/a.mp4", "lab/videos/b.mp4", "home/videos/a.mp4"]),
+        (["videos/a.mp4"], None, ["lab/videos/a.mp4", "home/videos/a.mp4"]),  # as written
+        (["home/*"], None, ["home/videos/a.mp4"]),  # by unique name
+        (["*/b.mp4", "home/*"], None, ["lab/videos/b.mp4", "home/videos/a.mp4"]),
+        (None, 2, ["lab/videos/a.mp4", "lab/videos/b.mp4"]),  # limit over all manifests
+    ],
+)
+def test_select_across_manifests(
+    tmp_path: Path, only: list[str] | None, limit: int | None, names: list[str]
+) -> None:
+    manifests = load_manifests(_two_manifests(tmp_path))
+    clips, stills = select(manifests, only, limit, images=True)
+    assert [c.name for c in clips] == names and stills == []
+
+
+def test_two_manifests_report_names_and_sources(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # No video files: every clip fails, which is enough to see names and grouping.
+    lab, home = _two_manifests(tmp_path)
+    report = tmp_path / "r.json"
+    assert run_eval([str(lab), str(home), "--report", str(report)]) == 1
+    data = json.loads(report.read_text())
+    assert [(c["file"], c["name"], c["source"]) for c in data["clips"]] == [
+        ("videos/a.mp4", "lab/videos/a.mp4", "owner/lab"),
+        ("videos/b.mp4", "lab/videos/b.mp4", "lab"),
+        ("videos/a.mp4", "home/videos/a.mp4", "home"),
+    ]
+    assert data["settings"]["manifests"] == {"lab": str(lab), "home": str(home)}
+    assert [s["source"] for s in data["sources"]] == ["home", "lab", "owner/lab"]
+    out = capsys.readouterr().out
+    assert "Per source" in out and "home/videos/a.mp4" in out
+
+
+def test_leave_one_source_out_end_to_end(
+    tmp_path: Path,
+    falls_data: Path,
+    falls_manifest: dict[str, Any],
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # Two real clips from two sources: the first pass fills the cache, the folds replay it.
+    (tmp_path / "videos").symlink_to(falls_data / "videos")
+    upfall = "videos/upfall/UPFall_S1_A01_T1_Cam1.mp4"
+    path = write_manifest(
+        tmp_path, [_entry(falls_manifest, ADL_CLIP), _entry(falls_manifest, upfall)]
+    )
+    report = tmp_path / "r.json"
+    args = [str(path), "--cache-dir", str(tmp_path / "cache"), "--report", str(report)]
+    assert run_eval([*args, "--no-images", "--leave-one-source-out"]) == 0
+    out = capsys.readouterr().out
+    assert "LEAVE-ONE-SOURCE-OUT" in out and "in-sample figure" in out
+    loso = json.loads(report.read_text())["leave_one_source_out"]
+    assert [f["source"] for f in loso["folds"]] == [
+        "ekramalam/GMDCSA24-A-Dataset-for-Human-Fall-Detection-in-Videos",
+        "taufeeque9/HumanFallDetection",
+    ]
+    assert [f["train_sources"] for f in loso["folds"]] == [
+        ["taufeeque9/HumanFallDetection"],
+        ["ekramalam/GMDCSA24-A-Dataset-for-Human-Fall-Detection-in-Videos"],
+    ]
+    assert loso["totals"]["clips"] == 2
+    assert "## Leave-one-source-out" in report.with_suffix(".md").read_text()

@@ -6,7 +6,13 @@ from typing import Any
 
 import pytest
 
-from fallwatch.evaluation.manifest import ManifestError, load_manifest
+from fallwatch.evaluation.manifest import (
+    ClipRef,
+    ManifestError,
+    load_manifest,
+    load_manifests,
+    manifest_labels,
+)
 from tests.evaluation.conftest import make_clip, write_manifest
 
 
@@ -110,6 +116,63 @@ def _with(change: Any) -> dict[str, Any]:
             lambda d: d.update(images={"dir": "x", "items": [{"image": "a.jpg"}]}),
             "images.items[0].label: Field required",
         ),
+        # several falls in one clip
+        (
+            lambda d: d["videos"][1]["label"].update(
+                fall_events=[
+                    {"down_from_s": 1.0, "down_until_s": 5.0},
+                    {"fall_start_s": 4.0, "down_from_s": 6.0, "down_until_s": 8.0},
+                ]
+            ),
+            "videos[1] (videos/b.mp4) label: fall_events[1] starts at 4.0 s, before "
+            "fall_events[0] ends (down_until_s 5.0)",
+        ),
+        (
+            lambda d: d["videos"][1]["label"].update(
+                fall_events=[
+                    {"down_from_s": 1.0, "down_until_s": "end"},
+                    {"down_from_s": 6.0, "down_until_s": 8.0},
+                ]
+            ),
+            "fall_events[1] starts at 6.0 s, before fall_events[0] ends (down_until_s end)",
+        ),
+        (
+            lambda d: d["videos"][1]["label"].update(
+                fall_events=[{"down_from_s": 3.0, "down_until_s": 2.0}]
+            ),
+            "videos[1] (videos/b.mp4) label.fall_events[0]: down_until_s (2.0) is before "
+            "down_from_s (3.0)",
+        ),
+        (
+            lambda d: d["videos"][1]["label"].update(
+                fall_events=[{"fall_start_s": 4.0, "down_from_s": 3.0, "down_until_s": 5.0}]
+            ),
+            "label.fall_events[0]: fall_start_s (4.0) is after down_from_s (3.0)",
+        ),
+        (
+            lambda d: d["videos"][1]["label"].update(
+                fall_events=[{"down_from_s": 3.0, "down_until_s": "soon"}]
+            ),
+            "label.fall_events[0].down_until_s: must be seconds or 'end', got 'soon'",
+        ),
+        (
+            lambda d: d["videos"][1]["label"].update(fall_events=[{"down_until_s": 3.0}]),
+            "label.fall_events[0].down_from_s: Field required",
+        ),
+        (
+            lambda d: d["videos"][1]["label"].update(fall_events=[]),
+            "label: fall_events is empty",
+        ),
+        (
+            lambda d: d["videos"][1].update(
+                label={"fall": False, "fall_events": [{"down_from_s": 1, "down_until_s": 2}]}
+            ),
+            "label: fall_events given on a clip with fall: false",
+        ),
+        (
+            lambda d: d["videos"][0].update(source="somewhere"),
+            "videos[0] (videos/a.mp4) source: Input should be a valid dictionary",
+        ),
     ],
 )
 def test_bad_manifest_names_clip_and_field(
@@ -158,3 +221,64 @@ def test_unreadable_manifest(
 def test_a_folder_is_not_a_manifest(tmp_path: Path) -> None:
     with pytest.raises(ManifestError, match="not a file"):
         load_manifest(tmp_path)
+
+
+def test_fall_events_replace_the_label_window(tmp_path: Path) -> None:
+    events = [
+        {"fall_start_s": 0.5, "down_from_s": 1.0, "down_until_s": 2.5},
+        {"down_from_s": 4.0, "down_until_s": "end"},
+    ]
+    # No top-level down window is needed when the falls are listed.
+    entry = make_clip("videos/two.mp4", fall_events=events)
+    del entry["label"]["down_from_s"], entry["label"]["down_until_s"]
+    m = load_manifest(write_manifest(tmp_path, [entry, make_clip("videos/one.mp4")]))
+    two, one = m.videos
+    assert [(f.down_from_s, f.down_until_s) for f in two.label.falls] == [
+        (1.0, 2.5),
+        (4.0, "end"),
+    ]
+    assert [(f.fall_start_s, f.down_from_s) for f in one.label.falls] == [(1.0, 2.0)]
+
+
+def test_uncertain_in_the_label_counts_and_source_is_read(tmp_path: Path) -> None:
+    flagged = make_clip("videos/a.mp4", uncertain=True)
+    plain = {**make_clip("videos/b.mp4"), "source": {"repo": "someone/clips", "commit": "abc"}}
+    m = load_manifest(write_manifest(tmp_path, [flagged, plain]))
+    assert m.videos[0].uncertain and m.videos[0].label.uncertain
+    assert not m.videos[1].uncertain
+    assert m.videos[1].source is not None and m.videos[1].source.repo == "someone/clips"
+
+
+@pytest.mark.parametrize(
+    ("paths", "labels"),
+    [
+        (["d/falls/manifest.json", "d/falls2/manifest.json"], ["falls", "falls2"]),
+        (["a/dev/manifest.json", "b/dev/manifest.json"], ["a/dev", "b/dev"]),
+        (["x/manifest.json", "x/extra.json"], ["x", "extra"]),
+        (["only/manifest.json"], ["only"]),
+    ],
+)
+def test_manifest_labels_are_short_and_unique(
+    tmp_path: Path, paths: list[str], labels: list[str]
+) -> None:
+    assert manifest_labels([tmp_path / p for p in paths]) == labels
+
+
+def test_the_same_manifest_twice_is_an_error(tmp_path: Path) -> None:
+    path = write_manifest(tmp_path, [make_clip()])
+    with pytest.raises(ManifestError, match="given twice"):
+        load_manifests([path, tmp_path / "." / "manifest.json"])
+
+
+def test_clip_names_and_sources_across_manifests(tmp_path: Path) -> None:
+    # The same file in two manifests gets two names; a clip without source.repo counts
+    # under its manifest's label.
+    sourced = {**make_clip("videos/a.mp4"), "source": {"repo": "owner/clips"}}
+    (tmp_path / "lab").mkdir()
+    (tmp_path / "home").mkdir()
+    lab = write_manifest(tmp_path / "lab", [sourced])
+    home = write_manifest(tmp_path / "home", [make_clip("./videos/a.mp4")])
+    refs = [ClipRef(owner, 0, owner.manifest.videos[0]) for owner in load_manifests([lab, home])]
+    assert [r.name for r in refs] == ["lab/videos/a.mp4", "home/videos/a.mp4"]
+    assert [r.source for r in refs] == ["owner/clips", "home"]
+    assert [r.path for r in refs] == [tmp_path / "lab/videos/a.mp4", tmp_path / "home/videos/a.mp4"]

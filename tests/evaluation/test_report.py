@@ -133,7 +133,7 @@ def test_json_clip_fields(report: EvalReport) -> None:
         and gone["matched"] is None
     )
     assert data["failed_clips"] == [
-        {"file": "videos/gone.mp4", "error": "VideoError: no such file"}
+        {"file": "videos/gone.mp4", "name": "videos/gone.mp4", "error": "VideoError: no such file"}
     ]
 
 
@@ -188,3 +188,37 @@ def test_plot_writes_a_png(report: EvalReport, tmp_path: Path) -> None:
         path = tmp_path / plot_name(c.clip.file)
         plot_clip(c, 0.6, path)
         assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_totals_per_source_and_in_total() -> None:
+    def sourced(entry: dict[str, Any], repo: str | None) -> dict[str, Any]:
+        return {**entry, "source": {"repo": repo}} if repo else entry
+
+    clips = [
+        make_result(0, sourced(make_clip("a/fall1.mp4"), "lab/a"), [4.0]),  # hit
+        make_result(1, sourced(make_clip("a/fall2.mp4"), "lab/a"), []),  # missed
+        make_result(2, sourced(make_clip("a/adl.mp4", fall=False), "lab/a"), [2.0]),
+        make_result(3, sourced(make_clip("b/adl.mp4", fall=False), "home/b"), []),
+        make_result(4, sourced({**make_clip("b/unsure.mp4"), "uncertain": True}, "home/b"), []),
+        # No source.repo: the manifest's label is the source.
+        make_result(5, make_clip("c/fall.mp4"), [3.0]),
+    ]
+    clips[5] = ClipResult(5, clips[5].clip, clips[5].run, clips[5].outcome, manifest="falls2")
+    report = EvalReport(SETTINGS, clips, stills=None, wall_s=1.0)
+    rows = {r.source: r for r in report.sources}
+    assert list(rows) == ["falls2", "home/b", "lab/a"]
+    lab = rows["lab/a"].headline
+    assert (lab.fall_events_alerted, lab.fall_events) == (1, 2)
+    assert (lab.no_fall_clips_alerted, lab.no_fall_clips) == (1, 1)
+    home = rows["home/b"]
+    assert (home.headline.clips, home.headline.no_fall_clips, home.uncertain.clips) == (1, 1, 1)
+    assert rows["falls2"].headline.fall_events_alerted == 1
+    text = render_text(report)
+    table = text[text.index("Per source") :].splitlines()
+    assert table[2].split() == ["falls2", "1", "1/1", "0/0", "0", "0"]
+    assert table[4].split() == ["lab/a", "3", "1/2", "1/1", "1", "0"]
+    assert table[5].split() == ["total", "5", "2/3", "1/2", "1", "1"]
+    data = to_json(report)
+    assert [s["source"] for s in data["sources"]] == ["falls2", "home/b", "lab/a"]
+    assert data["sources"][2]["totals"]["fall_events_alerted"] == 1
+    assert "| **total** | 5 | 2/3 | 1/2 | 1 | 1 |" in render_markdown(report)

@@ -184,3 +184,56 @@ def test_confusion(
     cm = Confusion.count(map(bool, truth), map(bool, predicted))
     assert (cm.tp, cm.fp, cm.fn, cm.tn) == counts
     assert (cm.accuracy, cm.precision, cm.recall) == (accuracy, precision, recall)
+
+
+# Two falls in a 20 s clip: windows [2, 7] and [11, 21] with the 1 s tolerance.
+TWO_FALLS = {
+    "fall_events": [
+        {"fall_start_s": 2.0, "down_from_s": 3.0, "down_until_s": 6.0},
+        {"fall_start_s": 11.0, "down_from_s": 12.0, "down_until_s": "end"},
+    ]
+}
+
+
+def test_two_falls_each_alerted_once_and_between_is_a_false_alarm() -> None:
+    # The first fall alerted twice (the repeat is no false alarm), an alert at 9 s
+    # while the person is up between the falls, the second fall alerted once.
+    out = score_clip([4.0, 5.0, 9.0, 13.5], make_label(**TWO_FALLS), duration_s=20.0)
+    assert out.windows_s == ((2.0, 7.0), (11.0, 21.0))
+    assert out.event_hits_s == (4.0, 13.5)
+    assert out.event_delays_s == pytest.approx((1.0, 1.5))
+    assert out.false_alarms_s == (9.0,)
+    assert (out.falls, out.falls_alerted, out.matched) == (2, 2, True)
+    assert out.verdict == "hit+false-alarm"
+
+
+def test_one_of_two_falls_alerted_is_not_a_matched_clip() -> None:
+    out = score_clip([12.5], make_label(**TWO_FALLS), duration_s=20.0)
+    assert out.event_hits_s == (None, 12.5) and out.delay_s == pytest.approx(0.5)
+    assert not out.matched and out.verdict == "hit-1/2"
+    t = summarize([out, score_clip([4.0], make_label(**FALL), 10.0)])
+    assert (t.fall_clips, t.falls_alerted) == (2, 1)
+    assert (t.fall_events, t.fall_events_alerted) == (3, 2)
+    assert t.event_recall == pytest.approx(2 / 3)
+
+
+def test_overlapping_windows_take_one_alert_each() -> None:
+    # Up at 5 s, down again at 6 s: windows [2, 6] and [5, 11] overlap; one alert at
+    # 5.5 s is the first fall's hit only, so the second fall is missed.
+    label = make_label(
+        fall_events=[
+            {"down_from_s": 3.0, "down_until_s": 5.0},
+            {"down_from_s": 6.0, "down_until_s": 10.0},
+        ]
+    )
+    out = score_clip([5.5], label, duration_s=12.0)
+    assert out.event_hits_s == (5.5, None) and out.false_alarms_s == ()
+    both = score_clip([5.5, 5.8], label, duration_s=12.0)
+    assert both.event_hits_s == (5.5, 5.8) and both.matched
+
+
+def test_without_fall_events_the_label_window_is_the_one_fall() -> None:
+    out = score_clip([4.0], make_label(**FALL), duration_s=10.0)
+    assert out.windows_s == ((2.0, 11.0),) and out.falls == 1 and out.matched
+    no_fall = score_clip([4.0], make_label(fall=False), duration_s=10.0)
+    assert no_fall.falls == 0 and not no_fall.matched and no_fall.windows_s == ()
