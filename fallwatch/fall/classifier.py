@@ -160,10 +160,16 @@ class FallClassifier:
 
     # ------------------------------------------------------------------ scoring
     def down_scores(self, poses: Poses) -> np.ndarray:
-        """Per-person down score for one frame without any history (stills, tests)."""
+        """Per-person down score for one frame without any history (stills, tests).
+
+        One frame cannot show a body held up on the arms for a while (a push-up), only
+        hands out for a moment (a fall), so arm support does not veto here."""
         feats = posture_features(poses, self.config.min_keypoint_score)
         return np.array(
-            [self._score(feats, i, None, float(poses.fallen_scores[i])) for i in range(len(poses))],
+            [
+                self._score(feats, i, None, float(poses.fallen_scores[i]), held_up=False)
+                for i in range(len(poses))
+            ],
             np.float32,
         )
 
@@ -192,8 +198,8 @@ class FallClassifier:
         after_fall: bool = False,
         held_up: bool | None = None,
     ) -> float:
-        """This frame's down score; `held_up` (default: this frame's arm support alone)
-        says the body has rested on straight arms for most of the last moments."""
+        """This frame's down score; `held_up` says the body has rested on straight arms
+        for most of the last moments (default: this frame's arm support alone)."""
         aspect = float(f.aspect_wh[i])
         kp_aspect = float(f.keypoint_aspect_wh[i])
         if f.legs_seen[i]:
