@@ -5,6 +5,11 @@ and the fall rules are a fraction of a millisecond. So `PosesCache` stores each 
 raw detector output, and a later run with the same detector config replays it through a
 fresh `Analyzer` (tracker + classifier) without decoding the video: the whole dev set
 re-scores in seconds after a change to the rules.
+
+The zoomed second look (`fallwatch.detect.zoom`) is not in the cache: which people it
+looks at depends on the rules. On a replay with zoom on, the clip's frames are decoded
+again (a few ms a frame) and the zoom runs live on the cached main-pass detections, so
+a replay gives what a live run gives.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from fallwatch.config.detector import HybridDetectorConfig
 from fallwatch.config.fall import FallConfig
 from fallwatch.detect.base import Detector
 from fallwatch.detect.hybrid import HybridDetector
+from fallwatch.detect.zoom import ZoomPass, zoom_pass_for
 from fallwatch.pipeline.analyzer import Analyzer
 from fallwatch.sources.sampling import FrameSampler
 from fallwatch.sources.video import iter_video, probe_video
@@ -121,7 +127,7 @@ class PosesCache:
             )
         self._detector_key = json.dumps(
             {
-                "detector": detector_config.model_dump(mode="json"),
+                "detector": main_pass_config(detector_config),
                 "analysis_fps": analysis_fps or 0,
                 "fallwatch": fallwatch.__version__,
                 "format": CACHE_FORMAT,
@@ -217,6 +223,17 @@ class PosesCache:
         return path
 
 
+def main_pass_config(config: BaseModel) -> dict[str, Any]:
+    """The detector config as the main pass sees it, for the cache key: without the `zoom`
+    sections, which steer only the zoomed look (run live on replay, never cached)."""
+    data: dict[str, Any] = config.model_dump(mode="json")
+    data.pop("zoom", None)
+    pose = data.get("pose")
+    if isinstance(pose, dict):
+        pose.pop("zoom", None)
+    return data
+
+
 class _RecordingDetector:
     """Passes frames to the real detector and keeps its raw output for the cache."""
 
@@ -253,6 +270,25 @@ def _replay_frames(detections: Detections, camera_id: str) -> Iterator[Frame]:
         yield Frame(image=blank, t_s=float(t_s), index=i, camera_id=camera_id)
 
 
+def _decoded_replay(
+    path: Path, detections: Detections, analysis_fps: float | None, camera_id: str
+) -> Iterator[Frame]:
+    """The clip's analysed frames decoded again, numbered as the cached detections are.
+    Raises `ValueError` when they are not the frames the cache was made from."""
+    frames = FrameSampler(analysis_fps).sample(iter_video(path, camera_id=camera_id))
+    count = len(detections.times_s)
+    i = -1
+    for i, frame in enumerate(frames):
+        if i >= count or not np.isclose(frame.t_s, detections.times_s[i]):
+            raise ValueError(
+                f"{path}: decoded frame {i} does not match the cached detections; "
+                "clear the cache directory"
+            )
+        yield replace(frame, index=i)
+    if i + 1 != count:
+        raise ValueError(f"{path}: {i + 1} frames decoded, the cache has {count}")
+
+
 class ClipRunner:
     """Runs one clip at a time through a fresh `Analyzer` and collects alerts and scores."""
 
@@ -274,8 +310,14 @@ class ClipRunner:
         cached = self.cache.load(path) if self.cache else None
         camera_id = path.stem
         recorder: _RecordingDetector | None = None
+        # Taken from the real detector: the stand-ins below have no model to zoom with.
+        zoom: ZoomPass | None = zoom_pass_for(self.detector)
         if cached is not None:
-            frames: Iterator[Frame] = _replay_frames(cached, camera_id)
+            frames: Iterator[Frame] = (
+                _replay_frames(cached, camera_id)
+                if zoom is None
+                else _decoded_replay(path, cached, self.analysis_fps, camera_id)
+            )
             detector: Detector = _ReplayDetector(cached.poses)
             fps, size_wh = cached.fps, cached.size_wh
         else:
@@ -285,7 +327,7 @@ class ClipRunner:
             frames = FrameSampler(self.analysis_fps).sample(iter_video(path, camera_id=camera_id))
             recorder = _RecordingDetector(self.detector)
             detector = recorder
-        analyzer = Analyzer(detector, self.fall_config, camera_id=camera_id)
+        analyzer = Analyzer(detector, self.fall_config, camera_id=camera_id, zoom=zoom)
         alerts: list[Alert] = []
         times: list[float] = []
         scores: list[float] = []
