@@ -88,6 +88,9 @@ class ZoomTargets:
             previous = self._last_seen.get(tid)
             if tid in zoom_only and not candidate and previous is not None:
                 # Seen only by the zoom: keep looking, but the hold runs on.
+                if t_s - previous[1] > cfg.hold_lost_s:
+                    del self._last_seen[tid]
+                    continue
                 self._last_seen[tid] = (box, previous[1], previous[2])
                 ranked.append(((0, -previous[1]), ZoomCandidate(box, tid, lost=True)))
                 continue
