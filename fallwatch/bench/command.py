@@ -6,6 +6,9 @@ Two modes:
   -> annotate -> JPEG encode, one thread of control, mean / p50 / p95 ms per stage.
 - `--analyze-manifest [MANIFEST]`: the `fallwatch analyze` path (annotated video written)
   over the manifest's clips, times faster than real time per clip and in total.
+- `--zoom compare`: the frame bench twice on the same clip, zoomed second look off then
+  on, with what the zoom adds to the chain's CPU time (take a clip with small people:
+  the zoom only looks at small people who may be falling, down or lost).
 
 Figures taken while other work shares the CPU are inflated; the machine's load average
 is printed with them so a busy run can be told apart.
@@ -26,15 +29,23 @@ from fallwatch.bench.data import default_clip, default_manifest
 from fallwatch.bench.frame_bench import (
     SPLIT_ONLY_STAGES,
     STAGES,
+    ZOOM_ONLY_STAGES,
     FrameBench,
     FrameBenchReport,
 )
 from fallwatch.bench.machine import MachineInfo, describe_machine, peak_rss_mb
-from fallwatch.bench.targets import Target, Verdict, analyze_targets, frame_targets
+from fallwatch.bench.targets import (
+    Target,
+    Verdict,
+    analyze_targets,
+    frame_targets,
+    zoom_targets,
+)
 from fallwatch.config import detector as det
 from fallwatch.config.fall import FallConfig
 from fallwatch.detect.base import Detector, build_detector
 from fallwatch.detect.presets import DETECTOR_PRESETS, preset_detector_config
+from fallwatch.detect.zoom import zoom_pass_for
 from fallwatch.sources.sampling import DEFAULT_ANALYSIS_FPS
 from fallwatch.sources.video import probe_video
 
@@ -71,6 +82,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default=DEFAULT_ANALYSIS_FPS,
         help=f"With --analyze-manifest: frames a second analysed, as `fallwatch analyze` "
         f"(default {DEFAULT_ANALYSIS_FPS:g}; 0 = every frame).",
+    )
+    p.add_argument(
+        "--zoom",
+        choices=("on", "off", "compare"),
+        default="on",
+        help="The zoomed second look at small candidates (pose and hybrid): on as configured "
+        "by default, off, or compare: the frame bench with it off then on, and what it adds "
+        "to the CPU time (default on).",
     )
     p.add_argument("--strict", action="store_true", help="Exit 1 when a target is missed.")
     p.set_defaults(handler=run)
@@ -122,6 +141,8 @@ def run(args: argparse.Namespace) -> int:
         return run_analyze_manifest(args)
     if args.limit is not None:
         raise ValueError("--limit applies to --analyze-manifest")
+    if args.zoom == "compare":
+        return run_zoom_compare(args)
     return run_frame_bench(args)
 
 
@@ -135,7 +156,8 @@ def run_frame_bench(args: argparse.Namespace) -> int:
     probe_video(video)  # a bad file fails here, before the model loads
     machine = describe_machine()
     detector, config, load_s = _load_detector(args)
-    report = FrameBench(detector).run(video, frames=args.frames, warmup=args.warmup)
+    zoom = zoom_pass_for(detector) if args.zoom == "on" else None
+    report = FrameBench(detector, zoom=zoom).run(video, frames=args.frames, warmup=args.warmup)
     machine = machine.with_end_load()
     peak_mb = peak_rss_mb()
     targets = frame_targets(report.fps, peak_mb, (report.video.width, report.video.height))
@@ -147,6 +169,7 @@ def run_frame_bench(args: argparse.Namespace) -> int:
             "detector": args.detector,
             "detector_config": config.model_dump(mode="json"),
             "threads": args.threads,
+            "zoom": zoom is not None,
             "model_load_s": round(load_s, 3),
             **report.as_dict(),
             "peak_rss_mb": round(peak_mb, 1),
@@ -186,7 +209,13 @@ def render_frame_report(
     for name in STAGES:
         s = report.stages.get(name)
         if s is None:
-            note = "(inside inference)" if name in SPLIT_ONLY_STAGES else "(not measured)"
+            note = (
+                "(inside inference)"
+                if name in SPLIT_ONLY_STAGES
+                else "(zoom off)"
+                if name in ZOOM_ONLY_STAGES
+                else "(not measured)"
+            )
             lines.append(f"{name:<14}{note:>30}")
             continue
         lines.append(f"{name:<14}{s.mean_ms:>10.2f}{s.p50_ms:>10.2f}{s.p95_ms:>10.2f}")
@@ -197,6 +226,11 @@ def render_frame_report(
             f"end-to-end    {report.ms_per_frame:.2f} ms/frame = {report.fps:.1f} fps = "
             f"{report.x_realtime:.2f}x real time (clip plays at {v.fps:g} fps)"
         ),
+        f"CPU           {report.cpu_ms_per_frame:.2f} ms/frame = {report.cpu_percent:.0f}% of one core "
+        f"(process CPU time, all threads)",
+        f"zoom          {report.zoom_crops} crop(s) on {report.zoomed_frames} of {report.frames} frames"
+        if "zoom" in report.stages
+        else "zoom          off",
         f"peak memory   {peak_mb:.1f} MB (process peak RSS, model load included)",
         "",
         render_machine(machine),
@@ -217,6 +251,79 @@ def render_machine(machine: MachineInfo) -> str:
     if machine.busy:
         line += "\n  NOTE: the machine was busy with other work: these timings are inflated; take final figures on an idle machine"
     return line + f"\nlibraries: {libs}"
+
+
+# ---------------------------------------------------------------- zoom on vs off
+def run_zoom_compare(args: argparse.Namespace) -> int:
+    """The frame bench with the zoom off, then on, on one clip; prints both and the
+    CPU the zoom adds, with the load average beside each."""
+    if args.frames is not None and args.frames < 1:
+        raise ValueError(f"--frames must be >= 1, got {args.frames}")
+    video = args.video if args.video is not None else default_clip()
+    probe_video(video)
+    detector, config, load_s = _load_detector(args)
+    zoom = zoom_pass_for(detector)
+    if zoom is None:
+        raise ValueError(
+            f"--zoom compare: detector {args.detector} has no zoomed look (pose and hybrid have)"
+        )
+    runs: dict[str, tuple[FrameBenchReport, MachineInfo]] = {}
+    for name, zp in (("off", None), ("on", zoom)):
+        machine = describe_machine()
+        report = FrameBench(detector, zoom=zp).run(video, frames=args.frames, warmup=args.warmup)
+        runs[name] = (report, machine.with_end_load())
+    off, on = runs["off"][0], runs["on"][0]
+    added_cpu_pct = 100 * (on.cpu_ms_per_frame / off.cpu_ms_per_frame - 1) if off.cpu_s > 0 else 0.0
+    added_wall_pct = 100 * (on.ms_per_frame / off.ms_per_frame - 1)
+    targets = zoom_targets(added_cpu_pct, on.fps, (on.video.width, on.video.height))
+    v = on.video
+    lines = [
+        f"fallwatch bench --zoom compare: {v.path} ({v.width}x{v.height}, {v.fps:g} fps)",
+        (
+            f"detector {args.detector} at {_input_wh_text(config)} on {args.threads} thread(s), "
+            f"loaded in {load_s:.2f} s; {on.frames} frames measured after {on.warmup_frames} "
+            "warm-up, every frame analysed"
+        ),
+        "",
+        f"{'zoom':<6}{'ms/frame':>10}{'fps':>8}{'CPU ms/frame':>14}{'CPU %':>7}{'zoom ms':>9}"
+        f"{'crops':>7}{'frames zoomed':>15}   load average",
+    ]
+    for name, (r, m) in runs.items():
+        z = r.stages.get("zoom")
+        loads = " -> ".join(f"{x:.2f}" for x in (m.load_1min_start, m.load_1min_end) if x is not None)
+        lines.append(
+            f"{name:<6}{r.ms_per_frame:>10.2f}{r.fps:>8.1f}{r.cpu_ms_per_frame:>14.2f}"
+            f"{r.cpu_percent:>7.0f}{(z.mean_ms if z else 0.0):>9.2f}{r.zoom_crops:>7}"
+            f"{f'{r.zoomed_frames}/{r.frames}':>15}   {loads or 'unknown'}"
+        )
+    lines += [
+        "",
+        f"zoom adds {added_cpu_pct:+.1f}% CPU time and {added_wall_pct:+.1f}% wall time per frame",
+        "",
+        render_machine(runs["on"][1]),
+        "",
+        "targets:",
+        *(f"  {t.describe()}" for t in targets),
+    ]
+    print("\n".join(lines))
+    if args.json:
+        _write_json(
+            args.json,
+            {
+                "fallwatch_version": __version__,
+                "mode": "zoom-compare",
+                "detector": args.detector,
+                "detector_config": config.model_dump(mode="json"),
+                "threads": args.threads,
+                "runs": {
+                    name: {**r.as_dict(), "machine": m.as_dict()} for name, (r, m) in runs.items()
+                },
+                "zoom_added_cpu_percent": round(added_cpu_pct, 2),
+                "zoom_added_wall_percent": round(added_wall_pct, 2),
+                "targets": [t.as_dict() for t in targets],
+            },
+        )
+    return _exit_code(targets, args.strict)
 
 
 # ---------------------------------------------------------------- analyze path

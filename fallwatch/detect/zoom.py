@@ -79,8 +79,13 @@ class RegionPoseModel(Protocol):
 
     config: PoseDetectorConfig
 
-    def detect_region(self, frame: Frame, region_xyxy: tuple[int, int, int, int]) -> Poses:
-        """People inside the region, in frame pixels."""
+    def detect_region(
+        self,
+        frame: Frame,
+        region_xyxy: tuple[int, int, int, int],
+        input_wh: tuple[int, int] | None = None,
+    ) -> Poses:
+        """People inside the region enlarged to `input_wh`, in frame pixels."""
         ...
 
 
@@ -168,7 +173,8 @@ class ZoomPass:
         """What the last `refine` did, one entry a crop."""
 
     @property
-    def input_wh(self) -> tuple[int, int]:
+    def main_input_wh(self) -> tuple[int, int]:
+        """The main pass's model input, which decides who is small to the model."""
         return self.model.config.input_wh
 
     def reset(self) -> None:
@@ -187,8 +193,8 @@ class ZoomPass:
         added: list[Poses] = []
         used: set[int] = set()
         for cand in candidates[: self.config.max_crops_per_frame]:
-            region = crop_region(cand.xyxy, frame.size_wh, self.input_wh, self.config.margin)
-            found = self.model.detect_region(frame, region)
+            region = crop_region(cand.xyxy, frame.size_wh, self.config.input_wh, self.config.margin)
+            found = self.model.detect_region(frame, region, self.config.input_wh)
             k = nearest_box(cand.xyxy, found.xyxy)
             if k is None:
                 looks.append(ZoomLook(cand.track_id, region, ZoomAction.MISSED, 0, 0))

@@ -57,9 +57,11 @@ class ZoomTargets:
     skeleton for them at all), then falling/down/alerted, then by down score.
     """
 
-    def __init__(self, config: ZoomConfig, input_wh: tuple[int, int]):
+    def __init__(self, config: ZoomConfig, main_input_wh: tuple[int, int]):
+        """`main_input_wh`: the main pass's model input, which sets how small a person
+        is to the model."""
         self.config = config
-        self.input_wh = input_wh
+        self.main_input_wh = main_input_wh
         self.reset()
 
     def reset(self) -> None:
@@ -106,7 +108,7 @@ class ZoomTargets:
                 continue
             ranked.append(((0, -seen_s), ZoomCandidate(box, tid, lost=True)))
         frame_w, frame_h = result.frame.size_wh
-        scale = min(self.input_wh[0] / frame_w, self.input_wh[1] / frame_h)
+        scale = min(self.main_input_wh[0] / frame_w, self.main_input_wh[1] / frame_h)
         small = [
             (rank, c)
             for rank, c in ranked
@@ -142,7 +144,7 @@ class Analyzer:
         self.classifier = FallClassifier(fall_config, camera_id=camera_id)
         self.zoom = zoom if zoom is not None else zoom_pass_for(detector)
         self.targets = (
-            ZoomTargets(self.zoom.config, self.zoom.input_wh) if self.zoom is not None else None
+            ZoomTargets(self.zoom.config, self.zoom.main_input_wh) if self.zoom is not None else None
         )
         self._candidates: list[ZoomCandidate] = []
 

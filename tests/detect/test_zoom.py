@@ -105,7 +105,12 @@ class FakeRegionModel:
         self.config = config or PoseDetectorConfig()
         self.regions: list[tuple[int, int, int, int]] = []
 
-    def detect_region(self, frame: Frame, region_xyxy: tuple[int, int, int, int]) -> Poses:
+    def detect_region(
+        self,
+        frame: Frame,
+        region_xyxy: tuple[int, int, int, int],
+        input_wh: tuple[int, int] | None = None,
+    ) -> Poses:
         self.regions.append(region_xyxy)
         return self.people
 
@@ -172,7 +177,7 @@ def test_refine_looks_at_most_max_crops_per_frame() -> None:
 def test_zoom_pass_for_follows_the_config() -> None:
     on = FakeRegionModel(Poses.empty())
     zp = zoom_pass_for(on)
-    assert zp is not None and zp.add_missing and zp.input_wh == (256, 192)
+    assert zp is not None and zp.add_missing and zp.main_input_wh == (256, 192)
     off = FakeRegionModel(Poses.empty(), PoseDetectorConfig(zoom=ZoomConfig(enabled=False)))
     assert zoom_pass_for(off) is None
 
@@ -194,6 +199,7 @@ def test_zoom_pass_for_follows_the_config() -> None:
         ("hold_lost_s", -1),
         ("min_down_score", 1.5),
         ("zoom_factor", 2),
+        ("input_wh", (100, 128)),
     ],
 )
 def test_zoom_config_rejects_bad_values(field, value) -> None:  # type: ignore[no-untyped-def]

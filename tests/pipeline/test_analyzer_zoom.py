@@ -139,7 +139,12 @@ class FakeRegionModel:
         self.config = PoseDetectorConfig()
         self.regions: list[tuple[int, int, int, int]] = []
 
-    def detect_region(self, frame: Frame, region_xyxy: tuple[int, int, int, int]) -> Poses:
+    def detect_region(
+        self,
+        frame: Frame,
+        region_xyxy: tuple[int, int, int, int],
+        input_wh: tuple[int, int] | None = None,
+    ) -> Poses:
         self.regions.append(region_xyxy)
         if not len(self.person):
             return self.person
