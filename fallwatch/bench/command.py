@@ -23,6 +23,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from fallwatch import __version__
 from fallwatch.bench.analyze_bench import ANALYZE_STAGES, AnalyzeBench, ManifestSpeed
 from fallwatch.bench.data import default_clip, default_manifest
@@ -138,6 +140,8 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError("give either VIDEO or --analyze-manifest, not both")
         if args.frames is not None:
             raise ValueError("--frames applies to the frame bench, not --analyze-manifest")
+        if args.zoom == "compare":
+            raise ValueError("--zoom compare applies to the frame bench, not --analyze-manifest")
         return run_analyze_manifest(args)
     if args.limit is not None:
         raise ValueError("--limit applies to --analyze-manifest")
@@ -226,8 +230,10 @@ def render_frame_report(
             f"end-to-end    {report.ms_per_frame:.2f} ms/frame = {report.fps:.1f} fps = "
             f"{report.x_realtime:.2f}x real time (clip plays at {v.fps:g} fps)"
         ),
-        f"CPU           {report.cpu_ms_per_frame:.2f} ms/frame = {report.cpu_percent:.0f}% of one core "
-        f"(process CPU time, all threads)",
+        (
+            f"CPU           {report.cpu_ms_per_frame:.2f} ms/frame = {report.cpu_percent:.0f}% of one core "
+            "(process CPU time, all threads)"
+        ),
         f"zoom          {report.zoom_crops} crop(s) on {report.zoomed_frames} of {report.frames} frames"
         if "zoom" in report.stages
         else "zoom          off",
@@ -259,6 +265,9 @@ def run_zoom_compare(args: argparse.Namespace) -> int:
     CPU the zoom adds, with the load average beside each."""
     if args.frames is not None and args.frames < 1:
         raise ValueError(f"--frames must be >= 1, got {args.frames}")
+    if args.detector == "yolo":
+        # Refused before loading: a box model has no skeleton to zoom on.
+        raise ValueError("--zoom compare: detector yolo has no zoomed look (pose and hybrid have)")
     video = args.video if args.video is not None else default_clip()
     probe_video(video)
     detector, config, load_s = _load_detector(args)
@@ -285,8 +294,10 @@ def run_zoom_compare(args: argparse.Namespace) -> int:
             "warm-up, every frame analysed"
         ),
         "",
-        f"{'zoom':<6}{'ms/frame':>10}{'fps':>8}{'CPU ms/frame':>14}{'CPU %':>7}{'zoom ms':>9}"
-        f"{'crops':>7}{'frames zoomed':>15}   load average",
+        (
+            f"{'zoom':<6}{'ms/frame':>10}{'fps':>8}{'CPU ms/frame':>14}{'CPU %':>7}{'zoom ms':>9}"
+            f"{'crops':>7}{'frames zoomed':>15}   load average"
+        ),
     ]
     for name, (r, m) in runs.items():
         z = r.stages.get("zoom")
@@ -296,9 +307,13 @@ def run_zoom_compare(args: argparse.Namespace) -> int:
             f"{r.cpu_percent:>7.0f}{(z.mean_ms if z else 0.0):>9.2f}{r.zoom_crops:>7}"
             f"{f'{r.zoomed_frames}/{r.frames}':>15}   {loads or 'unknown'}"
         )
+    effect = zoom_effect(off, on)
     lines += [
         "",
         f"zoom adds {added_cpu_pct:+.1f}% CPU time and {added_wall_pct:+.1f}% wall time per frame",
+        "",
+        "what the zoom changed (same frames, zoom off vs on; not an accuracy figure):",
+        *(f"  {line}" for line in render_zoom_effect(effect)),
         "",
         render_machine(runs["on"][1]),
         "",
@@ -319,11 +334,68 @@ def run_zoom_compare(args: argparse.Namespace) -> int:
                     name: {**r.as_dict(), "machine": m.as_dict()} for name, (r, m) in runs.items()
                 },
                 "zoom_added_cpu_percent": round(added_cpu_pct, 2),
+                "zoom_effect": effect,
                 "zoom_added_wall_percent": round(added_wall_pct, 2),
                 "targets": [t.as_dict() for t in targets],
             },
         )
     return _exit_code(targets, args.strict)
+
+
+DOWN_SCORE_CHANGE = 0.1
+"""A per-frame max down score that moves by at least this much counts as changed."""
+
+
+def zoom_effect(off: FrameBenchReport, on: FrameBenchReport) -> dict[str, Any]:
+    """What the zoom changed between two runs over the same frames: its looks, and the
+    per-frame highest down score (NaN where nobody was tracked)."""
+    a = np.asarray(off.max_down_scores, np.float64)
+    b = np.asarray(on.max_down_scores, np.float64)
+    n = min(len(a), len(b))
+    a, b = a[:n], b[:n]
+    both = np.isfinite(a) & np.isfinite(b)
+    down_enter = FallConfig().down_enter
+    gained = [
+        look.zoom_visible - look.main_visible
+        for looks in on.zoom_looks
+        for look in looks
+        if look.zoom_visible > look.main_visible
+    ]
+    return {
+        "frames": n,
+        "looks": on.zoom_crops,
+        "actions": on.zoom_actions(),
+        "looks_with_more_keypoints": on.zoom_gained_keypoints,
+        "mean_keypoints_gained": round(float(np.mean(gained)), 2) if gained else 0.0,
+        "frames_with_someone_tracked": {"off": int(np.isfinite(a).sum()), "on": int(np.isfinite(b).sum())},
+        "frames_down_score_changed": int((np.abs(a - b)[both] >= DOWN_SCORE_CHANGE).sum()),
+        "frames_judged_down": {
+            "off": int((np.nan_to_num(a) >= down_enter).sum()),
+            "on": int((np.nan_to_num(b) >= down_enter).sum()),
+        },
+    }
+
+
+def render_zoom_effect(effect: dict[str, Any]) -> list[str]:
+    actions = effect["actions"]
+    tracked, down = effect["frames_with_someone_tracked"], effect["frames_judged_down"]
+    return [
+        (
+            f"{effect['looks']} look(s): {actions['replaced']} replaced the main pass's person, "
+            f"{actions['added']} added one it had lost, {actions['kept']} kept it (it was better), "
+            f"{actions['missed']} found nobody"
+        ),
+        (
+            f"{effect['looks_with_more_keypoints']} look(s) gave more visible keypoints than the "
+            f"main pass (+{effect['mean_keypoints_gained']:.1f} on average)"
+        ),
+        (
+            f"frames with someone tracked: {tracked['off']} -> {tracked['on']} of {effect['frames']}; "
+            f"highest down score changed by >= {DOWN_SCORE_CHANGE:g} on "
+            f"{effect['frames_down_score_changed']} frame(s) tracked in both; frames with someone "
+            f"judged down (>= {FallConfig().down_enter:g}): {down['off']} -> {down['on']}"
+        ),
+    ]
 
 
 # ---------------------------------------------------------------- analyze path

@@ -24,7 +24,7 @@ import numpy.typing as npt
 from fallwatch.bench.stats import StageStats
 from fallwatch.config.fall import FallConfig
 from fallwatch.detect.base import Detector
-from fallwatch.detect.zoom import ZoomCandidate, ZoomLook, ZoomPass
+from fallwatch.detect.zoom import ZoomAction, ZoomCandidate, ZoomLook, ZoomPass
 from fallwatch.fall.classifier import FallClassifier
 from fallwatch.pipeline.analyzer import FrameResult, ZoomTargets
 from fallwatch.pipeline.annotator import Annotator
@@ -116,10 +116,38 @@ class FrameBenchReport:
     detector_split: bool
     cpu_s: float = 0.0
     """CPU time of the whole process (all threads) over the measured frames."""
-    zoom_crops: int = 0
-    """Zoomed looks taken over the measured frames."""
-    zoomed_frames: int = 0
-    """Measured frames with at least one zoomed look."""
+    zoom_looks: tuple[tuple[ZoomLook, ...], ...] = ()
+    """Per measured frame, the zoomed looks taken (empty without a zoom pass)."""
+    max_down_scores: tuple[float, ...] = ()
+    """Per measured frame, the highest down score over tracked people; NaN with nobody."""
+
+    @property
+    def zoom_crops(self) -> int:
+        return sum(len(looks) for looks in self.zoom_looks)
+
+    @property
+    def zoomed_frames(self) -> int:
+        return sum(1 for looks in self.zoom_looks if looks)
+
+    def zoom_actions(self) -> dict[str, int]:
+        """How many looks replaced, kept, added or missed a person."""
+        counts = dict.fromkeys((a.value for a in ZoomAction), 0)
+        for looks in self.zoom_looks:
+            for look in looks:
+                counts[look.action.value] += 1
+        return counts
+
+    @property
+    def zoom_gained_keypoints(self) -> int:
+        """Looks whose person (put in place or added) shows more keypoints than the main
+        pass's person there (none, where the main pass had nobody)."""
+        return sum(
+            1
+            for looks in self.zoom_looks
+            for look in looks
+            if look.action in (ZoomAction.REPLACED, ZoomAction.ADDED)
+            and look.zoom_visible > look.main_visible
+        )
 
     @property
     def ms_per_frame(self) -> float:
@@ -173,7 +201,12 @@ class FrameBenchReport:
                 "ms_per_frame": round(self.cpu_ms_per_frame, 4),
                 "percent_of_one_core": round(self.cpu_percent, 1),
             },
-            "zoom": {"crops": self.zoom_crops, "zoomed_frames": self.zoomed_frames},
+            "zoom": {
+                "crops": self.zoom_crops,
+                "zoomed_frames": self.zoomed_frames,
+                "actions": self.zoom_actions(),
+                "gained_keypoints": self.zoom_gained_keypoints,
+            },
         }
 
 
@@ -215,7 +248,7 @@ class FrameBench:
                 self._measure(video, warmup, record=False)
                 video.rewind()
             cpu0 = time.process_time()
-            samples, wall_s, crops, zoomed = self._measure(video, frames, record=True)
+            samples, wall_s, looks, down = self._measure(video, frames, record=True)
             cpu_s = time.process_time() - cpu0
         finally:
             video.close()
@@ -230,19 +263,20 @@ class FrameBench:
             wall_s=wall_s,
             detector_split=self.split,
             cpu_s=cpu_s,
-            zoom_crops=crops,
-            zoomed_frames=zoomed,
+            zoom_looks=tuple(looks) if self.zoom is not None else (),
+            max_down_scores=tuple(down),
         )
 
     def _measure(
         self, video: LoopingVideo, frames: int | None, record: bool
-    ) -> tuple[dict[str, list[float]], float, int, int]:
+    ) -> tuple[dict[str, list[float]], float, list[tuple[ZoomLook, ...]], list[float]]:
         tracker = PersonTracker()
         classifier = FallClassifier(self.fall_config, camera_id="bench")
         zoom = self.zoom
         targets = ZoomTargets(zoom.config, zoom.main_input_wh) if zoom is not None else None
         candidates: list[ZoomCandidate] = []
-        crops = zoomed = 0
+        all_looks: list[tuple[ZoomLook, ...]] = []
+        down: list[float] = []
         annotator = Annotator(self.fall_config.zones, self.fall_config.min_keypoint_score)
         samples: dict[str, list[float]] = {name: [] for name in STAGES}
         fps = video.info.fps
@@ -282,14 +316,15 @@ class FrameBench:
                     samples[name].append(ms)
                 if zoom is not None:
                     samples["zoom"].append((t1 - t0 + t3z - t3) * 1000)
-                    crops += len(looks)
-                    zoomed += bool(looks)
+                all_looks.append(looks)
+                scores = [status.down_score for status in update.tracks]
+                down.append(max(scores) if scores else float("nan"))
                 samples["tracking"].append((t2 - t1) * 1000)
                 samples["rules"].append((t3 - t2) * 1000)
                 samples["annotate"].append((t4 - t3z) * 1000)
                 samples["jpeg_encode"].append((t5 - t4) * 1000)
             index += 1
-        return samples, clock() - started, crops, zoomed
+        return samples, clock() - started, all_looks, down
 
     def _detect(self, frame: Frame) -> tuple[Poses, dict[str, float]]:
         clock = time.perf_counter

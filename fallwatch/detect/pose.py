@@ -68,7 +68,7 @@ class MoveNetDetector:
         decoded points back to frame pixels."""
         wh = input_wh or self.config.input_wh
         if region_xyxy is None:
-            rgb = cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB)
+            rgb = np.asarray(cv2.cvtColor(frame.image, cv2.COLOR_BGR2RGB), np.uint8)
             tensor, box = letterbox(rgb, wh)
             return tensor[np.newaxis], box
         x1, y1, x2, y2 = region_xyxy
@@ -78,7 +78,7 @@ class MoveNetDetector:
                 f"region_xyxy must be a non-empty box inside the {w}x{h} frame, got {region_xyxy}"
             )
         # Colour-convert the crop only: it is a small part of the frame.
-        rgb = cv2.cvtColor(frame.image[y1:y2, x1:x2], cv2.COLOR_BGR2RGB)
+        rgb = np.asarray(cv2.cvtColor(frame.image[y1:y2, x1:x2], cv2.COLOR_BGR2RGB), np.uint8)
         tensor, box = letterbox(rgb, wh)
         return tensor[np.newaxis], replace(box, origin_xy=(float(x1), float(y1)))
 

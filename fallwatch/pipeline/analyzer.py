@@ -18,7 +18,13 @@ import numpy.typing as npt
 from fallwatch.config.detector import ZoomConfig
 from fallwatch.config.fall import FallConfig
 from fallwatch.detect.base import Detector
-from fallwatch.detect.zoom import ZoomAction, ZoomCandidate, ZoomLook, ZoomPass, zoom_pass_for
+from fallwatch.detect.zoom import (
+    ZoomAction,
+    ZoomCandidate,
+    ZoomLook,
+    ZoomPass,
+    zoom_pass_for,
+)
 from fallwatch.fall.classifier import FallClassifier
 from fallwatch.track.tracker import PersonTracker
 from fallwatch.types import FallState, FallUpdate, Frame, Poses

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 
 from fallwatch.config.detector import PoseDetectorConfig, ZoomConfig
 from fallwatch.detect.letterbox import letterbox
+from fallwatch.detect.pose import MoveNetDetector
 from fallwatch.detect.zoom import (
     MAX_UPSCALE,
     ZoomAction,
@@ -51,7 +52,7 @@ def test_crop_covers_a_lying_person_with_margin() -> None:
 
 
 def test_crop_is_never_enlarged_more_than_max_upscale() -> None:
-    x1, y1, x2, y2 = crop_region((100, 100, 104, 110), (640, 480), INPUT_WH, margin=1.6)
+    _, y1, _, y2 = crop_region((100, 100, 104, 110), (640, 480), INPUT_WH, margin=1.6)
     assert y2 - y1 >= INPUT_WH[1] / MAX_UPSCALE
 
 
@@ -220,9 +221,7 @@ CANVAS_AT = (300, 200)
 
 
 @pytest.fixture(scope="module")
-def detector():  # type: ignore[no-untyped-def]
-    from fallwatch.detect.pose import MoveNetDetector
-
+def detector() -> MoveNetDetector:
     return MoveNetDetector()
 
 
@@ -241,8 +240,8 @@ def _shrunk(frame: Frame) -> Frame:
 
 @pytest.mark.parametrize("index", [40, 80])
 def test_zoom_finds_a_small_real_person_better_than_the_main_pass(
-    falls_dir: Path, detector, index: int
-) -> None:  # type: ignore[no-untyped-def]
+    falls_dir: Path, detector: MoveNetDetector, index: int
+) -> None:
     """Frame 40: walking; frame 80: lying on the floor. Reference: the model's own
     keypoints on the full-size frame, shrunk the same way. The zoomed skeleton must lie
     on the person (median error under 4 px of the shrunk frame) and be more confident
@@ -269,6 +268,6 @@ def test_zoom_finds_a_small_real_person_better_than_the_main_pass(
     assert look.zoom_visible >= look.main_visible
 
 
-def test_detect_region_rejects_a_region_outside_the_frame(detector) -> None:  # type: ignore[no-untyped-def]
+def test_detect_region_rejects_a_region_outside_the_frame(detector: MoveNetDetector) -> None:
     with pytest.raises(ValueError, match="inside the 640x480 frame"):
         detector.detect_region(FRAME, (600, 400, 700, 480))

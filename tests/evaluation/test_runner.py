@@ -156,7 +156,11 @@ def test_hybrid_is_composed_from_cached_pose_and_yolo_outputs(
 
 def test_zoom_settings_do_not_change_the_cache_key(tmp_path: Path, source: Path) -> None:
     """The main pass's raw detections do not depend on zoom: one cache entry serves all."""
-    from fallwatch.config.detector import HybridDetectorConfig, YoloDetectorConfig, ZoomConfig
+    from fallwatch.config.detector import (
+        HybridDetectorConfig,
+        YoloDetectorConfig,
+        ZoomConfig,
+    )
 
     plain = PosesCache(tmp_path, PoseDetectorConfig()).path_for(source)
     no_zoom = PoseDetectorConfig(zoom=ZoomConfig(enabled=False, margin=2.5))

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from builders import make_poses, person_keypoints
+
 from fallwatch.config.detector import PoseDetectorConfig, ZoomConfig
 from fallwatch.config.fall import FallConfig
 from fallwatch.detect.zoom import ZoomAction, ZoomCandidate, ZoomLook, ZoomPass
@@ -154,13 +154,14 @@ class FakeRegionModel:
 
 
 def lying(height_px: float, feet_xy: tuple[float, float] = (100.0, 300.0), score: float = 0.8) -> Poses:
-    return make_poses([person_keypoints(feet_xy, height_px, angle_deg=90)], scores=[score])
+    poses: Poses = make_poses([person_keypoints(feet_xy, height_px, angle_deg=90)], scores=[score])
+    return poses
 
 
 def run(script: list[Poses], zoom_person: Poses, **zoom: float) -> tuple[list[FrameResult], FakeRegionModel]:
     model = FakeRegionModel(zoom_person)
     analyzer = Analyzer(
-        Scripted(script), FallConfig(), zoom=ZoomPass(model, ZoomConfig(**zoom))  # type: ignore[arg-type]
+        Scripted(script), FallConfig(), zoom=ZoomPass(model, ZoomConfig(**zoom))
     )
     results = [analyzer.process(Frame(IMAGE, k / 10, k)) for k in range(len(script))]
     return results, model
