@@ -30,9 +30,13 @@ MAX_UPSCALE = 4.0
 is blur, and the model then sees shapes in it."""
 MATCH_MIN_IOU = 0.1
 MATCH_MAX_CENTER_DIST = 0.8
-"""A box matches a reference box from this IoU, or with its centre within this many of
-the reference box's diagonals (the tracker's own thresholds: a person mid-fall changes
-shape fast, and a candidate's box is one frame old)."""
+"""A person in the crop is the candidate from this IoU with the candidate's box, or with
+its centre within this many of that box's diagonals (the tracker's own thresholds: a
+person mid-fall changes shape fast, and the candidate's box is one frame old)."""
+SAME_PERSON_MIN_IOU = 0.3
+"""The zoomed person is the main pass's person when their boxes (same frame) overlap this
+much. Stricter than matching the candidate: a person lying beside a helper must not take
+the helper's place."""
 VISIBLE_KEYPOINT_SCORE = 0.2
 """Keypoints at or above this score count as seen in `ZoomLook` (the fall rules' default
 `min_keypoint_score`)."""
@@ -129,9 +133,7 @@ def crop_region(
     return left, top, right, bottom
 
 
-def nearest_box(
-    ref_xyxy: npt.ArrayLike, boxes_xyxy: npt.NDArray[np.float32], exclude: set[int] | None = None
-) -> int | None:
+def nearest_box(ref_xyxy: npt.ArrayLike, boxes_xyxy: npt.NDArray[np.float32]) -> int | None:
     """Index of the box in `boxes_xyxy` `(m, 4)` most like `ref_xyxy`: the highest IoU, or
     the nearest centre where none overlaps; None when no box is within the match limits."""
     if not len(boxes_xyxy):
@@ -144,8 +146,6 @@ def nearest_box(
     dist = np.linalg.norm(bc - rc, axis=1) / diag
     sim = np.maximum(iou, np.clip(1.0 - dist / MATCH_MAX_CENTER_DIST, 0.0, None) * 0.5)
     ok = (iou >= MATCH_MIN_IOU) | (dist <= MATCH_MAX_CENTER_DIST)
-    for i in exclude or ():
-        ok[i] = False
     if not ok.any():
         return None
     return int(np.argmax(np.where(ok, sim, -1.0)))
@@ -200,10 +200,18 @@ class ZoomPass:
                 looks.append(ZoomLook(cand.track_id, region, ZoomAction.MISSED, 0, 0))
                 continue
             zoom_visible = _visible(found.keypoint_scores[k])
-            j = nearest_box(found.xyxy[k], xyxy, exclude=used)
-            if j is None:
-                action = ZoomAction.ADDED if self.add_missing else ZoomAction.MISSED
-                if self.add_missing:
+            overlap = box_iou(found.xyxy[k : k + 1], xyxy)[0]
+            j = int(np.argmax(overlap)) if len(overlap) else -1
+            if j >= 0 and overlap[j] >= SAME_PERSON_MIN_IOU and j in used:
+                # Another candidate's crop already gave this person.
+                looks.append(ZoomLook(cand.track_id, region, ZoomAction.MISSED, 0, zoom_visible))
+                continue
+            if j < 0 or overlap[j] < SAME_PERSON_MIN_IOU:
+                twice = any(
+                    box_iou(found.xyxy[k : k + 1], p.xyxy)[0, 0] >= SAME_PERSON_MIN_IOU for p in added
+                )
+                action = ZoomAction.ADDED if self.add_missing and not twice else ZoomAction.MISSED
+                if action == ZoomAction.ADDED:
                     # A fresh person: no fallen score (NaN), no track id yet.
                     added.append(
                         Poses.create(

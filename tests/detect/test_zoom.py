@@ -271,3 +271,26 @@ def test_zoom_finds_a_small_real_person_better_than_the_main_pass(
 def test_detect_region_rejects_a_region_outside_the_frame(detector: MoveNetDetector) -> None:
     with pytest.raises(ValueError, match="inside the 640x480 frame"):
         detector.detect_region(FRAME, (600, 400, 700, 480))
+
+
+def test_a_lost_person_beside_a_helper_does_not_take_the_helpers_place() -> None:
+    """The crop around a lost person lying on the floor also holds the standing helper the
+    main pass sees: the zoomed lying person is added, the helper kept as they were."""
+    helper = _person((315, 180, 335, 250), 0.3)  # centres 0.74 diagonals apart
+    lying_zoomed = _person((290, 235, 330, 252), 0.8)
+    model = FakeRegionModel(lying_zoomed)
+    zp = ZoomPass(model, ZoomConfig())
+    out = zp.refine(FRAME, helper, [ZoomCandidate((288.0, 233.0, 331.0, 253.0), 7, lost=True)])
+    assert len(out) == 2 and zp.looks[0].action == ZoomAction.ADDED
+    np.testing.assert_array_equal(out.xyxy[0], helper.xyxy[0])
+
+
+def test_two_candidates_on_one_person_give_one_person() -> None:
+    zoomed = _person((300, 199, 319, 251), 0.8)
+    zp = ZoomPass(FakeRegionModel(zoomed), ZoomConfig())
+    twins = [ZoomCandidate(BOX, 7, lost=True), ZoomCandidate((302.0, 202.0, 322.0, 252.0), 8, lost=True)]
+    assert len(zp.refine(FRAME, Poses.empty(), twins)) == 1
+    assert [look.action for look in zp.looks] == [ZoomAction.ADDED, ZoomAction.MISSED]
+    main = _person((301, 201, 321, 252), 0.2)
+    assert len(zp.refine(FRAME, main, twins)) == 1
+    assert [look.action for look in zp.looks] == [ZoomAction.REPLACED, ZoomAction.MISSED]
