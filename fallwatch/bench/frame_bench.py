@@ -120,6 +120,15 @@ class FrameBenchReport:
     """Per measured frame, the zoomed looks taken (empty without a zoom pass)."""
     max_down_scores: tuple[float, ...] = ()
     """Per measured frame, the highest down score over tracked people; NaN with nobody."""
+    zoom_cpu_s: float = 0.0
+    """Process CPU time inside the zoom stage (picking candidates, crops, their inference)."""
+
+    @property
+    def zoom_cpu_percent_of_rest(self) -> float:
+        """The zoom stage's CPU time over the rest of the chain's in the same run: what the
+        zoom adds, free of the load drifting between two runs."""
+        rest = self.cpu_s - self.zoom_cpu_s
+        return 100 * self.zoom_cpu_s / rest if rest > 0 else 0.0
 
     @property
     def zoom_crops(self) -> int:
@@ -200,6 +209,8 @@ class FrameBenchReport:
                 "cpu_s": round(self.cpu_s, 4),
                 "ms_per_frame": round(self.cpu_ms_per_frame, 4),
                 "percent_of_one_core": round(self.cpu_percent, 1),
+                "zoom_cpu_s": round(self.zoom_cpu_s, 4),
+                "zoom_percent_of_rest": round(self.zoom_cpu_percent_of_rest, 2),
             },
             "zoom": {
                 "crops": self.zoom_crops,
@@ -248,7 +259,7 @@ class FrameBench:
                 self._measure(video, warmup, record=False)
                 video.rewind()
             cpu0 = time.process_time()
-            samples, wall_s, looks, down = self._measure(video, frames, record=True)
+            samples, wall_s, looks, down, zoom_cpu_s = self._measure(video, frames, record=True)
             cpu_s = time.process_time() - cpu0
         finally:
             video.close()
@@ -265,11 +276,12 @@ class FrameBench:
             cpu_s=cpu_s,
             zoom_looks=tuple(looks) if self.zoom is not None else (),
             max_down_scores=tuple(down),
+            zoom_cpu_s=zoom_cpu_s,
         )
 
     def _measure(
         self, video: LoopingVideo, frames: int | None, record: bool
-    ) -> tuple[dict[str, list[float]], float, list[tuple[ZoomLook, ...]], list[float]]:
+    ) -> tuple[dict[str, list[float]], float, list[tuple[ZoomLook, ...]], list[float], float]:
         tracker = PersonTracker()
         classifier = FallClassifier(self.fall_config, camera_id="bench")
         zoom = self.zoom
@@ -277,6 +289,8 @@ class FrameBench:
         candidates: list[ZoomCandidate] = []
         all_looks: list[tuple[ZoomLook, ...]] = []
         down: list[float] = []
+        zoom_cpu_s = 0.0
+        cpu = time.process_time
         annotator = Annotator(self.fall_config.zones, self.fall_config.min_keypoint_score)
         samples: dict[str, list[float]] = {name: [] for name in STAGES}
         fps = video.info.fps
@@ -290,20 +304,20 @@ class FrameBench:
                 break
             frame = Frame(image=decoded.image, t_s=index / fps, index=index, camera_id="bench")
             poses, detect_ms = self._detect(frame)
-            t0 = clock()
+            t0, c0 = clock(), cpu()
             looks: tuple[ZoomLook, ...] = ()
             if zoom is not None and candidates:
                 poses = zoom.refine(frame, poses, candidates)
                 looks = zoom.looks
-            t1 = clock()
+            t1, c1 = clock(), cpu()
             tracked = tracker.update(poses, frame.t_s)
             t2 = clock()
             update = classifier.update(tracked, frame.t_s)
-            t3 = clock()
+            t3, c3 = clock(), cpu()
             if targets is not None:
                 # As the Analyzer does: this frame's result picks the next frame's crops.
                 candidates = targets.update(FrameResult(frame, tracked, update, zoom_looks=looks))
-            t3z = clock()
+            t3z, c3z = clock(), cpu()
             annotated = annotator.annotate(frame.image, tracked, update)
             t4 = clock()
             ok, _jpeg = cv2.imencode(".jpg", annotated, jpeg_params)
@@ -316,6 +330,7 @@ class FrameBench:
                     samples[name].append(ms)
                 if zoom is not None:
                     samples["zoom"].append((t1 - t0 + t3z - t3) * 1000)
+                    zoom_cpu_s += c1 - c0 + c3z - c3
                 all_looks.append(looks)
                 scores = [status.down_score for status in update.tracks]
                 down.append(max(scores) if scores else float("nan"))
@@ -324,7 +339,7 @@ class FrameBench:
                 samples["annotate"].append((t4 - t3z) * 1000)
                 samples["jpeg_encode"].append((t5 - t4) * 1000)
             index += 1
-        return samples, clock() - started, all_looks, down
+        return samples, clock() - started, all_looks, down, zoom_cpu_s
 
     def _detect(self, frame: Frame) -> tuple[Poses, dict[str, float]]:
         clock = time.perf_counter
