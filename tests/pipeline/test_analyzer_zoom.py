@@ -204,3 +204,14 @@ def test_without_zoom_the_timings_have_no_zoom_stage() -> None:
     analyzer = Analyzer(Scripted([lying(50)]), FallConfig())
     assert analyzer.zoom is None  # a scripted detector has no crop model
     assert "zoom" not in analyzer.process(Frame(IMAGE, 0.0, 0)).timings_ms
+
+
+def test_the_analyzer_takes_the_zoom_the_pose_config_asks_for() -> None:
+    """`fallwatch analyze` and the camera worker build `Analyzer(detector, ...)`: the
+    zoom comes with a pose detector, configured by its `zoom` section."""
+    from fallwatch.detect.pose import MoveNetDetector
+
+    on = Analyzer(MoveNetDetector(PoseDetectorConfig(zoom=ZoomConfig(margin=2.0))))
+    assert on.zoom is not None and on.zoom.config.margin == 2.0 and on.targets is not None
+    off = Analyzer(MoveNetDetector(PoseDetectorConfig(zoom=ZoomConfig(enabled=False))))
+    assert off.zoom is None and off.targets is None
