@@ -6,6 +6,9 @@ Two modes:
   -> annotate -> JPEG encode, one thread of control, mean / p50 / p95 ms per stage.
 - `--analyze-manifest [MANIFEST]`: the `fallwatch analyze` path (annotated video written)
   over the manifest's clips, times faster than real time per clip and in total.
+- `--zoom compare`: the frame bench twice on the same clip, zoomed second look off then
+  on, with what the zoom adds to the chain's CPU time (take a clip with small people:
+  the zoom only looks at small people who may be falling, down or lost).
 
 Figures taken while other work shares the CPU are inflated; the machine's load average
 is printed with them so a busy run can be told apart.
@@ -20,21 +23,31 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from fallwatch import __version__
 from fallwatch.bench.analyze_bench import ANALYZE_STAGES, AnalyzeBench, ManifestSpeed
 from fallwatch.bench.data import default_clip, default_manifest
 from fallwatch.bench.frame_bench import (
     SPLIT_ONLY_STAGES,
     STAGES,
+    ZOOM_ONLY_STAGES,
     FrameBench,
     FrameBenchReport,
 )
 from fallwatch.bench.machine import MachineInfo, describe_machine, peak_rss_mb
-from fallwatch.bench.targets import Target, Verdict, analyze_targets, frame_targets
+from fallwatch.bench.targets import (
+    Target,
+    Verdict,
+    analyze_targets,
+    frame_targets,
+    zoom_targets,
+)
 from fallwatch.config import detector as det
 from fallwatch.config.fall import FallConfig
 from fallwatch.detect.base import Detector, build_detector
 from fallwatch.detect.presets import DETECTOR_PRESETS, preset_detector_config
+from fallwatch.detect.zoom import zoom_pass_for
 from fallwatch.sources.sampling import DEFAULT_ANALYSIS_FPS
 from fallwatch.sources.video import probe_video
 
@@ -71,6 +84,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         default=DEFAULT_ANALYSIS_FPS,
         help=f"With --analyze-manifest: frames a second analysed, as `fallwatch analyze` "
         f"(default {DEFAULT_ANALYSIS_FPS:g}; 0 = every frame).",
+    )
+    p.add_argument(
+        "--zoom",
+        choices=("on", "off", "compare"),
+        default="on",
+        help="The zoomed second look at small candidates (pose and hybrid): on as configured "
+        "by default, off, or compare: the frame bench with it off then on, and what it adds "
+        "to the CPU time (default on).",
     )
     p.add_argument("--strict", action="store_true", help="Exit 1 when a target is missed.")
     p.set_defaults(handler=run)
@@ -119,9 +140,13 @@ def run(args: argparse.Namespace) -> int:
             raise ValueError("give either VIDEO or --analyze-manifest, not both")
         if args.frames is not None:
             raise ValueError("--frames applies to the frame bench, not --analyze-manifest")
+        if args.zoom == "compare":
+            raise ValueError("--zoom compare applies to the frame bench, not --analyze-manifest")
         return run_analyze_manifest(args)
     if args.limit is not None:
         raise ValueError("--limit applies to --analyze-manifest")
+    if args.zoom == "compare":
+        return run_zoom_compare(args)
     return run_frame_bench(args)
 
 
@@ -135,7 +160,8 @@ def run_frame_bench(args: argparse.Namespace) -> int:
     probe_video(video)  # a bad file fails here, before the model loads
     machine = describe_machine()
     detector, config, load_s = _load_detector(args)
-    report = FrameBench(detector).run(video, frames=args.frames, warmup=args.warmup)
+    zoom = zoom_pass_for(detector) if args.zoom == "on" else None
+    report = FrameBench(detector, zoom=zoom).run(video, frames=args.frames, warmup=args.warmup)
     machine = machine.with_end_load()
     peak_mb = peak_rss_mb()
     targets = frame_targets(report.fps, peak_mb, (report.video.width, report.video.height))
@@ -147,6 +173,7 @@ def run_frame_bench(args: argparse.Namespace) -> int:
             "detector": args.detector,
             "detector_config": config.model_dump(mode="json"),
             "threads": args.threads,
+            "zoom": zoom is not None,
             "model_load_s": round(load_s, 3),
             **report.as_dict(),
             "peak_rss_mb": round(peak_mb, 1),
@@ -186,7 +213,13 @@ def render_frame_report(
     for name in STAGES:
         s = report.stages.get(name)
         if s is None:
-            note = "(inside inference)" if name in SPLIT_ONLY_STAGES else "(not measured)"
+            note = (
+                "(inside inference)"
+                if name in SPLIT_ONLY_STAGES
+                else "(zoom off)"
+                if name in ZOOM_ONLY_STAGES
+                else "(not measured)"
+            )
             lines.append(f"{name:<14}{note:>30}")
             continue
         lines.append(f"{name:<14}{s.mean_ms:>10.2f}{s.p50_ms:>10.2f}{s.p95_ms:>10.2f}")
@@ -197,6 +230,13 @@ def render_frame_report(
             f"end-to-end    {report.ms_per_frame:.2f} ms/frame = {report.fps:.1f} fps = "
             f"{report.x_realtime:.2f}x real time (clip plays at {v.fps:g} fps)"
         ),
+        (
+            f"CPU           {report.cpu_ms_per_frame:.2f} ms/frame = {report.cpu_percent:.0f}% of one core "
+            "(process CPU time, all threads)"
+        ),
+        f"zoom          {report.zoom_crops} crop(s) on {report.zoomed_frames} of {report.frames} frames"
+        if "zoom" in report.stages
+        else "zoom          off",
         f"peak memory   {peak_mb:.1f} MB (process peak RSS, model load included)",
         "",
         render_machine(machine),
@@ -217,6 +257,158 @@ def render_machine(machine: MachineInfo) -> str:
     if machine.busy:
         line += "\n  NOTE: the machine was busy with other work: these timings are inflated; take final figures on an idle machine"
     return line + f"\nlibraries: {libs}"
+
+
+# ---------------------------------------------------------------- zoom on vs off
+def run_zoom_compare(args: argparse.Namespace) -> int:
+    """The frame bench with the zoom off, then on, on one clip; prints both and the
+    CPU the zoom adds, with the load average beside each."""
+    if args.frames is not None and args.frames < 1:
+        raise ValueError(f"--frames must be >= 1, got {args.frames}")
+    if args.detector == "yolo":
+        # Refused before loading: a box model has no skeleton to zoom on.
+        raise ValueError("--zoom compare: detector yolo has no zoomed look (pose and hybrid have)")
+    video = args.video if args.video is not None else default_clip()
+    probe_video(video)
+    detector, config, load_s = _load_detector(args)
+    zoom = zoom_pass_for(detector)
+    if zoom is None:
+        raise ValueError(
+            f"--zoom compare: detector {args.detector} has no zoomed look (pose and hybrid have)"
+        )
+    runs: dict[str, tuple[FrameBenchReport, MachineInfo]] = {}
+    for name, zp in (("off", None), ("on", zoom)):
+        machine = describe_machine()
+        report = FrameBench(detector, zoom=zp).run(video, frames=args.frames, warmup=args.warmup)
+        runs[name] = (report, machine.with_end_load())
+    off, on = runs["off"][0], runs["on"][0]
+    # Two figures: within the zoom-on run (the zoom stage's CPU over the rest of the
+    # chain's; a shared machine's load drifts between runs and moves every stage), and
+    # between the runs (which would also catch a cost outside the stage, such as a
+    # second interpreter's threads slowing the main one).
+    added_cpu_pct = on.zoom_cpu_percent_of_rest
+    between_cpu_pct = 100 * (on.cpu_ms_per_frame / off.cpu_ms_per_frame - 1) if off.cpu_s > 0 else 0.0
+    added_wall_pct = 100 * (on.ms_per_frame / off.ms_per_frame - 1)
+    targets = zoom_targets(added_cpu_pct, on.fps, (on.video.width, on.video.height))
+    v = on.video
+    lines = [
+        f"fallwatch bench --zoom compare: {v.path} ({v.width}x{v.height}, {v.fps:g} fps)",
+        (
+            f"detector {args.detector} at {_input_wh_text(config)} on {args.threads} thread(s), "
+            f"loaded in {load_s:.2f} s; {on.frames} frames measured after {on.warmup_frames} "
+            "warm-up, every frame analysed"
+        ),
+        "",
+        (
+            f"{'zoom':<6}{'ms/frame':>10}{'fps':>8}{'CPU ms/frame':>14}{'CPU %':>7}{'zoom ms':>9}"
+            f"{'crops':>7}{'frames zoomed':>15}   load average"
+        ),
+    ]
+    for name, (r, m) in runs.items():
+        z = r.stages.get("zoom")
+        loads = " -> ".join(f"{x:.2f}" for x in (m.load_1min_start, m.load_1min_end) if x is not None)
+        lines.append(
+            f"{name:<6}{r.ms_per_frame:>10.2f}{r.fps:>8.1f}{r.cpu_ms_per_frame:>14.2f}"
+            f"{r.cpu_percent:>7.0f}{(z.mean_ms if z else 0.0):>9.2f}{r.zoom_crops:>7}"
+            f"{f'{r.zoomed_frames}/{r.frames}':>15}   {loads or 'unknown'}"
+        )
+    effect = zoom_effect(off, on)
+    lines += [
+        "",
+        (
+            f"zoom adds {added_cpu_pct:.1f}% CPU time ({on.zoom_cpu_s * 1000 / on.frames:.2f} ms/frame "
+            "in the zoom stage over the rest of the chain, same run)"
+        ),
+        (
+            f"between the two runs: {between_cpu_pct:+.1f}% CPU time, {added_wall_pct:+.1f}% wall time "
+            "per frame (includes the load's drift)"
+        ),
+        "",
+        "what the zoom changed (same frames, zoom off vs on; not an accuracy figure):",
+        *(f"  {line}" for line in render_zoom_effect(effect)),
+        "",
+        render_machine(runs["on"][1]),
+        "",
+        "targets:",
+        *(f"  {t.describe()}" for t in targets),
+    ]
+    print("\n".join(lines))
+    if args.json:
+        _write_json(
+            args.json,
+            {
+                "fallwatch_version": __version__,
+                "mode": "zoom-compare",
+                "detector": args.detector,
+                "detector_config": config.model_dump(mode="json"),
+                "threads": args.threads,
+                "runs": {
+                    name: {**r.as_dict(), "machine": m.as_dict()} for name, (r, m) in runs.items()
+                },
+                "zoom_added_cpu_percent": round(added_cpu_pct, 2),
+                "between_runs_cpu_percent": round(between_cpu_pct, 2),
+                "zoom_effect": effect,
+                "zoom_added_wall_percent": round(added_wall_pct, 2),
+                "targets": [t.as_dict() for t in targets],
+            },
+        )
+    return _exit_code(targets, args.strict)
+
+
+DOWN_SCORE_CHANGE = 0.1
+"""A per-frame max down score that moves by at least this much counts as changed."""
+
+
+def zoom_effect(off: FrameBenchReport, on: FrameBenchReport) -> dict[str, Any]:
+    """What the zoom changed between two runs over the same frames: its looks, and the
+    per-frame highest down score (NaN where nobody was tracked)."""
+    a = np.asarray(off.max_down_scores, np.float64)
+    b = np.asarray(on.max_down_scores, np.float64)
+    n = min(len(a), len(b))
+    a, b = a[:n], b[:n]
+    both = np.isfinite(a) & np.isfinite(b)
+    down_enter = FallConfig().down_enter
+    gained = [
+        look.zoom_visible - look.main_visible
+        for looks in on.zoom_looks
+        for look in looks
+        if look.zoom_visible > look.main_visible
+    ]
+    return {
+        "frames": n,
+        "looks": on.zoom_crops,
+        "actions": on.zoom_actions(),
+        "looks_with_more_keypoints": on.zoom_gained_keypoints,
+        "mean_keypoints_gained": round(float(np.mean(gained)), 2) if gained else 0.0,
+        "frames_with_someone_tracked": {"off": int(np.isfinite(a).sum()), "on": int(np.isfinite(b).sum())},
+        "frames_down_score_changed": int((np.abs(a - b)[both] >= DOWN_SCORE_CHANGE).sum()),
+        "frames_judged_down": {
+            "off": int((np.nan_to_num(a) >= down_enter).sum()),
+            "on": int((np.nan_to_num(b) >= down_enter).sum()),
+        },
+    }
+
+
+def render_zoom_effect(effect: dict[str, Any]) -> list[str]:
+    actions = effect["actions"]
+    tracked, down = effect["frames_with_someone_tracked"], effect["frames_judged_down"]
+    return [
+        (
+            f"{effect['looks']} look(s): {actions['replaced']} replaced the main pass's person, "
+            f"{actions['added']} added one it had lost, {actions['kept']} kept it (it was better), "
+            f"{actions['missed']} found nobody"
+        ),
+        (
+            f"{effect['looks_with_more_keypoints']} look(s) gave more visible keypoints than the "
+            f"main pass (+{effect['mean_keypoints_gained']:.1f} on average)"
+        ),
+        (
+            f"frames with someone tracked: {tracked['off']} -> {tracked['on']} of {effect['frames']}; "
+            f"highest down score changed by >= {DOWN_SCORE_CHANGE:g} on "
+            f"{effect['frames_down_score_changed']} frame(s) tracked in both; frames with someone "
+            f"judged down (>= {FallConfig().down_enter:g}): {down['off']} -> {down['on']}"
+        ),
+    ]
 
 
 # ---------------------------------------------------------------- analyze path

@@ -10,6 +10,8 @@ MIN_END_TO_END_FPS = 30.0
 """Whole chain, one camera, on a 640x480 clip."""
 TARGET_FRAME_WH = (640, 480)
 MAX_PEAK_RSS_MB = 400.0
+MAX_ZOOM_ADDED_CPU_PERCENT = 30.0
+"""What the zoomed second look may add to a camera's CPU time on a clip with small people."""
 MIN_ANALYZE_X_REALTIME = 3.0
 """`fallwatch analyze` over the dev clips, annotated video written."""
 
@@ -73,3 +75,11 @@ def frame_targets(fps: float, peak_rss_mb: float, frame_wh: tuple[int, int]) -> 
 
 def analyze_targets(x_realtime: float) -> list[Target]:
     return [Target("analyze path", x_realtime, MIN_ANALYZE_X_REALTIME, "x real time", at_least=True)]
+
+
+def zoom_targets(added_cpu_percent: float, fps_with_zoom: float, frame_wh: tuple[int, int]) -> list[Target]:
+    """The zoom's CPU cost, and the end-to-end speed with it on (640x480 clips only)."""
+    return [
+        Target("zoom CPU cost", added_cpu_percent, MAX_ZOOM_ADDED_CPU_PERCENT, "% CPU", at_least=False),
+        frame_targets(fps_with_zoom, 0.0, frame_wh)[0],
+    ]

@@ -10,6 +10,84 @@ from pydantic import Field, field_validator, model_validator
 from fallwatch.config.base import Section
 
 
+class ZoomConfig(Section):
+    """A second, zoomed look at small people who may be falling or down.
+
+    The main pass letterboxes the whole frame into the model input, so a person 60 px
+    tall in a 640x480 frame is 24 px to MoveNet and its keypoints are poor. For the few
+    people worth it (small, and falling, down, or lost where they went down) the pose
+    model runs again on a crop around them, enlarged to the model input.
+    """
+
+    enabled: bool = Field(
+        True,
+        description="Run the zoomed look. Each crop costs one more pose inference at "
+        "input_wh, only on frames with a small candidate.",
+    )
+    input_wh: tuple[int, int] = Field(
+        (160, 128),
+        description="Model input width and height for a crop, multiples of 32. Smaller "
+        "than the main pass's: the person fills the crop, so 160x128 still gives them "
+        "about 80 px, at under half the CPU of a 256x192 inference.",
+    )
+    max_person_model_px: float = Field(
+        64.0,
+        gt=0.0,
+        le=1024.0,
+        description="Zoom only people whose box's longest side, scaled as the main pass "
+        "scales the frame into the model input, is under this many pixels: a third of a "
+        "192-px-high input, i.e. a person under a third of a 640x480 frame's height. With "
+        "margin 1.6 such a crop is enlarged at least 1.9x over the main pass.",
+    )
+    margin: float = Field(
+        1.6,
+        ge=1.0,
+        le=4.0,
+        description="Crop height as a multiple of the person's longest side (the width "
+        "follows the model input's aspect). Room for the person to move between frames "
+        "and for a fall to spread out; more margin is less enlargement.",
+    )
+    max_crops_per_frame: int = Field(
+        2,
+        ge=1,
+        le=6,
+        description="At most this many zoomed looks a frame (the most urgent people "
+        "first: lost, then falling/down/alerted, then by down score), which bounds the "
+        "cost with a crowd.",
+    )
+    hold_lost_s: float = Field(
+        2.0,
+        ge=0.0,
+        le=30.0,
+        description="Seconds to keep looking where a candidate was last seen after the "
+        "main pass lost them (a person lying still is the one the main pass misses). "
+        "The tracker keeps a track 2 s, so a person found in that time keeps their id. "
+        "0 turns this off.",
+    )
+    look_for_lost: bool = Field(
+        True,
+        description="Also look, for hold_lost_s, where any small person was last seen when "
+        "the main pass loses them, not only a candidate: a small person is often lost "
+        "mid-fall, before they are judged down. Costs a crop a frame for hold_lost_s each "
+        "time a small person leaves the picture.",
+    )
+    min_down_score: float = Field(
+        0.3,
+        ge=0.0,
+        le=1.0,
+        description="An upright-state person is a candidate from this per-frame down "
+        "score up (falling, down and alerted people always are).",
+    )
+
+    @field_validator("input_wh")
+    @classmethod
+    def _multiple_of_32(cls, v: tuple[int, int]) -> tuple[int, int]:
+        w, h = v
+        if w % 32 or h % 32 or not (64 <= w <= 1024 and 64 <= h <= 1024):
+            raise ValueError(f"input_wh must be multiples of 32 between 64 and 1024, got {v}")
+        return v
+
+
 class PoseDetectorConfig(Section):
     """MoveNet MultiPose Lightning (17 keypoints, up to 6 people) run with LiteRT."""
 
@@ -28,6 +106,11 @@ class PoseDetectorConfig(Section):
         "confident detections and lets weak ones extend them.",
     )
     num_threads: int = Field(2, ge=1, le=64, description="CPU threads for inference.")
+    zoom: ZoomConfig = Field(
+        default_factory=lambda: ZoomConfig.model_validate({}),
+        description="Second look at small candidates on an enlarged crop. Not part of the "
+        "main pass: the evaluation cache of raw detections ignores it.",
+    )
 
     @field_validator("input_wh")
     @classmethod

@@ -5,6 +5,11 @@ and the fall rules are a fraction of a millisecond. So `PosesCache` stores each 
 raw detector output, and a later run with the same detector config replays it through a
 fresh `Analyzer` (tracker + classifier) without decoding the video: the whole dev set
 re-scores in seconds after a change to the rules.
+
+The zoomed second look (`fallwatch.detect.zoom`) is not in the cache: which people it
+looks at depends on the rules. On a replay with zoom on, the clip's frames are decoded
+again (a few ms a frame) and the zoom runs live on the cached main-pass detections, so
+a replay gives what a live run gives.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ from fallwatch.config.detector import HybridDetectorConfig
 from fallwatch.config.fall import FallConfig
 from fallwatch.detect.base import Detector
 from fallwatch.detect.hybrid import HybridDetector
+from fallwatch.detect.zoom import ZoomPass, zoom_pass_for
 from fallwatch.pipeline.analyzer import Analyzer
 from fallwatch.sources.sampling import FrameSampler
 from fallwatch.sources.video import iter_video, probe_video
@@ -121,7 +127,7 @@ class PosesCache:
             )
         self._detector_key = json.dumps(
             {
-                "detector": detector_config.model_dump(mode="json"),
+                "detector": main_pass_config(detector_config),
                 "analysis_fps": analysis_fps or 0,
                 "fallwatch": fallwatch.__version__,
                 "format": CACHE_FORMAT,
@@ -217,6 +223,17 @@ class PosesCache:
         return path
 
 
+def main_pass_config(config: BaseModel) -> dict[str, Any]:
+    """The detector config as the main pass sees it, for the cache key: without the `zoom`
+    sections, which steer only the zoomed look (run live on replay, never cached)."""
+    data: dict[str, Any] = config.model_dump(mode="json")
+    data.pop("zoom", None)
+    pose = data.get("pose")
+    if isinstance(pose, dict):
+        pose.pop("zoom", None)
+    return data
+
+
 class _RecordingDetector:
     """Passes frames to the real detector and keeps its raw output for the cache."""
 
@@ -253,6 +270,25 @@ def _replay_frames(detections: Detections, camera_id: str) -> Iterator[Frame]:
         yield Frame(image=blank, t_s=float(t_s), index=i, camera_id=camera_id)
 
 
+def _decoded_replay(
+    path: Path, detections: Detections, analysis_fps: float | None, camera_id: str
+) -> Iterator[Frame]:
+    """The clip's analysed frames decoded again, numbered as the cached detections are.
+    Raises `ValueError` when they are not the frames the cache was made from."""
+    frames = FrameSampler(analysis_fps).sample(iter_video(path, camera_id=camera_id))
+    count = len(detections.times_s)
+    i = -1
+    for i, frame in enumerate(frames):
+        if i >= count or not np.isclose(frame.t_s, detections.times_s[i]):
+            raise ValueError(
+                f"{path}: decoded frame {i} does not match the cached detections; "
+                "clear the cache directory"
+            )
+        yield replace(frame, index=i)
+    if i + 1 != count:
+        raise ValueError(f"{path}: {i + 1} frames decoded, the cache has {count}")
+
+
 class ClipRunner:
     """Runs one clip at a time through a fresh `Analyzer` and collects alerts and scores.
 
@@ -276,8 +312,10 @@ class ClipRunner:
         """Analyse the video at `path`; raises `VideoError` for a missing or bad file."""
         started = time.perf_counter()
         cached = self.cache.load(path) if self.cache else None
+        # Taken from the real detector: the stand-ins below have no model to zoom with.
+        zoom = zoom_pass_for(self.detector)
         if cached is not None:
-            return self.replay(cached, path, started=started)
+            return self.replay(cached, path, started=started, zoom=zoom)
         if self.detector is None:
             # A replay-only runner (leave-one-source-out folds) must never decode.
             raise ValueError(f"{path}: not in the detections cache, and no detector to run")
@@ -287,23 +325,34 @@ class ClipRunner:
         # Sampled before the detector, so the cache holds exactly the analysed frames.
         frames = FrameSampler(self.analysis_fps).sample(iter_video(path, camera_id=camera_id))
         recorder = _RecordingDetector(self.detector)
-        run = self._analyse(path, frames, recorder, fps, started, cached=False)
+        run = self._analyse(path, frames, recorder, fps, started, cached=False, zoom=zoom)
         if self.cache is not None:
             self.cache.save(path, Detections(fps, size_wh, run.times_s, recorder.poses))
         return run
 
     def replay(
-        self, detections: Detections, path: Path, started: float | None = None
+        self,
+        detections: Detections,
+        path: Path,
+        started: float | None = None,
+        zoom: ZoomPass | None = None,
     ) -> ClipRun:
         """The rules over detections already in memory (from `PosesCache.load`).
 
         Leave-one-source-out fits replay every clip under many rule settings: loading
         each clip once and replaying it from memory keeps a fold to a second or two.
+        With a `zoom` pass the frames are decoded again, since the zoom looks at pixels.
         """
         started = time.perf_counter() if started is None else started
-        frames = _replay_frames(detections, path.stem)
+        frames = (
+            _replay_frames(detections, path.stem)
+            if zoom is None
+            else _decoded_replay(path, detections, self.analysis_fps, path.stem)
+        )
         detector = _ReplayDetector(detections.poses)
-        return self._analyse(path, frames, detector, detections.fps, started, cached=True)
+        return self._analyse(
+            path, frames, detector, detections.fps, started, cached=True, zoom=zoom
+        )
 
     def _analyse(
         self,
@@ -313,8 +362,9 @@ class ClipRunner:
         fps: float,
         started: float,
         cached: bool,
+        zoom: ZoomPass | None = None,
     ) -> ClipRun:
-        analyzer = Analyzer(detector, self.fall_config, camera_id=path.stem)
+        analyzer = Analyzer(detector, self.fall_config, camera_id=path.stem, zoom=zoom)
         alerts: list[Alert] = []
         times: list[float] = []
         scores: list[float] = []

@@ -83,3 +83,27 @@ def test_no_data_and_no_video(
     monkeypatch.setattr(data, "REPO_ROOT", tmp_path / "repo")
     assert main(["bench", "--frames", "1"]) == 2
     assert "FALLWATCH_DATA" in _one_line_error(capsys)
+
+
+def test_zoom_compare_on_real_clip(falls_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    out = tmp_path / "zoom.json"
+    clip = falls_dir / data.DEFAULT_CLIP
+    argv = ["bench", str(clip), "--zoom", "compare", "--frames", "20", "--warmup", "1", "--json", str(out)]
+    assert main(argv) == 0
+    figures = json.loads(out.read_text())
+    assert set(figures["runs"]) == {"off", "on"}
+    assert "zoom" not in figures["runs"]["off"]["stages_ms"]
+    assert figures["runs"]["on"]["stages_ms"]["zoom"]["frames"] == 20
+    for run in figures["runs"].values():
+        assert run["frames"] == 20 and run["cpu"]["ms_per_frame"] > 0
+        assert run["machine"]["load_1min_start"] is not None
+    assert isinstance(figures["zoom_added_cpu_percent"], float)
+    assert {t["name"] for t in figures["targets"]} == {"zoom CPU cost", "end-to-end"}
+    printed = capsys.readouterr().out
+    for words in ("zoom adds", "load average", "what the zoom changed"):
+        assert words in printed
+
+
+def test_zoom_compare_needs_a_pose_model(tiny_video: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["bench", str(tiny_video), "--zoom", "compare", "--detector", "yolo"]) == 2
+    assert "has no zoomed look" in _one_line_error(capsys)

@@ -81,3 +81,38 @@ def test_hybrid_config_threads_both_models() -> None:
 def test_detector_config_rejects(threads: int, wh: tuple[int, int] | None, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         bench_detector_config("pose", threads, wh)
+
+
+def test_zoom_effect_counts_looks_and_down_score_changes() -> None:
+    from pathlib import Path
+
+    from fallwatch.bench.command import zoom_effect
+    from fallwatch.bench.frame_bench import FrameBenchReport
+    from fallwatch.detect.zoom import ZoomAction, ZoomLook
+    from fallwatch.sources.video import VideoInfo
+
+    nan = float("nan")
+    info = VideoInfo(Path("x.mp4"), 640, 480, 10.0, 4)
+
+    def report(down: tuple[float, ...], looks: tuple[tuple[ZoomLook, ...], ...]) -> FrameBenchReport:
+        return FrameBenchReport(info, 4, 0, {}, 1.0, True, 1.0, looks, down)
+
+    added = ZoomLook(1, (0, 0, 10, 10), ZoomAction.ADDED, 0, 15)
+    kept = ZoomLook(1, (0, 0, 10, 10), ZoomAction.KEPT, 17, 12)
+    off = report((0.1, 0.2, nan, nan), ())
+    on = report((0.1, 0.5, 0.7, nan), ((), (kept,), (added,), ()))
+    effect = zoom_effect(off, on)
+    assert effect["looks"] == 2 and effect["actions"]["added"] == 1 and effect["actions"]["kept"] == 1
+    assert effect["looks_with_more_keypoints"] == 1 and effect["mean_keypoints_gained"] == 15
+    assert effect["frames_with_someone_tracked"] == {"off": 2, "on": 3}
+    assert effect["frames_down_score_changed"] == 1  # frame 1; frame 2 had nobody before
+    assert effect["frames_judged_down"] == {"off": 0, "on": 1}
+
+
+def test_zoom_targets() -> None:
+    from fallwatch.bench.targets import zoom_targets
+
+    cost, fps = zoom_targets(12.0, 31.0, (640, 480))
+    assert cost.verdict == Verdict.PASS and fps.verdict == Verdict.PASS
+    assert zoom_targets(45.0, 20.0, (640, 360))[0].verdict == Verdict.FAIL
+    assert zoom_targets(45.0, 20.0, (640, 360))[1].verdict == Verdict.NOT_APPLICABLE

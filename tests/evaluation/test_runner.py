@@ -152,3 +152,48 @@ def test_hybrid_is_composed_from_cached_pose_and_yolo_outputs(
         source, Detections(18.0, (640, 480), times[:5], yolo[:5])
     )
     assert cache.load(source) is None
+
+
+def test_zoom_settings_do_not_change_the_cache_key(tmp_path: Path, source: Path) -> None:
+    """The main pass's raw detections do not depend on zoom: one cache entry serves all."""
+    from fallwatch.config.detector import (
+        HybridDetectorConfig,
+        YoloDetectorConfig,
+        ZoomConfig,
+    )
+
+    plain = PosesCache(tmp_path, PoseDetectorConfig()).path_for(source)
+    no_zoom = PoseDetectorConfig(zoom=ZoomConfig(enabled=False, margin=2.5))
+    assert PosesCache(tmp_path, no_zoom).path_for(source) == plain
+    yolo = YoloDetectorConfig(format="hfd")
+    assert (
+        PosesCache(tmp_path, HybridDetectorConfig(yolo=yolo)).path_for(source)
+        == PosesCache(tmp_path, HybridDetectorConfig(yolo=yolo, pose=no_zoom)).path_for(source)
+    )
+
+
+def test_cached_replay_runs_the_zoom_live(tmp_path: Path, falls_data: Path) -> None:
+    """A replay with zoom on decodes the frames and zooms as the live run did; the same
+    cache entry replayed with zoom off gives the main pass alone, which differs on this
+    clip (a distant person the main pass loses as they fall, found again by the zoom)."""
+    from fallwatch.config.detector import ZoomConfig
+
+    clip = falls_data.parent / "falls2/videos/kavyapahuja_fall/test_fall.mp4"
+    if not clip.is_file():
+        pytest.skip(f"{clip} not found (falls2 data set absent)")
+    fall = FallConfig(confirm_s=2.0)
+    zoom_on = build_detector(PoseDetectorConfig())
+    cache = PosesCache(tmp_path, PoseDetectorConfig(), 12.0)
+    live = ClipRunner(zoom_on, fall, cache, analysis_fps=12.0).run(clip)
+    replay = ClipRunner(zoom_on, fall, cache, analysis_fps=12.0).run(clip)
+    assert not live.cached and replay.cached
+    np.testing.assert_array_equal(live.times_s, replay.times_s)
+    np.testing.assert_array_equal(live.max_down_score, replay.max_down_score)
+    assert live.alerts == replay.alerts
+    assert replay.stage_ms["zoom"] > 0
+
+    zoom_off = build_detector(PoseDetectorConfig(zoom=ZoomConfig(enabled=False)))
+    main_only = ClipRunner(zoom_off, fall, cache, analysis_fps=12.0).run(clip)
+    assert main_only.cached and "zoom" not in main_only.stage_ms
+    # Frames with somebody tracked: the zoom keeps the fallen person in view.
+    assert np.isfinite(replay.max_down_score).sum() > np.isfinite(main_only.max_down_score).sum() + 20
