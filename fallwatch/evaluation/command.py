@@ -106,6 +106,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help=f"Frames a second analysed, as `fallwatch analyze` does (default "
         f"{DEFAULT_ANALYSIS_FPS:g}; 0 = every frame).",
     )
+    p.add_argument(
+        "--zoom",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="The pose model's second look at small people who may be falling, down or "
+        "lost (default: on, as the detector config says). Cached replays with the zoom "
+        "decode the frames again.",
+    )
     p.add_argument("--report", type=Path, help="Write the JSON report here.")
     p.add_argument(
         "--markdown",
@@ -159,18 +167,23 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.set_defaults(handler=handle)
 
 
-def detector_config(name: str) -> Any:
-    """The detector config for `--detector`; YOLO variants use the packaged `hfd` model."""
+def detector_config(name: str, zoom: bool | None = None) -> Any:
+    """The detector config for `--detector`; YOLO variants use the packaged `hfd` model.
+
+    `zoom` overrides the pose model's zoom pass (None keeps the config's default)."""
     from fallwatch.config import detector as cfg
 
+    pose = cfg.PoseDetectorConfig()
+    if zoom is not None:
+        pose = pose.model_copy(update={"zoom": pose.zoom.model_copy(update={"enabled": zoom})})
     if name == "pose":
-        return cfg.PoseDetectorConfig()
+        return pose
     yolo_cls = getattr(cfg, "YoloDetectorConfig", None)
     hybrid_cls = getattr(cfg, "HybridDetectorConfig", None)
     if name == "yolo" and yolo_cls is not None:
         return yolo_cls(format="hfd")
     if name == "hybrid" and hybrid_cls is not None and yolo_cls is not None:
-        return hybrid_cls(yolo=yolo_cls(format="hfd"))
+        return hybrid_cls(pose=pose, yolo=yolo_cls(format="hfd"))
     raise UsageError(
         f"--detector {name}: this build has no {name} detector config; use pose"
     )
@@ -303,7 +316,7 @@ def handle(args: argparse.Namespace) -> int:
             raise UsageError(
                 f"--leave-one-source-out needs clips from at least 2 sources, got {n_sources}"
             )
-    det_config = detector_config(args.detector)
+    det_config = detector_config(args.detector, args.zoom)
     detector = _build_detector(args.detector, det_config)
     if args.analysis_fps < 0:
         raise UsageError(f"--analysis-fps must be >= 0, got {args.analysis_fps}")
