@@ -117,20 +117,18 @@ def window_features(times_s: npt.ArrayLike, rows: npt.ArrayLike, window_s: float
     count = seen.sum(axis=0)
     any_seen = count > 0
     filled = np.where(seen, x, 0.0)
-    mean = np.where(any_seen, filled.sum(axis=0) / np.maximum(count, 1), 0.0)
+    n = np.maximum(count, 1)
+    mean = np.where(any_seen, filled.sum(axis=0) / n, 0.0)
     lo = np.where(any_seen, np.where(seen, x, np.inf).min(axis=0), 0.0)
     hi = np.where(any_seen, np.where(seen, x, -np.inf).max(axis=0), 0.0)
-    last = np.zeros(x.shape[1])
-    slope = np.zeros(x.shape[1])
-    for j in range(x.shape[1]):
-        col_seen = seen[:, j]
-        if not col_seen.any():
-            continue
-        last[j] = x[col_seen, j][-1]
-        tj, xj = t[col_seen], x[col_seen, j]
-        if len(tj) >= 2 and np.ptp(tj) > 0:
-            dt = tj - tj.mean()
-            slope[j] = float((dt * (xj - xj.mean())).sum() / (dt * dt).sum())
+    newest_seen = len(t) - 1 - np.argmax(seen[::-1], axis=0)
+    last = np.where(any_seen, filled[newest_seen, np.arange(x.shape[1])], 0.0)
+    # Least-squares slope over each feature's seen frames only.
+    t_mean = (seen * t[:, None]).sum(axis=0) / n
+    dt = np.where(seen, t[:, None] - t_mean, 0.0)
+    var_t = (dt * dt).sum(axis=0)
+    cov = (dt * np.where(seen, x - mean, 0.0)).sum(axis=0)
+    slope = np.where(var_t > 1e-9, cov / np.maximum(var_t, 1e-9), 0.0)
     stats = np.stack([mean, lo, hi, last, slope], axis=1).reshape(-1)
     drop = x[:, FRAME_FEATURES.index("top_drop")]
     speeds = np.diff(drop) / np.maximum(np.diff(t), 1e-3)

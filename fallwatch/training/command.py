@@ -139,7 +139,6 @@ def label_windows(
     label: ClipLabel,
     duration_s: float,
     times_s: FloatArr,
-    track_ids: npt.NDArray[np.int64],
     rule_scores: FloatArr,
 ) -> npt.NDArray[np.int8]:
     """1 / 0 / -1 (left out) per window; see the module docstring for the rules."""
@@ -148,21 +147,22 @@ def label_windows(
         y[:] = 0
         return y
     down_from = label.down_from_s
-    until = duration_s if label.down_until_s in (None, "end") else float(label.down_until_s)  # type: ignore[arg-type]
+    got_up = isinstance(label.down_until_s, float | int)
+    until = float(label.down_until_s) if isinstance(label.down_until_s, float | int) else duration_s
     before = (
         label.fall_start_s - NEGATIVE_BEFORE_FALL_S
         if label.fall_start_s is not None
         else down_from - NEGATIVE_BEFORE_DOWN_S
     )
     y[times_s < before] = 0
-    if label.down_until_s not in (None, "end"):
+    if got_up:
         y[times_s > until + NEGATIVE_AFTER_UP_S] = 0
     down = (times_s >= down_from + POSITIVE_AFTER_DOWN_S) & (times_s <= until - POSITIVE_BEFORE_UP_S)
     for t in np.unique(times_s[down]):
         at = np.flatnonzero(times_s == t)
-        # The faller is the person the rules find most down at that moment.
+        # The faller is the person the rules find most down at that moment, frame by
+        # frame rather than by track id, as the tracker may switch ids during a fall.
         y[at[int(np.argmax(rule_scores[at]))]] = 1
-    del track_ids  # one faller per frame whatever their id: the tracker may switch ids
     return y
 
 
@@ -204,7 +204,6 @@ def load_clips(
             duration = clip.duration_s if clip.duration_s is not None else len(det.times_s) / max(det.fps, 1e-6)
             d = len(window_feature_names())
             times = np.array([r[0] for r in recorder.rows], np.float64)
-            tids = np.array([r[1] for r in recorder.rows], np.int64)
             x = np.stack([r[2] for r in recorder.rows]) if recorder.rows else np.zeros((0, d))
             rule = np.array([scores.get((r[0], r[1]), 0.0) for r in recorder.rows], np.float64)
             clips.append(
@@ -219,7 +218,7 @@ def load_clips(
                     detections=det,
                     times_s=times,
                     x=x,
-                    y=label_windows(clip.label, duration, times, tids, rule),
+                    y=label_windows(clip.label, duration, times, rule),
                     rules_alerts_s=tuple(alerts),
                 )
             )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -236,8 +237,8 @@ def test_loso_never_trains_on_the_held_out_source() -> None:
     seen: list[set[str]] = []
     d = len(window_feature_names())
 
-    def spy_fit(train: object) -> SequenceModel:
-        seen.append({c.source for c in train})  # type: ignore[attr-defined]
+    def spy_fit(train: Sequence[ClipData]) -> SequenceModel:
+        seen.append({c.source for c in train})
         return SequenceModel(np.zeros(d), -30.0, np.zeros(d), np.ones(d))
 
     times = np.arange(24) / FPS
