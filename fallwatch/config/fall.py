@@ -41,11 +41,11 @@ class SequenceModelConfig(Section):
     threshold: float = Field(
         0.5, ge=0, le=1, description="p(fallen) at or above which the model calls a person down."
     )
-    combine: Literal["either", "model"] = Field(
+    combine: Literal["either", "both", "model"] = Field(
         "either",
         description="'either': down when the rules say so, or after a seen fall when the "
-        "model does; 'model': the model alone decides down (fall-seen, vote and zones "
-        "stay the rules').",
+        "model does; 'both': down when both say so (the model vetoes); 'model': the model "
+        "alone decides down (fall-seen, vote and zones stay the rules').",
     )
 
 

@@ -236,7 +236,7 @@ class SequenceModel:
         return cls.from_json(data, str(path))
 
 
-Combine = Literal["either", "model"]
+Combine = Literal["either", "both", "model"]
 
 
 @dataclass
@@ -252,8 +252,8 @@ class SequenceScorer:
     def __init__(self, model: SequenceModel, threshold: float = 0.5, combine: Combine = "either"):
         if not 0 <= threshold <= 1:
             raise ValueError(f"threshold must be in [0, 1], got {threshold}")
-        if combine not in ("either", "model"):
-            raise ValueError(f"combine must be 'either' or 'model', got {combine!r}")
+        if combine not in ("either", "both", "model"):
+            raise ValueError(f"combine must be 'either', 'both' or 'model', got {combine!r}")
         self.model = model
         self.threshold = threshold
         self.combine_mode: Combine = combine
@@ -296,12 +296,15 @@ class SequenceScorer:
         `either`: down when the rules say so, or when a fall was seen and the model says
         fallen, so the model can only add down time after a fast descent (a fall the
         rules' posture score misses: towards the camera, half out of frame).
+        `both`: down only when the rules and the model agree (the model vetoes).
         `model`: the model alone decides down; the rules still decide fall-seen, the
         vote and the zones.
         """
         model_down = p_fallen >= self.threshold
         if self.combine_mode == "model":
             return model_down
+        if self.combine_mode == "both":
+            return rules_down and model_down
         return rules_down or (fall_seen and model_down)
 
 

@@ -66,7 +66,7 @@ POSITIVE_BEFORE_UP_S = 0.25
 NEGATIVE_BEFORE_FALL_S = 0.5
 NEGATIVE_BEFORE_DOWN_S = 1.5
 NEGATIVE_AFTER_UP_S = 2.5
-COMBINES: tuple[Combine, ...] = ("either", "model")
+COMBINES: tuple[Combine, ...] = ("either", "both", "model")
 
 FloatArr = npt.NDArray[np.float64]
 

@@ -175,7 +175,8 @@ def test_silent_model_leaves_the_rules_alone() -> None:
     config = FallConfig(confirm_s=2.0)
     frames = fall_clip()
     assert run_rules(frames, config, SequenceScorer(silent)) == run_rules(frames, config) != []
-    # The model alone deciding "never down" means no alert.
+    # A model that never says down vetoes every alert when it must agree or decide alone.
+    assert run_rules(frames, config, SequenceScorer(silent, combine="both")) == []
     assert run_rules(frames, config, SequenceScorer(silent, combine="model")) == []
 
 
