@@ -336,8 +336,10 @@ def loso(
 def render(folds: Sequence[Fold], decisions: Sequence[Decision], clips: Sequence[ClipData]) -> str:
     heads = ["rules"] + [f"{c}@{t:g}" for c, t in decisions]
     lines = [
-        "Leave-one-source-out, certain clips; each cell: falls alerted/falls, "
-        "no-fall clips alerted/no-fall clips, false alarms",
+        (
+            "Leave-one-source-out, certain clips; each cell: falls alerted/falls, "
+            "no-fall clips alerted/no-fall clips, false alarms"
+        ),
         f"{'held-out source':<46}" + "".join(f"{h:<16}" for h in heads),
     ]
     by_manifest: dict[str, set[str]] = {}
