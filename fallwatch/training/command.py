@@ -286,6 +286,10 @@ class Figures:
         return f"{self.falls_alerted:>2}/{self.falls:<2} {self.no_falls_alerted:>2}/{self.no_falls:<2} {self.false_alarms:>3}"
 
 
+def verdict(clip: ClipData, alerts_s: Sequence[float]) -> str:
+    return score_clip(alerts_s, clip.label, clip.duration_s).verdict
+
+
 def judge(clip: ClipData, alerts_s: Sequence[float]) -> Figures:
     """Certain clips only; uncertain ones are left to `fallwatch eval`'s own report."""
     if clip.uncertain:
@@ -307,6 +311,8 @@ class Fold:
     """Sources of the clips the fold's model was trained on (never `source`)."""
     rules: Figures
     model: dict[Decision, Figures]
+    changed: dict[Decision, list[str]]
+    """Certain clips whose verdict the model changed: 'file: rules verdict -> model verdict'."""
 
 
 def loso(
@@ -322,14 +328,19 @@ def loso(
         model = fit(train)
         rules = sum((judge(c, c.rules_alerts_s) for c in held), Figures())
         per: dict[Decision, Figures] = {}
+        changed: dict[Decision, list[str]] = {}
         for combine, threshold in decisions:
             total = Figures()
+            changed[(combine, threshold)] = []
             for c in held:
                 config = FallConfig(confirm_s=c.confirm_s)
                 alerts, _ = replay(c.detections, config, SequenceScorer(model, threshold, combine))
                 total = total + judge(c, alerts)
+                before, after = verdict(c, c.rules_alerts_s), verdict(c, alerts)
+                if before != after and not c.uncertain:
+                    changed[(combine, threshold)].append(f"{c.file}: {before} -> {after}")
             per[(combine, threshold)] = total
-        folds.append(Fold(source, frozenset(c.source for c in train), rules, per))
+        folds.append(Fold(source, frozenset(c.source for c in train), rules, per, changed))
     return folds
 
 
@@ -355,6 +366,10 @@ def render(folds: Sequence[Fold], decisions: Sequence[Decision], clips: Sequence
         rules = sum((f.rules for f in sel), Figures())
         cells = [rules.text()] + [sum((f.model[d] for f in sel), Figures()).text() for d in decisions]
         lines.append(f"{name[:45]:<46}" + "".join(f"{x:<16}" for x in cells))
+    for d in decisions:
+        diffs = [line for f in folds for line in f.changed[d]]
+        lines.append(f"{d[0]}@{d[1]:g} changed {len(diffs)} certain clip(s) from the rules' verdict")
+        lines.extend(f"  {line}" for line in diffs)
     return "\n".join(lines)
 
 
@@ -400,6 +415,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=[0.5],
         help="p(fallen) thresholds to judge; the first is the one recorded (default 0.5).",
     )
+    p.add_argument(
+        "--combine",
+        nargs="+",
+        choices=COMBINES,
+        default=list(COMBINES),
+        help="How the model joins the rules' down decision, to judge (default: all).",
+    )
     p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="Weights file to write (default: the shipped one).")
     p.add_argument("--no-loso", action="store_true", help="Skip the leave-one-source-out figures.")
     p.set_defaults(handler=handle)
@@ -432,7 +454,7 @@ def handle(args: argparse.Namespace) -> int:
     def fit(train: Sequence[ClipData]) -> SequenceModel:
         return train_model(train, args.window_s, args.l2)
 
-    decisions: list[Decision] = [(c, t) for c in COMBINES for t in args.threshold]
+    decisions: list[Decision] = [(c, t) for c in args.combine for t in args.threshold]
     loso_figures: dict[str, Any] | None = None
     if not args.no_loso:
         folds = loso(clips, decisions, fit)
@@ -442,7 +464,8 @@ def handle(args: argparse.Namespace) -> int:
     command = shlex.join(
         ["fallwatch", "train", *map(str, args.manifests), "--cache-dir", str(args.cache_dir),
          "--confirm-s", *(f"{c:g}" for c in confirm), "--window-s", f"{args.window_s:g}",
-         "--l2", f"{args.l2:g}", "--threshold", *(f"{t:g}" for t in args.threshold)]
+         "--l2", f"{args.l2:g}", "--threshold", *(f"{t:g}" for t in args.threshold),
+         "--combine", *args.combine]
     )
     metadata = {
         "data_version": {f"{m.parent.name}/{m.name}": manifest_sha256(m) for m in args.manifests},

@@ -260,3 +260,4 @@ def test_loso_never_trains_on_the_held_out_source() -> None:
     for f in folds:
         assert f.source not in f.trained_on
         assert f.rules == Figures(no_falls=2) == f.model[("either", 0.5)]
+        assert f.changed == {("either", 0.5): []}
