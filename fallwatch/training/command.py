@@ -90,6 +90,8 @@ class ClipData:
     y: npt.NDArray[np.int8]
     """`(m,)` 1 fallen, 0 not fallen, -1 left out."""
     rules_alerts_s: tuple[float, ...]
+    rule_scores: FloatArr | None = None
+    """`(m,)` the rules' per-frame down score of each window's person at its newest frame."""
 
 
 class _RecordingScorer(SequenceScorer):
@@ -220,6 +222,7 @@ def load_clips(
                     x=x,
                     y=label_windows(clip.label, duration, times, rule),
                     rules_alerts_s=tuple(alerts),
+                    rule_scores=rule,
                 )
             )
     return clips, missing
@@ -313,6 +316,38 @@ class Fold:
     model: dict[Decision, Figures]
     changed: dict[Decision, list[str]]
     """Certain clips whose verdict the model changed: 'file: rules verdict -> model verdict'."""
+    windows: tuple[FloatArr, FloatArr, FloatArr] = (np.zeros(0), np.zeros(0), np.zeros(0))
+    """Held-out labelled windows: (label, model p, rules down score)."""
+
+
+def auc(y: FloatArr, score: FloatArr) -> float | None:
+    """Area under the ROC curve (ties count half); None without both classes."""
+    pos, neg = score[y == 1], score[y == 0]
+    if len(pos) == 0 or len(neg) == 0:
+        return None
+    allv = np.concatenate([pos, neg])
+    order = np.argsort(allv, kind="mergesort")
+    ranks = np.empty(len(allv))
+    ranks[order] = np.arange(1, len(allv) + 1)
+    # Average ranks over ties.
+    _, inv = np.unique(allv, return_inverse=True)
+    sums = np.bincount(inv, weights=ranks)
+    counts = np.bincount(inv)
+    ranks = (sums / counts)[inv]
+    return float((ranks[: len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
+
+
+def _held_out_windows(model: SequenceModel, held: Sequence[ClipData]) -> tuple[FloatArr, FloatArr, FloatArr]:
+    ys, ps, rs = [np.zeros(0)], [np.zeros(0)], [np.zeros(0)]
+    for c in held:
+        keep = c.y >= 0
+        if not keep.any():
+            continue
+        ys.append(c.y[keep].astype(np.float64))
+        ps.append(model.predict(c.x[keep]))
+        rules = c.rule_scores if c.rule_scores is not None else np.full(len(c.y), np.nan)
+        rs.append(rules[keep])
+    return np.concatenate(ys), np.concatenate(ps), np.concatenate(rs)
 
 
 def loso(
@@ -340,7 +375,9 @@ def loso(
                 if before != after and not c.uncertain:
                     changed[(combine, threshold)].append(f"{c.file}: {before} -> {after}")
             per[(combine, threshold)] = total
-        folds.append(Fold(source, frozenset(c.source for c in train), rules, per, changed))
+        folds.append(
+            Fold(source, frozenset(c.source for c in train), rules, per, changed, _held_out_windows(model, held))
+        )
     return folds
 
 
@@ -366,11 +403,24 @@ def render(folds: Sequence[Fold], decisions: Sequence[Decision], clips: Sequence
         rules = sum((f.rules for f in sel), Figures())
         cells = [rules.text()] + [sum((f.model[d] for f in sel), Figures()).text() for d in decisions]
         lines.append(f"{name[:45]:<46}" + "".join(f"{x:<16}" for x in cells))
+    for name, srcs in groups:
+        sel = [f for f in folds if f.source in srcs]
+        y = np.concatenate([f.windows[0] for f in sel])
+        model_auc = auc(y, np.concatenate([f.windows[1] for f in sel]))
+        rules_auc = auc(y, np.concatenate([f.windows[2] for f in sel]))
+        lines.append(
+            f"window AUC, {name}: model {_fmt(model_auc)}, rules' down score {_fmt(rules_auc)} "
+            f"({int((y == 1).sum())} fallen / {int((y == 0).sum())} not fallen held-out windows)"
+        )
     for d in decisions:
         diffs = [line for f in folds for line in f.changed[d]]
         lines.append(f"{d[0]}@{d[1]:g} changed {len(diffs)} certain clip(s) from the rules' verdict")
         lines.extend(f"  {line}" for line in diffs)
     return "\n".join(lines)
+
+
+def _fmt(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.3f}"
 
 
 def pooled_json(folds: Sequence[Fold], decisions: Sequence[Decision]) -> dict[str, Any]:

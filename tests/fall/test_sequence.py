@@ -28,7 +28,7 @@ from fallwatch.fall.sequence import (
     window_features,
 )
 from fallwatch.track.tracker import PersonTracker
-from fallwatch.training.command import ClipData, Figures, loso
+from fallwatch.training.command import ClipData, Figures, auc, loso
 from fallwatch.types import EventKind
 
 FPS = 12.0
@@ -261,3 +261,10 @@ def test_loso_never_trains_on_the_held_out_source() -> None:
         assert f.source not in f.trained_on
         assert f.rules == Figures(no_falls=2) == f.model[("either", 0.5)]
         assert f.changed == {("either", 0.5): []}
+
+
+def test_auc_counts_ties_half() -> None:
+    y = np.array([1.0, 1.0, 0.0, 0.0, 0.0])
+    assert auc(y, np.array([0.9, 0.5, 0.5, 0.1, 0.2])) == pytest.approx(5.5 / 6)
+    assert auc(y, np.ones(5)) == 0.5
+    assert auc(np.zeros(3), np.ones(3)) is None
