@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from builders import make_poses, person_keypoints
 
-from fallwatch.cli import main
+from fallwatch import cli
 from fallwatch.config.detector import PoseDetectorConfig
 from fallwatch.config.fall import FallConfig, SequenceModelConfig
 from fallwatch.evaluation.manifest import ClipLabel
@@ -190,6 +190,16 @@ def test_config_loads_the_shipped_model() -> None:
 
 
 # ---------------------------------------------------------------- training
+def run_train(args: list[str]) -> int:
+    """The real CLI with only `train` registered, so a sibling command mid-edit cannot break it."""
+    saved = cli.COMMAND_MODULES
+    cli.COMMAND_MODULES = ("fallwatch.training.command",)
+    try:
+        return cli.main(["train", *args])
+    finally:
+        cli.COMMAND_MODULES = saved
+
+
 def _cached_manifest(root: Path, cache: PosesCache) -> Path:
     """Three sources, each a fall clip and a no-fall clip, detections in the cache."""
     videos = []
@@ -213,7 +223,7 @@ def test_train_writes_a_weights_file(tmp_path: Path, capsys: pytest.CaptureFixtu
     cache_dir = tmp_path / "cache"
     manifest = _cached_manifest(tmp_path / "data", PosesCache(cache_dir, PoseDetectorConfig(), 12.0))
     out = tmp_path / "seq.json"
-    code = main(["train", str(manifest), "--cache-dir", str(cache_dir), "--confirm-s", "2", "--out", str(out)])
+    code = run_train([str(manifest), "--cache-dir", str(cache_dir), "--confirm-s", "2", "--out", str(out)])
     assert code == 0
     printed = capsys.readouterr().out
     assert "owner/src1" in printed and "pooled all" in printed
@@ -230,7 +240,7 @@ def test_train_writes_a_weights_file(tmp_path: Path, capsys: pytest.CaptureFixtu
 def test_train_rejects_mismatched_confirm_times(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     manifest = tmp_path / "m.json"
     manifest.write_text(json.dumps({"videos": []}))
-    code = main(["train", str(manifest), "--cache-dir", str(tmp_path), "--confirm-s", "1", "2", "3"])
+    code = run_train([str(manifest), "--cache-dir", str(tmp_path), "--confirm-s", "1", "2", "3"])
     assert code == 2
     assert "--confirm-s" in capsys.readouterr().err
 
