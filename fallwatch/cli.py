@@ -24,6 +24,7 @@ COMMAND_MODULES = (
     "fallwatch.config.command",
     "fallwatch.web.command",
     "fallwatch.pipeline.bench_serve",
+    "fallwatch.training.command",
 )
 
 EXIT_BAD_INPUT = 2

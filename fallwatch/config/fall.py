@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field, field_validator
 
 from fallwatch.config.base import Section
@@ -25,6 +27,26 @@ class ZoneConfig(Section):
         if abs(area2) < 1e-6:
             raise ValueError("a zone polygon must enclose an area (its points are collinear)")
         return v
+
+
+class SequenceModelConfig(Section):
+    """A learned scorer of each person's last seconds (fallwatch.fall.sequence), combined
+    with the rules' per-frame down decision."""
+
+    path: str | None = Field(
+        None,
+        description="Weights file written by `fallwatch train`; none = the one shipped in "
+        "fallwatch/fall/models/sequence.json.",
+    )
+    threshold: float = Field(
+        0.5, ge=0, le=1, description="p(fallen) at or above which the model calls a person down."
+    )
+    combine: Literal["either", "both", "model"] = Field(
+        "either",
+        description="'either': down when the rules say so, or after a seen fall when the "
+        "model does; 'both': down when both say so (the model vetoes); 'model': the model "
+        "alone decides down (fall-seen, vote and zones stay the rules').",
+    )
 
 
 class FallConfig(Section):
@@ -77,6 +99,11 @@ class FallConfig(Section):
     )
     zones: list[ZoneConfig] = Field(
         default_factory=list, description="Ignore zones where lying down raises no alert."
+    )
+    sequence_model: SequenceModelConfig | None = Field(
+        None,
+        description="Learned window scorer combined with the rules; none = rules only "
+        "(the default: see docs/learned.md for why).",
     )
 
     @field_validator("down_exit")

@@ -23,6 +23,7 @@ import numpy as np
 
 from fallwatch.config.fall import FallConfig
 from fallwatch.fall.features import PostureFeatures, posture_features
+from fallwatch.fall.sequence import SequenceModel, SequenceScorer
 from fallwatch.fall.zones import IgnoreZones
 from fallwatch.geometry import box_iou
 from fallwatch.types import EventKind, FallEvent, FallState, FallUpdate, Poses, TrackStatus
@@ -148,13 +149,26 @@ class _Person:
 class FallClassifier:
     """Turns tracked poses into fall events for one camera."""
 
-    def __init__(self, config: FallConfig | None = None, camera_id: str = "default"):
+    def __init__(
+        self,
+        config: FallConfig | None = None,
+        camera_id: str = "default",
+        sequence: SequenceScorer | None = None,
+    ):
+        """`sequence` overrides the scorer `config.sequence_model` would load (training)."""
         self.config = config or FallConfig()
         self.camera_id = camera_id
         self._zones = IgnoreZones(self.config.zones)
+        seq_cfg = self.config.sequence_model
+        if sequence is None and seq_cfg is not None:
+            model = SequenceModel.load(seq_cfg.path)
+            sequence = SequenceScorer(model, seq_cfg.threshold, seq_cfg.combine)
+        self._sequence = sequence
         self.reset()
 
     def reset(self) -> None:
+        if self._sequence is not None:
+            self._sequence.reset()
         self._people: dict[int, _Person] = {}
         self._alerted_places: list[tuple[float, tuple[float, float, float, float], EventKind]] = []
 
@@ -277,6 +291,17 @@ class FallClassifier:
             )
             threshold = cfg.down_exit if person.last_down else cfg.down_enter
             down = score >= threshold
+            if self._sequence is not None and not person.ignored:
+                base = person.baseline
+                p_fallen = self._sequence.update(
+                    tid,
+                    t_s,
+                    feats,
+                    i,
+                    None if base is None else base.top_y,
+                    None if base is None else base.height_px,
+                )
+                down = self._sequence.combine(down, p_fallen, person.fall_seen_s is not None)
             self._observe(person, feats, i, t_s, score, down)
             events.extend(self._step(person, t_s))
             statuses.append(self._status(person, t_s))
