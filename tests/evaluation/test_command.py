@@ -333,3 +333,12 @@ def test_leave_one_source_out_end_to_end(
     ]
     assert loso["totals"]["clips"] == 2
     assert "## Leave-one-source-out" in report.with_suffix(".md").read_text()
+
+
+def test_zoom_option_overrides_the_pose_zoom_in_every_mode() -> None:
+    assert detector_config("pose").zoom.enabled is True
+    assert detector_config("pose", zoom=False).zoom.enabled is False
+    assert detector_config("hybrid", zoom=False).pose.zoom.enabled is False
+    # Everything else in the pose config is left as it was.
+    off = detector_config("pose", zoom=False)
+    assert off.model_copy(update={"zoom": PoseDetectorConfig().zoom}) == PoseDetectorConfig()
