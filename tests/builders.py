@@ -6,7 +6,8 @@ import math
 
 import numpy as np
 
-from fallwatch.types import NUM_KEYPOINTS, Poses
+from fallwatch.config.detector import PoseDetectorConfig
+from fallwatch.types import NUM_KEYPOINTS, Frame, Poses
 
 # Fractions of body height from the feet, per COCO keypoint, for a standing person.
 _HEIGHT_FRACTION = np.array(
@@ -47,3 +48,28 @@ def make_poses(people: list[np.ndarray], scores: list[float] | None = None, trac
         keypoint_scores=np.full((n, NUM_KEYPOINTS), 0.8, np.float32),
         track_ids=track_ids,
     )
+
+
+class FakeRegionModel:
+    """A pose model for the zoom pass: gives back fixed `people` (frame pixels) for a
+    region, and records the regions asked for. With `only_inside`, a region finds them
+    only when it holds the first person's box centre."""
+
+    def __init__(self, people: Poses, config: PoseDetectorConfig | None = None, only_inside: bool = False) -> None:
+        self.people = people
+        self.config = config or PoseDetectorConfig()
+        self.only_inside = only_inside
+        self.regions: list[tuple[int, int, int, int]] = []
+
+    def detect_region(
+        self,
+        frame: Frame,
+        region_xyxy: tuple[int, int, int, int],
+        input_wh: tuple[int, int] | None = None,
+    ) -> Poses:
+        self.regions.append(region_xyxy)
+        if not self.only_inside or not len(self.people):
+            return self.people
+        x1, y1, x2, y2 = region_xyxy
+        cx, cy = (self.people.xyxy[0, :2] + self.people.xyxy[0, 2:]) / 2
+        return self.people if x1 <= cx < x2 and y1 <= cy < y2 else Poses.empty()

@@ -10,6 +10,15 @@ from pydantic import Field, field_validator, model_validator
 from fallwatch.config.base import Section
 
 
+
+def _model_input_wh(v: tuple[int, int]) -> tuple[int, int]:
+    """A pose model input size: multiples of 32 between 64 and 1024 on each side."""
+    w, h = v
+    if w % 32 or h % 32 or not (64 <= w <= 1024 and 64 <= h <= 1024):
+        raise ValueError(f"input_wh must be multiples of 32 between 64 and 1024, got {v}")
+    return v
+
+
 class ZoomConfig(Section):
     """A second, zoomed look at small people who may be falling or down.
 
@@ -82,10 +91,7 @@ class ZoomConfig(Section):
     @field_validator("input_wh")
     @classmethod
     def _multiple_of_32(cls, v: tuple[int, int]) -> tuple[int, int]:
-        w, h = v
-        if w % 32 or h % 32 or not (64 <= w <= 1024 and 64 <= h <= 1024):
-            raise ValueError(f"input_wh must be multiples of 32 between 64 and 1024, got {v}")
-        return v
+        return _model_input_wh(v)
 
 
 class PoseDetectorConfig(Section):
@@ -115,10 +121,7 @@ class PoseDetectorConfig(Section):
     @field_validator("input_wh")
     @classmethod
     def _multiple_of_32(cls, v: tuple[int, int]) -> tuple[int, int]:
-        w, h = v
-        if w % 32 or h % 32 or not (64 <= w <= 1024 and 64 <= h <= 1024):
-            raise ValueError(f"input_wh must be multiples of 32 between 64 and 1024, got {v}")
-        return v
+        return _model_input_wh(v)
 
 
 class YoloDetectorConfig(Section):

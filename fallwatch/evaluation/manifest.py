@@ -61,6 +61,16 @@ def _until_s(v: float | str) -> float:
     return float("inf") if v == END else float(v)
 
 
+def _check_times_in_order(
+    fall_start_s: float | None, down_from_s: float, down_until_s: float | str
+) -> None:
+    """A fall's times as labelled: falling starts, then down, then up (or "end")."""
+    if _until_s(down_until_s) < down_from_s:
+        raise ValueError(f"down_until_s ({down_until_s}) is before down_from_s ({down_from_s})")
+    if fall_start_s is not None and fall_start_s > down_from_s:
+        raise ValueError(f"fall_start_s ({fall_start_s}) is after down_from_s ({down_from_s})")
+
+
 class FallEventLabel(_Record):
     """One fall of a clip that holds several: each is one alert to raise, once."""
 
@@ -77,14 +87,7 @@ class FallEventLabel(_Record):
 
     @model_validator(mode="after")
     def _in_order(self) -> FallEventLabel:
-        if _until_s(self.down_until_s) < self.down_from_s:
-            raise ValueError(
-                f"down_until_s ({self.down_until_s}) is before down_from_s ({self.down_from_s})"
-            )
-        if self.fall_start_s is not None and self.fall_start_s > self.down_from_s:
-            raise ValueError(
-                f"fall_start_s ({self.fall_start_s}) is after down_from_s ({self.down_from_s})"
-            )
+        _check_times_in_order(self.fall_start_s, self.down_from_s, self.down_until_s)
         return self
 
 
@@ -135,17 +138,8 @@ class ClipLabel(_Record):
         if missing:
             raise ValueError(f"a fall clip needs {' and '.join(missing)}")
         assert self.down_from_s is not None
-        if (
-            isinstance(self.down_until_s, float)
-            and self.down_until_s < self.down_from_s
-        ):
-            raise ValueError(
-                f"down_until_s ({self.down_until_s}) is before down_from_s ({self.down_from_s})"
-            )
-        if self.fall_start_s is not None and self.fall_start_s > self.down_from_s:
-            raise ValueError(
-                f"fall_start_s ({self.fall_start_s}) is after down_from_s ({self.down_from_s})"
-            )
+        assert self.down_until_s is not None
+        _check_times_in_order(self.fall_start_s, self.down_from_s, self.down_until_s)
         return self
 
     def _events_in_order(self) -> ClipLabel:

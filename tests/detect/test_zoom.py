@@ -8,6 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from builders import FakeRegionModel
 from pydantic import ValidationError
 
 from fallwatch.config.detector import PoseDetectorConfig, ZoomConfig
@@ -96,24 +97,6 @@ def _person(xyxy: tuple[float, float, float, float], kp_score: float, score: flo
     return Poses.create(
         xyxy=[xyxy], scores=[score], keypoints=kp, keypoint_scores=np.full((1, NUM_KEYPOINTS), kp_score)
     )
-
-
-class FakeRegionModel:
-    """Gives back fixed people (frame pixels) for every region, and records the regions."""
-
-    def __init__(self, people: Poses, config: PoseDetectorConfig | None = None) -> None:
-        self.people = people
-        self.config = config or PoseDetectorConfig()
-        self.regions: list[tuple[int, int, int, int]] = []
-
-    def detect_region(
-        self,
-        frame: Frame,
-        region_xyxy: tuple[int, int, int, int],
-        input_wh: tuple[int, int] | None = None,
-    ) -> Poses:
-        self.regions.append(region_xyxy)
-        return self.people
 
 
 FRAME = Frame(np.zeros((480, 640, 3), np.uint8), 1.0, 12)

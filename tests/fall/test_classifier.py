@@ -312,6 +312,13 @@ def seated_on_bed(feet=FEET):
     return sitting(feet)
 
 
+def sit_on_bed_for(seconds_s: float) -> list[list[np.ndarray]]:
+    """Standing, then sitting down on the edge of the bed and staying there."""
+    seq = [[standing()] for _ in range(seconds(2))]
+    seq += descend(standing(), seated_on_bed(), 1.5)
+    return seq + [[seated_on_bed()] for _ in range(seconds(seconds_s))]
+
+
 def lying_on_bed(feet=FEET):
     """Lying along a bed whose surface is 0.3 H above the floor."""
     x, y = feet
@@ -389,10 +396,7 @@ def test_crawling_is_not_a_fall():
 def test_slow_lie_down_on_a_raised_surface_is_resting():
     """Sit on the bed first, then lie back slowly (3 s) on it: no found-down alert however
     long they rest there."""
-    seq = [[standing()] for _ in range(seconds(2))]
-    seq += descend(standing(), seated_on_bed(), 1.5)
-    seq += [[seated_on_bed()] for _ in range(seconds(2))]
-    seq += descend(seated_on_bed(), lying_on_bed(), 3.0)
+    seq = sit_on_bed_for(2.0) + descend(seated_on_bed(), lying_on_bed(), 3.0)
     seq += [[lying_on_bed()] for _ in range(seconds(20))]
     events, clf = run(seq, FallConfig(confirm_s=2.0, found_down_s=10.0))
     assert alerts(events) == []
@@ -401,10 +405,7 @@ def test_slow_lie_down_on_a_raised_surface_is_resting():
 
 def test_a_fall_next_to_the_bed_still_alarms():
     """Sat on the bed, stood up and fell to the floor beside it: a fall."""
-    seq = [[standing()] for _ in range(seconds(2))]
-    seq += descend(standing(), seated_on_bed(), 1.5)
-    seq += [[seated_on_bed()] for _ in range(seconds(2))]
-    seq += descend(seated_on_bed(), standing(), 1.0)
+    seq = sit_on_bed_for(2.0) + descend(seated_on_bed(), standing(), 1.0)
     seq += fast_fall_then(lambda feet: lying(feet), down_s=4.0)
     events, _ = run(seq, FallConfig(confirm_s=2.0, found_down_s=10.0))
     (alert,) = alerts(events)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from builders import make_poses, person_keypoints
+from builders import FakeRegionModel, make_poses, person_keypoints
 
 from fallwatch.config.detector import PoseDetectorConfig, ZoomConfig
 from fallwatch.config.fall import FallConfig
@@ -131,35 +131,13 @@ class Scripted:
         return self.script[frame.index]
 
 
-class FakeRegionModel:
-    """Finds `person` in any region that contains its centre; records the regions."""
-
-    def __init__(self, person: Poses) -> None:
-        self.person = person
-        self.config = PoseDetectorConfig()
-        self.regions: list[tuple[int, int, int, int]] = []
-
-    def detect_region(
-        self,
-        frame: Frame,
-        region_xyxy: tuple[int, int, int, int],
-        input_wh: tuple[int, int] | None = None,
-    ) -> Poses:
-        self.regions.append(region_xyxy)
-        if not len(self.person):
-            return self.person
-        x1, y1, x2, y2 = region_xyxy
-        cx, cy = (self.person.xyxy[0, :2] + self.person.xyxy[0, 2:]) / 2
-        return self.person if x1 <= cx < x2 and y1 <= cy < y2 else Poses.empty()
-
-
 def lying(height_px: float, feet_xy: tuple[float, float] = (100.0, 300.0), score: float = 0.8) -> Poses:
     poses: Poses = make_poses([person_keypoints(feet_xy, height_px, angle_deg=90)], scores=[score])
     return poses
 
 
 def run(script: list[Poses], zoom_person: Poses, **zoom: float) -> tuple[list[FrameResult], FakeRegionModel]:
-    model = FakeRegionModel(zoom_person)
+    model = FakeRegionModel(zoom_person, only_inside=True)
     analyzer = Analyzer(
         Scripted(script), FallConfig(), zoom=ZoomPass(model, ZoomConfig(**zoom))
     )
