@@ -101,6 +101,18 @@ class _Baseline:
     height_px: float
 
 
+def _level(f: PostureFeatures, i: int, base: _Baseline) -> float:
+    """How low the hips (or the knees, less `KNEE_TO_HIP`) are below the upright top, in
+    upright heights: about 0.5 standing, 0.7 seated on a chair, 0.8-1.0 on the floor;
+    NaN with neither seen."""
+    levels = [
+        (float(y) - base.top_y) / base.height_px - offset
+        for y, offset in ((f.hip_y[i], 0.0), (f.knee_y[i], KNEE_TO_HIP))
+        if np.isfinite(y)
+    ]
+    return max(levels) if levels else float("nan")
+
+
 @dataclass
 class _Person:
     track_id: int
@@ -194,14 +206,10 @@ class FallClassifier:
         if base.height_px <= 0:
             return 0.0
         drop = (float(f.top_y[i]) - base.top_y) / base.height_px
-        levels = [
-            (float(y) - base.top_y) / base.height_px - offset
-            for y, offset in ((f.hip_y[i], 0.0), (f.knee_y[i], KNEE_TO_HIP))
-            if np.isfinite(y)
-        ]
-        if not levels:
+        level = _level(f, i, base)
+        if not np.isfinite(level):
             return _ramp(drop, *FLOOR_DROP_NO_LEGS)
-        return _ramp(drop, *FLOOR_DROP) * _ramp(max(levels), *FLOOR_LEVEL)
+        return _ramp(drop, *FLOOR_DROP) * _ramp(level, *FLOOR_LEVEL)
 
     @staticmethod
     def _score(
@@ -363,12 +371,7 @@ class FallClassifier:
             )
         base = p.baseline
         if base is not None and base.height_px > 0:
-            levels = [
-                (float(y) - base.top_y) / base.height_px - offset
-                for y, offset in ((f.hip_y[i], 0.0), (f.knee_y[i], KNEE_TO_HIP))
-                if np.isfinite(y)
-            ]
-            p.level = max(levels) if levels else float("nan")
+            p.level = _level(f, i, base)
             drop = (top - base.top_y) / base.height_px
             torso = float(f.torso_angle_deg[i])
             if (

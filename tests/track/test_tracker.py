@@ -56,3 +56,55 @@ def test_weak_detections_extend_but_never_start_tracks():
 def test_config_is_validated():
     with pytest.raises(ValueError, match="max_age_s"):
         TrackerConfig(max_age_s=0)
+
+
+def test_a_partial_copy_of_one_person_does_not_steal_a_missed_persons_track(
+    config: TrackerConfig | None = None,
+) -> None:
+    """The faller is missed for a frame as they land, while the model reports a weak
+    upper-body copy of a bystander close behind them. The copy must not continue the faller's
+    track, so the faller comes back under their own id, with their history."""
+    from builders import make_poses, person_keypoints
+
+    from fallwatch.types import NUM_KEYPOINTS, Poses
+
+    # The bystander stands further back, behind where the faller sits half up.
+    bystander = person_keypoints((450.0, 320.0), 220.0, 0.0)
+    faller_down = person_keypoints((330.0, 400.0), 250.0, 60.0)
+
+    def with_copy(people: list[np.ndarray], copy_of: np.ndarray, score: float) -> Poses:
+        whole = make_poses(people)
+        kp = copy_of.copy()[None]
+        kps = np.full((1, NUM_KEYPOINTS), 0.6, np.float32)
+        kps[0, 13:] = 0.0  # legs unseen
+        upper = kp[0, :13]
+        box = np.concatenate([upper.min(axis=0) - 5, upper.max(axis=0) + 5])[None]
+        copy = Poses.create(xyxy=box, scores=[score], keypoints=kp, keypoint_scores=kps)
+        return Poses.concat([whole, copy])
+
+    tracker = PersonTracker(config)
+    first = tracker.update(make_poses([bystander, faller_down]), 0.0)
+    faller_id = int(first.track_ids[1])
+    # The faller is missed; the bystander is seen whole and as a weak partial copy.
+    tracker.update(with_copy([bystander], bystander, 0.14), 0.1)
+    back = tracker.update(make_poses([bystander, faller_down]), 0.2)
+    assert back.track_ids.tolist() == first.track_ids.tolist()
+    assert int(back.track_ids[1]) == faller_id
+
+
+def test_duplicates_keep_two_real_people_who_overlap():
+    """A child standing in front of an adult: boxes nest, but the bodies differ."""
+    from builders import make_poses, person_keypoints
+
+    adult = person_keypoints((300.0, 420.0), 300.0, 0.0)
+    child = person_keypoints((310.0, 415.0), 150.0, 0.0)
+    out = PersonTracker().update(make_poses([adult, child]), 0.0)
+    assert len(out) == 2
+
+
+def test_without_duplicate_removal_the_copy_does_steal_the_track():
+    """The scenario above is a real trap: with the removal off, the faller loses their id."""
+    with pytest.raises(AssertionError):
+        test_a_partial_copy_of_one_person_does_not_steal_a_missed_persons_track(
+            TrackerConfig(duplicate_containment=1.01)
+        )
