@@ -65,7 +65,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser("analyze", help="Analyze a video file: annotated video and JSON event report.")
     p.add_argument("video", type=Path, help="Video file to analyze.")
     p.add_argument("-o", "--output", type=Path, help="Annotated video path (default: VIDEO.annotated.mp4).")
-    p.add_argument("--report", type=Path, help="JSON event report path (default: VIDEO.events.json).")
+    p.add_argument("--report", type=Path, help="JSON event report path (default: next to --output, else VIDEO.events.json).")
     p.add_argument("--no-video", action="store_true", help="Skip writing the annotated video.")
     p.add_argument("--confirm-s", type=float, default=None, help="Seconds down after a fall before the alert (default 10).")
     p.add_argument("--found-down-s", type=float, default=None, help="Seconds lying with no fall seen before the alert (default 30).")
@@ -100,7 +100,9 @@ def run(args: argparse.Namespace) -> int:
     annotator = Annotator(fall_config.zones, fall_config.min_keypoint_score, privacy=args.privacy)
 
     out_video = None if args.no_video else (args.output or args.video.with_suffix(".annotated.mp4"))
-    report_path = args.report or args.video.with_suffix(".events.json")
+    # Next to what was asked for: a clip in a read-only or shared data folder must not
+    # get files written beside it when the output goes elsewhere.
+    report_path = args.report or (args.output or args.video).with_suffix(".events.json")
 
     from tqdm import tqdm
 

@@ -103,3 +103,19 @@ def test_invalid_confirm_time_names_the_field(tmp_path):
     w.write(np.zeros((48, 64, 3), np.uint8))
     w.release()
     _assert_one_line_error(fallwatch("analyze", video, "--confirm-s", "-1"), "confirm_s")
+
+
+def test_analyze_report_goes_next_to_the_output_not_into_the_data_folder(falls_dir, tmp_path):
+    """With `-o` elsewhere and no `--report`, nothing is written beside the input clip."""
+    import shutil
+
+    data = tmp_path / "data"
+    data.mkdir()
+    clip = data / "clip.mp4"
+    shutil.copy(falls_dir / CLIP, clip)
+    out = tmp_path / "out" / "a.mp4"
+    out.parent.mkdir()
+    r = fallwatch("analyze", clip, "-o", out, "--confirm-s", "2", "--no-progress")
+    assert r.returncode == 0, r.stderr
+    assert sorted(p.name for p in data.iterdir()) == ["clip.mp4"]
+    assert json.loads((out.parent / "a.events.json").read_text())["frames"] == 142
