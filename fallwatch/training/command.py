@@ -25,7 +25,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import hashlib
-import json
 import logging
 import shlex
 from collections.abc import Callable, Sequence
@@ -168,15 +167,6 @@ def label_windows(
     return y
 
 
-def _sources(raw: Any) -> dict[str, str]:
-    entries = raw.get("videos") or raw.get("items") or []
-    return {
-        e["file"]: str((e.get("source") or {}).get("repo") or "unknown")
-        for e in entries
-        if isinstance(e, dict) and "file" in e
-    }
-
-
 def manifest_sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -192,7 +182,6 @@ def load_clips(
     missing: list[str] = []
     for mpath, confirm in zip(manifests, confirm_s, strict=True):
         manifest = load_manifest(mpath)
-        sources = _sources(json.loads(mpath.read_text(encoding="utf-8")))
         config = FallConfig(confirm_s=confirm)
         name = f"{mpath.parent.name}/{mpath.name}"
         for clip in manifest.videos:
@@ -212,7 +201,7 @@ def load_clips(
                 ClipData(
                     manifest=name,
                     file=clip.file,
-                    source=sources.get(clip.file, "unknown"),
+                    source=(clip.source.repo if clip.source is not None else None) or "unknown",
                     label=clip.label,
                     uncertain=clip.uncertain,
                     duration_s=duration,
