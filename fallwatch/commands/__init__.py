@@ -1,0 +1,1 @@
+"""The `fallwatch` subcommands: each module registers its parser and runs one command."""
