@@ -16,6 +16,8 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
+from fallwatch.commands import EXIT_BAD_INPUT
+
 COMMAND_MODULES = (
     "fallwatch.pipeline.analyze_command",
     "fallwatch.evaluation.command",
@@ -27,11 +29,6 @@ COMMAND_MODULES = (
     "fallwatch.training.command",
 )
 
-EXIT_BAD_INPUT = 2
-
-
-class UsageError(ValueError):
-    """Bad input from the user: printed as one line, exit code 2."""
 
 
 def format_validation_error(exc: ValidationError, source: str = "config") -> str:

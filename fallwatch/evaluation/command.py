@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import fallwatch
-from fallwatch.cli import UsageError
+from fallwatch.commands import UsageError
 from fallwatch.config.fall import FallConfig
 from fallwatch.detect.base import Detector, build_detector
 from fallwatch.evaluation.loso import (

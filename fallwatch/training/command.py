@@ -35,7 +35,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from fallwatch.cli import UsageError
+from fallwatch.commands import UsageError
 from fallwatch.config.detector import PoseDetectorConfig
 from fallwatch.config.fall import FallConfig
 from fallwatch.evaluation.manifest import ClipLabel, load_manifest
