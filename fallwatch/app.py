@@ -30,13 +30,9 @@ from fallwatch.pipeline.live import LiveHub
 from fallwatch.pipeline.packets import CameraEvent, CameraStats, FramePacket
 from fallwatch.pipeline.supervisor import Supervisor, WorkerReport, WorkerTarget
 from fallwatch.pipeline.worker import run_worker
-from fallwatch.store import (
-    repository,
-    server_models,  # noqa: F401  (registers the server tables on Base)
-    server_repository,
-)
+from fallwatch.store import alerts, events
 from fallwatch.store.db import make_engine, migrate, session_factory, sqlite_url
-from fallwatch.store.models import AlertStatus, EventState
+from fallwatch.types import AlertStatus, EventState
 from fallwatch.web.auth import AuthService
 from fallwatch.web.security import SessionSigner, load_or_create_secret_key
 
@@ -196,17 +192,17 @@ class FallwatchServer:
 
     def acknowledge(
         self, event_id: int, *, by: str, note: str | None = None
-    ) -> server_repository.EventRow:
+    ) -> events.EventRow:
         self.outbox.acknowledge(event_id, by=by, note=note)
         return self._changed(event_id)
 
     def resolve(
         self, event_id: int, *, by: str, note: str | None = None
-    ) -> server_repository.EventRow:
+    ) -> events.EventRow:
         self.outbox.resolve(event_id, by=by, note=note)
         return self._changed(event_id)
 
-    def _changed(self, event_id: int) -> server_repository.EventRow:
+    def _changed(self, event_id: int) -> events.EventRow:
         row = self.read_event(event_id)
         self.bus.publish(
             NoticeKind.EVENT_CHANGED,
@@ -216,15 +212,15 @@ class FallwatchServer:
 
     # --- reading ---------------------------------------------------------------------
 
-    def list_events(self, **filters: object) -> list[server_repository.EventRow]:
+    def list_events(self, **filters: object) -> list[events.EventRow]:
         with self.sessions.begin() as session:
-            return server_repository.list_events(session, **filters)  # type: ignore[arg-type]
+            return events.list_events(session, **filters)  # type: ignore[arg-type]
 
-    def read_event(self, event_id: int) -> server_repository.EventRow:
+    def read_event(self, event_id: int) -> events.EventRow:
         with self.sessions.begin() as session:
-            return server_repository.read_event(session, event_id)
+            return events.read_event(session, event_id)
 
-    def open_events(self) -> list[server_repository.EventRow]:
+    def open_events(self) -> list[events.EventRow]:
         """Events nobody has taken on yet (the dashboard's alarm list)."""
         return self.list_events(
             states=[EventState.OPEN, EventState.SUPPRESSED], limit=100
@@ -233,12 +229,12 @@ class FallwatchServer:
     def alert_counts(self) -> dict[str, int]:
         with self.sessions.begin() as session:
             return {
-                k.value: v for k, v in repository.alert_status_counts(session).items()
+                k.value: v for k, v in alerts.alert_status_counts(session).items()
             }
 
-    def alert_log(self, event_id: int) -> list[repository.AlertView]:
+    def alert_log(self, event_id: int) -> list[alerts.AlertView]:
         with self.sessions.begin() as session:
-            return repository.list_event_alerts(session, event_id)
+            return alerts.list_event_alerts(session, event_id)
 
     def list_alerts(
         self,
@@ -248,10 +244,10 @@ class FallwatchServer:
         since: datetime | None = None,
         limit: int = 100,
         offset: int = 0,
-    ) -> list[repository.AlertView]:
-        """All events' alerts, newest first, as `repository.list_alerts`."""
+    ) -> list[alerts.AlertView]:
+        """All events' alerts, newest first, as `store.alerts.list_alerts`."""
         with self.sessions.begin() as session:
-            return repository.list_alerts(
+            return alerts.list_alerts(
                 session, statuses=statuses, channel=channel, since=since, limit=limit, offset=offset
             )
 

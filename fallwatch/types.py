@@ -234,3 +234,65 @@ class FallUpdate:
 
     events: list[FallEvent] = field(default_factory=list)
     tracks: list[TrackStatus] = field(default_factory=list)
+
+
+# --- domain states shared by the store, the notifiers and the web layer -----------------
+# Stored by value in the database (store.models), sent by value in messages and the API:
+# renaming a value is a data migration, adding one is a code change.
+
+
+class EventState(StrEnum):
+    OPEN = "open"
+    """Alerts queued or sent; nobody has acknowledged it yet."""
+    ACKNOWLEDGED = "acknowledged"
+    """An operator has taken it on; no escalation."""
+    RESOLVED = "resolved"
+    """The person is up again, or an operator closed it."""
+    SUPPRESSED = "suppressed"
+    """Recorded, but every alert was held back by a policy (cooldown, hourly cap)."""
+
+
+class AlertStatus(StrEnum):
+    PENDING = "pending"
+    """Waiting to be sent at `next_attempt_at` (first try or a retry)."""
+    SENDING = "sending"
+    """Claimed by a dispatcher until `lease_until`."""
+    DELIVERED = "delivered"
+    """The provider accepted it."""
+    FAILED = "failed"
+    """Permanently rejected, or out of attempts; `last_error` says why."""
+    SUPPRESSED = "suppressed"
+    """Not sent on purpose (policy, or the event was closed first); `last_error` says why."""
+
+
+class AlertKind(StrEnum):
+    ALERT = "alert"
+    ESCALATION = "escalation"
+    RESOLVED = "resolved"
+    SUMMARY = "summary"
+    TEST = "test"
+
+
+class Role(StrEnum):
+    """What a user or token may do; each role includes the ones before it."""
+
+    VIEWER = "viewer"
+    """Watch cameras and events."""
+    OPERATOR = "operator"
+    """Also acknowledge and resolve events, pause and resume cameras."""
+    ADMIN = "admin"
+    """Also add, edit and remove cameras, users and API tokens."""
+
+    @property
+    def rank(self) -> int:
+        return list(Role).index(self)
+
+    def allows(self, needed: Role) -> bool:
+        return self.rank >= needed.rank
+
+
+class CameraOrigin(StrEnum):
+    CONFIG = "config"
+    """From the config file: settings follow the file; only pause/resume is kept here."""
+    API = "api"
+    """Added in the UI or API: this row is the only place it is defined."""

@@ -17,7 +17,7 @@ import apprise
 from fallwatch.config.notify import AppriseChannel
 from fallwatch.notify.base import Notifier, retryable_status
 from fallwatch.notify.message import DeliveryResult, Message
-from fallwatch.store.models import AlertKind
+from fallwatch.types import AlertKind
 
 _HTTP_ERROR = re.compile(r"error=(\d{3})\b")
 _NOTIFY_TYPE = {

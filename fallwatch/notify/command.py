@@ -17,7 +17,7 @@ from fallwatch.notify.clock import utc_now
 from fallwatch.notify.message import test_message
 from fallwatch.notify.registry import build_notifier
 from fallwatch.notify.routing import Router
-from fallwatch.store.repository import new_alert_id
+from fallwatch.store.alerts import new_alert_id
 
 EXIT_OK = 0
 EXIT_DELIVERY_FAILED = 1

@@ -39,8 +39,8 @@ from fallwatch.notify.clock import Clock, utc_now
 from fallwatch.notify.message import DeliveryResult, build_message
 from fallwatch.notify.policy import Escalator
 from fallwatch.notify.routing import Router
-from fallwatch.store import repository
-from fallwatch.store.repository import AttemptOutcome, ClaimedAlert
+from fallwatch.store import delivery
+from fallwatch.store.delivery import AttemptOutcome, ClaimedAlert
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +115,7 @@ class Dispatcher:
         """
         now = self._clock()
         with self._sessions.begin() as session:
-            requeued = repository.requeue_expired(session, now=now)
+            requeued = delivery.requeue_expired(session, now=now)
         if requeued:
             log.warning(
                 "%d alerts left 'sending' by a stopped dispatcher: sending again",
@@ -133,7 +133,7 @@ class Dispatcher:
         claims: list[ClaimedAlert] = []
         if limit > 0:
             with self._sessions.begin() as session:
-                claims = repository.claim_due_alerts(
+                claims = delivery.claim_due_alerts(
                     session,
                     now=now,
                     limit=limit,
@@ -208,7 +208,7 @@ class Dispatcher:
             error=result.error,
         )
         with self._sessions.begin() as session:
-            kept = repository.finish_attempt(
+            kept = delivery.finish_attempt(
                 session,
                 claim,
                 outcome,

@@ -13,8 +13,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from fallwatch.store.models import AlertKind
-from fallwatch.store.repository import ClaimedAlert
+from fallwatch.store.delivery import ClaimedAlert
+from fallwatch.types import AlertKind
 
 SCHEMA_VERSION = 1
 """Version of the JSON body (webhook, MQTT); bumped on incompatible changes."""

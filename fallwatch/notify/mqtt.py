@@ -33,7 +33,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from fallwatch.config.notify import MqttChannel
 from fallwatch.notify.base import Notifier
 from fallwatch.notify.message import DeliveryResult, Message
-from fallwatch.store.models import AlertKind
+from fallwatch.types import AlertKind
 
 STATE_BY_KIND = {
     AlertKind.ALERT: "ON",

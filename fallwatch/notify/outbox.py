@@ -17,9 +17,8 @@ from fallwatch.config.notify import NotifyConfig
 from fallwatch.notify.clock import Clock, utc_now
 from fallwatch.notify.policy import AlertPolicy
 from fallwatch.notify.routing import Router
-from fallwatch.store import repository
-from fallwatch.store.models import AlertKind
-from fallwatch.types import EventKind, FallEvent
+from fallwatch.store import alerts, events
+from fallwatch.types import AlertKind, EventKind, FallEvent
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +62,7 @@ class Outbox:
         now = self._clock()
         with self._sessions.begin() as session:
             if event.kind is EventKind.RECOVERED:
-                row = repository.find_open_event_for_track(
+                row = events.find_open_event_for_track(
                     session, event.camera_id, event.track_id
                 )
                 if row is None:
@@ -73,7 +72,7 @@ class Outbox:
                         event.track_id,
                     )
                     return None
-                repository.resolve_event(
+                events.resolve_event(
                     session,
                     row.id,
                     by="system: person up again",
@@ -92,7 +91,7 @@ class Outbox:
                     log.warning(
                         "camera %s: event recorded, but %s", event.camera_id, reason
                     )
-                row = repository.record_event(
+                row = events.record_event(
                     session,
                     event,
                     targets=targets,
@@ -104,7 +103,7 @@ class Outbox:
                     clip_path=None if clip_path is None else str(clip_path),
                 )
                 if decision.summary is not None and targets:
-                    repository.add_alerts(
+                    alerts.add_alerts(
                         session,
                         row.id,
                         AlertKind.SUMMARY,
@@ -126,13 +125,13 @@ class Outbox:
 
     def acknowledge(self, event_id: int, *, by: str, note: str | None = None) -> None:
         with self._sessions.begin() as session:
-            repository.acknowledge_event(
+            events.acknowledge_event(
                 session, event_id, by=by, now=self._clock(), note=note
             )
 
     def resolve(self, event_id: int, *, by: str, note: str | None = None) -> None:
         with self._sessions.begin() as session:
-            repository.resolve_event(
+            events.resolve_event(
                 session,
                 event_id,
                 by=by,

@@ -13,8 +13,8 @@ from sqlalchemy.orm import Session
 
 from fallwatch.config.notify import PolicyConfig
 from fallwatch.notify.routing import Router
-from fallwatch.store import repository
-from fallwatch.store.models import AlertKind, AlertStatus
+from fallwatch.store import alerts
+from fallwatch.types import AlertKind, AlertStatus
 
 
 @dataclass(frozen=True)
@@ -43,7 +43,7 @@ class AlertPolicy:
     ) -> Decision:
         cfg = self._config
         if cfg.cooldown_track_s > 0:
-            last = repository.last_alert_at(session, camera_id, track_id)
+            last = alerts.last_alert_at(session, camera_id, track_id)
             if last is not None and (now - last).total_seconds() < cfg.cooldown_track_s:
                 ago = (now - last).total_seconds()
                 return Decision(
@@ -52,7 +52,7 @@ class AlertPolicy:
                     f"(cooldown_track_s={cfg.cooldown_track_s:g})",
                 )
         if cfg.cooldown_camera_s > 0:
-            last = repository.last_alert_at(session, camera_id)
+            last = alerts.last_alert_at(session, camera_id)
             if (
                 last is not None
                 and (now - last).total_seconds() < cfg.cooldown_camera_s
@@ -66,12 +66,12 @@ class AlertPolicy:
         cap = cfg.hourly_cap_per_camera
         if cap > 0:
             since = hour_start(now)
-            sent = repository.count_alerted_events(session, camera_id, since)
+            sent = alerts.count_alerted_events(session, camera_id, since)
             if sent >= cap:
                 until = since + timedelta(hours=1)
                 reason = f"hourly cap: camera {camera_id} sent {sent} alerts this hour (cap {cap})"
                 summary = None
-                if not repository.has_alert_kind_since(
+                if not alerts.has_alert_kind_since(
                     session, camera_id, AlertKind.SUMMARY, since
                 ):
                     summary = (
@@ -95,14 +95,14 @@ class Escalator:
         if after_s is None:
             return 0
         queued = 0
-        due = repository.events_due_for_escalation(
+        due = alerts.events_due_for_escalation(
             session, created_before=now - timedelta(seconds=after_s)
         )
         for event in due:
             targets = self._router.escalation_targets(event.camera_id)
             if targets:
                 queued += len(
-                    repository.add_alerts(
+                    alerts.add_alerts(
                         session, event.id, AlertKind.ESCALATION, targets, now=now
                     )
                 )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from fallwatch.config.notify import NotifyConfig, RouteTarget
-from fallwatch.store.repository import AlertTarget
+from fallwatch.store.alerts import AlertTarget
 
 
 def _expand(targets: list[RouteTarget]) -> list[AlertTarget]:

@@ -183,7 +183,7 @@ def run(args: argparse.Namespace) -> int:
     from fallwatch.pipeline.packets import WorkerState
     from fallwatch.sources.capture import ConnectionState
     from fallwatch.sources.video import probe_video
-    from fallwatch.store.server_models import Role
+    from fallwatch.types import Role
     from fallwatch.web.app import create_app
 
     if args.cameras < 1 or args.viewers < 0 or args.seconds <= 0:

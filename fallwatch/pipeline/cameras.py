@@ -21,9 +21,9 @@ from fallwatch.events.bus import NoticeBus, NoticeKind
 from fallwatch.pipeline.live import LiveHub
 from fallwatch.pipeline.supervisor import Supervisor
 from fallwatch.sources.capture import redact_url
-from fallwatch.store import server_repository as repo
-from fallwatch.store.server_models import CameraOrigin
-from fallwatch.store.server_repository import Conflict, NotFound
+from fallwatch.store import cameras as repo
+from fallwatch.store.errors import Conflict, NotFound
+from fallwatch.types import CameraOrigin
 
 
 @dataclass(frozen=True)

@@ -1,11 +1,12 @@
-"""The database: events, the alerts outbox and delivery attempts (SQLAlchemy 2 + Alembic).
+"""The database: events, the alerts outbox, delivery attempts, cameras, users, API tokens.
 
 `db` makes engines and sessions (SQLite file by default, PostgreSQL by URL) and runs the
-migrations shipped in `migrations/`; `models` holds the one declarative `Base`;
-`repository` holds every query.
+migrations shipped in `migrations/`; `models` holds every table on one declarative
+`Base`. The queries live by entity: `events`, `alerts` (queueing, policy queries, the
+alert log), `delivery` (the dispatcher's claims, leases and attempts), `cameras`,
+`users`; a missing row is `errors.NotFound` whichever it is.
 """
 
-from fallwatch.store import server_models as _server_models  # noqa: F401  (cameras, users, api_tokens on Base)
 from fallwatch.store.db import (
     make_engine,
     migrate,
@@ -13,24 +14,8 @@ from fallwatch.store.db import (
     session_factory,
     sqlite_url,
 )
-from fallwatch.store.models import (
-    Alert,
-    AlertKind,
-    AlertStatus,
-    Base,
-    DeliveryAttempt,
-    Event,
-    EventState,
-)
 
 __all__ = [
-    "Alert",
-    "AlertKind",
-    "AlertStatus",
-    "Base",
-    "DeliveryAttempt",
-    "Event",
-    "EventState",
     "make_engine",
     "migrate",
     "open_store",

@@ -66,7 +66,7 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:
     # expire_on_commit=False: rows read in one short session stay readable after it
-    # closes, which is how the repository hands results back.
+    # closes, which is how the store's functions hand results back.
     return sessionmaker(bind=engine, expire_on_commit=False)
 
 

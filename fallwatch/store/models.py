@@ -1,9 +1,13 @@
-"""Database models: one declarative `Base` for the whole store.
+"""Database models: every table of the store, on one declarative `Base`.
 
-Three tables so far: `events` (what the control room must hear about), `alerts` (the
-outbox: one row per event, message kind, channel and recipient) and `delivery_attempts`
-(every try at sending an alert and what the provider answered). Later sections (cameras,
-users) add their models here, on the same `Base`, and a new Alembic revision.
+`events` (what the control room must hear about), `alerts` (the outbox: one row per
+event, message kind, channel and recipient) and `delivery_attempts` (every try at
+sending an alert and what the provider answered), from the Alembic revision
+`0001_outbox`; `cameras` (managed in the UI/API), `users` and `api_tokens`, from
+`0002_server`. A new table is a model here and a new revision.
+
+The enums stored in these tables are domain types (`fallwatch.types`): the notifiers and
+the web layer use them without importing the ORM.
 
 Times are stored as naive UTC (`UtcDateTime`): the same SQL works on SQLite, which has
 no time zones, and on PostgreSQL. Python code only ever sees aware UTC datetimes.
@@ -30,6 +34,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from sqlalchemy.types import TypeDecorator
+
+from fallwatch.types import AlertKind, AlertStatus, CameraOrigin, EventState, Role
 
 # Named constraints so Alembic migrations can alter and drop them on every backend
 # (SQLite batch mode needs names to find them again).
@@ -80,38 +86,6 @@ def _enum(cls: type[StrEnum]) -> Enum:
         length=16,
         values_callable=lambda e: [m.value for m in e],
     )
-
-
-class EventState(StrEnum):
-    OPEN = "open"
-    """Alerts queued or sent; nobody has acknowledged it yet."""
-    ACKNOWLEDGED = "acknowledged"
-    """An operator has taken it on; no escalation."""
-    RESOLVED = "resolved"
-    """The person is up again, or an operator closed it."""
-    SUPPRESSED = "suppressed"
-    """Recorded, but every alert was held back by a policy (cooldown, hourly cap)."""
-
-
-class AlertStatus(StrEnum):
-    PENDING = "pending"
-    """Waiting to be sent at `next_attempt_at` (first try or a retry)."""
-    SENDING = "sending"
-    """Claimed by a dispatcher until `lease_until`."""
-    DELIVERED = "delivered"
-    """The provider accepted it."""
-    FAILED = "failed"
-    """Permanently rejected, or out of attempts; `last_error` says why."""
-    SUPPRESSED = "suppressed"
-    """Not sent on purpose (policy, or the event was closed first); `last_error` says why."""
-
-
-class AlertKind(StrEnum):
-    ALERT = "alert"
-    ESCALATION = "escalation"
-    RESOLVED = "resolved"
-    SUMMARY = "summary"
-    TEST = "test"
 
 
 class Event(Base):
@@ -220,3 +194,63 @@ class DeliveryAttempt(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(64))
 
     alert: Mapped[Alert] = relationship(back_populates="attempt_log")
+
+
+# --- fallwatch serve: cameras, users, API tokens (revision 0002_server) -------------
+
+
+class CameraRow(Base):
+    __tablename__ = "cameras"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    config_json: Mapped[str] = mapped_column(
+        Text,
+        doc="The camera's validated CameraConfig as JSON (source, detector, fall, zones).",
+    )
+    origin: Mapped[CameraOrigin] = mapped_column(_enum(CameraOrigin))
+    paused: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(
+        String(256), doc="argon2id hash (PHC string)."
+    )
+    role: Mapped[Role] = mapped_column(_enum(Role))
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    session_version: Mapped[int] = mapped_column(
+        Integer,
+        default=0,
+        doc="Bumped on password change or 'log out everywhere': old cookies stop working.",
+    )
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_login_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class ApiToken(Base):
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    name: Mapped[str] = mapped_column(
+        String(64), doc="What it is for ('nurse-call gateway')."
+    )
+    token_hash: Mapped[str] = mapped_column(
+        String(64),
+        unique=True,
+        doc="SHA-256 hex of the token; the token itself is shown once.",
+    )
+    prefix: Mapped[str] = mapped_column(
+        String(16), doc="First characters, to recognise it in lists."
+    )
+    role: Mapped[Role] = mapped_column(_enum(Role))
+    created_by: Mapped[int | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

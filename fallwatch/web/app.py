@@ -22,8 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fallwatch import __version__
 from fallwatch.app import FallwatchServer
-from fallwatch.store.repository import EventNotFound
-from fallwatch.store.server_repository import Conflict, NotFound
+from fallwatch.store.errors import Conflict, NotFound
 from fallwatch.web.api.deps import NotAuthenticated
 from fallwatch.web.api.routes import (
     auth,
@@ -99,7 +98,6 @@ def create_app(server: FallwatchServer) -> FastAPI:
         )
 
     @app.exception_handler(NotFound)
-    @app.exception_handler(EventNotFound)
     async def not_found(request: Request, exc: Exception) -> Response:
         return JSONResponse({"detail": str(exc)}, status_code=404)
 

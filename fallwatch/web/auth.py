@@ -1,4 +1,4 @@
-"""Users, logins and API tokens: the rules, on top of `server_repository` and `security`."""
+"""Users, logins and API tokens: the rules, on top of `store.users` and `security`."""
 
 from __future__ import annotations
 
@@ -10,8 +10,11 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from fallwatch.store import server_repository as repo
-from fallwatch.store.server_models import Role, User
+from fallwatch.store import users as repo
+from fallwatch.store.errors import NotFound
+from fallwatch.store.models import User
+from fallwatch.store.users import TokenView, UserView
+from fallwatch.types import Role
 from fallwatch.web.security import (
     SessionData,
     hash_password,
@@ -40,31 +43,6 @@ class Principal:
         return self.role.allows(role)
 
 
-@dataclass(frozen=True)
-class UserView:
-    id: int
-    username: str
-    role: Role
-    disabled: bool
-    created_at: datetime
-    last_login_at: datetime | None
-
-
-@dataclass(frozen=True)
-class TokenView:
-    id: int
-    name: str
-    prefix: str
-    role: Role
-    created_at: datetime
-    last_used_at: datetime | None
-    revoked_at: datetime | None
-
-
-def _user_view(u: User) -> UserView:
-    return UserView(u.id, u.username, u.role, u.disabled, u.created_at, u.last_login_at)
-
-
 class AuthService:
     def __init__(
         self, sessions: sessionmaker[Session], clock: Callable[[], datetime]
@@ -81,9 +59,7 @@ class AuthService:
             )
         hashed = hash_password(password)
         with self.sessions.begin() as session:
-            return _user_view(
-                repo.add_user(session, username, hashed, role, now=self.clock())
-            )
+            return repo.add_user(session, username, hashed, role, now=self.clock())
 
     def ensure_admin(self, env: Mapping[str, str]) -> UserView | None:
         """First start: create the admin from FALLWATCH_ADMIN_USER / FALLWATCH_ADMIN_PASSWORD."""
@@ -106,7 +82,7 @@ class AuthService:
 
     def list_users(self) -> list[UserView]:
         with self.sessions.begin() as session:
-            return [_user_view(u) for u in repo.list_users(session)]
+            return repo.list_users(session)
 
     def update_user(
         self,
@@ -120,16 +96,14 @@ class AuthService:
         with self.sessions.begin() as session:
             if hashed is not None:
                 repo.set_password(session, user_id, hashed)
-            return _user_view(
-                repo.update_user(session, user_id, role=role, disabled=disabled)
-            )
+            return repo.update_user(session, user_id, role=role, disabled=disabled)
 
     def set_password(self, username: str, password: str) -> None:
         hashed = hash_password(password)
         with self.sessions.begin() as session:
             user = repo.find_user(session, username)
             if user is None:
-                raise repo.NotFound(f"no user named {username!r}")
+                raise NotFound(f"no user named {username!r}")
             repo.set_password(session, user.id, hashed)
 
     def login(self, username: str, password: str) -> User | None:
@@ -148,7 +122,7 @@ class AuthService:
         with self.sessions.begin() as session:
             try:
                 user = repo.get_user(session, data.user_id)
-            except repo.NotFound:
+            except NotFound:
                 return None
             if user.disabled or user.session_version != data.version:
                 return None
@@ -168,7 +142,7 @@ class AuthService:
     ) -> tuple[str, TokenView]:
         token, hashed, prefix = new_api_token()
         with self.sessions.begin() as session:
-            row = repo.add_token(
+            view = repo.add_token(
                 session,
                 name,
                 hashed,
@@ -177,9 +151,7 @@ class AuthService:
                 created_by=created_by,
                 now=self.clock(),
             )
-            return token, TokenView(
-                row.id, row.name, row.prefix, row.role, row.created_at, None, None
-            )
+            return token, view
 
     def token_principal(self, token: str) -> Principal | None:
         with self.sessions.begin() as session:
@@ -191,18 +163,7 @@ class AuthService:
 
     def list_tokens(self) -> list[TokenView]:
         with self.sessions.begin() as session:
-            return [
-                TokenView(
-                    t.id,
-                    t.name,
-                    t.prefix,
-                    t.role,
-                    t.created_at,
-                    t.last_used_at,
-                    t.revoked_at,
-                )
-                for t in repo.list_tokens(session)
-            ]
+            return repo.list_tokens(session)
 
     def revoke_token(self, token_id: int) -> None:
         with self.sessions.begin() as session:

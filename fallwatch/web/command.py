@@ -17,7 +17,7 @@ from typing import Any
 
 from fallwatch.config.loader import load_server_config
 from fallwatch.config.server import ServerConfig
-from fallwatch.store.server_models import Role
+from fallwatch.types import Role
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +108,6 @@ def _read_password(args: argparse.Namespace) -> str:
 
 def _auth(config: ServerConfig) -> Any:
     from fallwatch.notify.clock import utc_now
-    from fallwatch.store import server_models  # noqa: F401
     from fallwatch.store.db import make_engine, migrate, session_factory, sqlite_url
     from fallwatch.web.auth import AuthService
 
@@ -118,7 +117,7 @@ def _auth(config: ServerConfig) -> Any:
 
 
 def run_user_add(args: argparse.Namespace) -> int:
-    from fallwatch.store.server_repository import Conflict
+    from fallwatch.store.errors import Conflict
 
     auth = _auth(_config(args))
     try:
@@ -130,7 +129,7 @@ def run_user_add(args: argparse.Namespace) -> int:
 
 
 def run_user_passwd(args: argparse.Namespace) -> int:
-    from fallwatch.store.server_repository import NotFound
+    from fallwatch.store.errors import NotFound
 
     auth = _auth(_config(args))
     try:

@@ -1,4 +1,8 @@
-"""What the API accepts and returns (separate input and public shapes)."""
+"""What the API accepts and returns (separate input and public shapes).
+
+The public shapes of stored things (events, alerts, users, tokens) read the store's
+frozen views by attribute (`from_attributes`), so a field is named once, in the store.
+"""
 
 from __future__ import annotations
 
@@ -7,8 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from fallwatch.store.models import AlertKind, AlertStatus, EventState
-from fallwatch.store.server_models import CameraOrigin, Role
+from fallwatch.types import AlertKind, AlertStatus, CameraOrigin, EventState, Role
 from fallwatch.web.auth import USERNAME_PATTERN
 
 
@@ -69,7 +72,13 @@ class ActionInput(Input):
     )
 
 
-class EventPublic(BaseModel):
+class Stored(BaseModel):
+    """A public shape read from one of the store's views (`model_validate(view)`)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
+class EventPublic(Stored):
     id: int
     camera_id: str
     camera_name: str
@@ -96,7 +105,7 @@ class EventPublic(BaseModel):
     alerts_failed: int
 
 
-class AttemptPublic(BaseModel):
+class AttemptPublic(Stored):
     id: int
     started_at: datetime
     finished_at: datetime | None
@@ -107,7 +116,7 @@ class AttemptPublic(BaseModel):
     error: str | None
 
 
-class AlertPublic(BaseModel):
+class AlertPublic(Stored):
     id: str
     event_id: int
     kind: AlertKind
@@ -139,7 +148,7 @@ class UserPatch(Input):
     password: str | None = Field(None, min_length=8, max_length=1024)
 
 
-class UserPublic(BaseModel):
+class UserPublic(Stored):
     id: int
     username: str
     role: Role
@@ -153,7 +162,7 @@ class TokenCreate(Input):
     role: Role = Role.VIEWER
 
 
-class TokenPublic(BaseModel):
+class TokenPublic(Stored):
     id: int
     name: str
     prefix: str

@@ -13,7 +13,7 @@ from fallwatch.cli import format_validation_error
 from fallwatch.config.notify import NotifyConfig, load_notify_config
 from fallwatch.notify.registry import build_notifiers
 from fallwatch.notify.routing import Router
-from fallwatch.store.repository import AlertTarget
+from fallwatch.store.alerts import AlertTarget
 
 pytestmark = pytest.mark.usefixtures("secrets_env")
 

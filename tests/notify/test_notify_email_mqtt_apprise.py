@@ -21,7 +21,7 @@ from fallwatch.notify.email import EmailNotifier
 from fallwatch.notify.message import Message
 from fallwatch.notify.mqtt import MqttNotifier, topic_slug
 from fallwatch.notify.registry import build_notifier
-from fallwatch.store.models import AlertKind
+from fallwatch.types import AlertKind
 
 JPEG = bytes.fromhex("ffd8ffe000104a46494600010100000100010000ffd9")
 

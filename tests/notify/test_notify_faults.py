@@ -34,8 +34,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from fallwatch.config.notify import NotifyConfig
 from fallwatch.notify import Dispatcher, Outbox, build_notifiers
 from fallwatch.notify.clock import utc_now
-from fallwatch.store import repository as repo
-from fallwatch.store.models import AlertStatus
+from fallwatch.store import alerts, delivery
+from fallwatch.types import AlertStatus
 
 pytestmark = pytest.mark.usefixtures("secrets_env")
 
@@ -54,7 +54,7 @@ def drain(dispatcher: Dispatcher, clock: FakeClock, max_passes: int = 200) -> in
     for passes in range(1, max_passes + 1):
         dispatcher.run_once()
         with sessions() as session:
-            due = repo.next_due_at(session)
+            due = delivery.next_due_at(session)
         if due is None:
             return passes
         clock.now = max(clock.now, due)
@@ -134,11 +134,11 @@ def test_outage_then_recovery_delivers_every_alert_exactly_once(
     for notifier in notifiers.values():
         notifier.close()
     with sessions() as session:
-        counts = repo.alert_status_counts(session)
+        counts = alerts.alert_status_counts(session)
         views = [
             v
             for e in range(1, n_events + 1)
-            for v in repo.list_event_alerts(session, e)
+            for v in alerts.list_event_alerts(session, e)
         ]
     alert_ids = {v.id for v in views}
     accepted = webhook_server.accepted_ids() + sens_server.accepted_ids()
@@ -175,7 +175,7 @@ def test_permanent_rejection_is_not_retried(
             clock.advance(3600)
     notifiers["hook"].close()
     with sessions() as session:
-        (alert,) = repo.list_event_alerts(session, event_id)
+        (alert,) = alerts.list_event_alerts(session, event_id)
     figures(
         "permanent 400",
         requests=len(webhook_server.received),
@@ -232,7 +232,7 @@ def test_sigkill_mid_flight_then_restart(
     raw_before_restart = len(webhook_server.received)
     config = webhook_config(webhook_server.url, retry={"lease_s": 30})
     with sessions() as session:
-        left = repo.alert_status_counts(session)
+        left = alerts.alert_status_counts(session)
     # Restart. Leases taken by the dead process end 30 s after its claim: a clock 31 s
     # ahead stands in for waiting that long.
     later = lambda: utc_now() + timedelta(seconds=31)
@@ -241,8 +241,8 @@ def test_sigkill_mid_flight_then_restart(
         stats = dispatcher.run_once()
     notifiers["hook"].close()
     with sessions() as session:
-        counts = repo.alert_status_counts(session)
-        views = [v for e in range(1, n + 1) for v in repo.list_event_alerts(session, e)]
+        counts = alerts.alert_status_counts(session)
+        views = [v for e in range(1, n + 1) for v in alerts.list_event_alerts(session, e)]
     raw = Counter(str(a["alert_id"]) for a in webhook_server.accepted)
     duplicates = sum(raw.values()) - len(raw)
     figures(

@@ -22,7 +22,7 @@ from fallwatch.notify.message import Message
 from fallwatch.notify.sens import SensSmsNotifier, sens_signature
 from fallwatch.notify.twilio import TwilioSmsNotifier
 from fallwatch.notify.webhook import WebhookNotifier
-from fallwatch.store.models import AlertKind
+from fallwatch.types import AlertKind
 
 pytestmark = pytest.mark.usefixtures("secrets_env")
 

@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from fallwatch.config.notify import NotifyConfig, RetryConfig
 from fallwatch.notify import Dispatcher, Outbox, build_notifiers
 from fallwatch.notify.backoff import Backoff
-from fallwatch.store import repository as repo
-from fallwatch.store.models import AlertKind, AlertStatus, EventState
-from fallwatch.types import EventKind
+from fallwatch.store.alerts import AlertView, list_event_alerts
+from fallwatch.store.events import get_event
+from fallwatch.types import AlertKind, AlertStatus, EventKind, EventState
 
 pytestmark = pytest.mark.usefixtures("secrets_env")
 
@@ -40,13 +40,13 @@ class Harness:
             sessions, self.notifiers, config, clock=clock, rng=random.Random(7)
         )
 
-    def alerts(self, event_id: int) -> list[repo.AlertView]:
+    def alerts(self, event_id: int) -> list[AlertView]:
         with self.sessions() as session:
-            return repo.list_event_alerts(session, event_id)
+            return list_event_alerts(session, event_id)
 
     def event(self, event_id: int) -> Any:
         with self.sessions() as session:
-            return repo.get_event(session, event_id)
+            return get_event(session, event_id)
 
     def close(self) -> None:
         self.dispatcher.stop()
@@ -148,7 +148,7 @@ def test_alert_for_a_removed_channel_fails_clearly(
     with Dispatcher(sessions, {}, config, clock=clock) as dispatcher:
         assert dispatcher.run_once().failed == 1
     with sessions() as session:
-        (alert,) = repo.list_event_alerts(session, event_id)
+        (alert,) = list_event_alerts(session, event_id)
     assert alert.last_error == "permanently rejected: channel 'hook' is not configured"
 
 

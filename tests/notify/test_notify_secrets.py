@@ -28,7 +28,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from fallwatch.config.notify import NotifyConfig
 from fallwatch.notify import Dispatcher, Outbox, build_notifiers
-from fallwatch.store.models import Alert, AlertStatus, DeliveryAttempt
+from fallwatch.store.models import Alert, DeliveryAttempt
+from fallwatch.types import AlertStatus
 
 APPRISE_PASSWORD = "apprise-pass-Uu8Ii9Oo"
 

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+from sqlalchemy.orm import Session, sessionmaker
+
+from fallwatch.store.alerts import AlertTarget
+from fallwatch.store.events import record_event
 from fallwatch.types import EventKind, FallEvent
 
 T0 = datetime(2026, 3, 2, 9, 0, 0, tzinfo=UTC)
@@ -25,3 +29,17 @@ def make_event(
         xyxy=(0.0, 0.0, 10.0, 10.0),
         down_score=0.85,
     )
+
+
+TARGETS = [
+    AlertTarget("sms", "01011112222"),
+    AlertTarget("sms", "01033334444"),
+    AlertTarget("hook"),
+]
+
+
+def record(sessions: sessionmaker[Session], **kw: object) -> int:
+    """Store one event (make_event's defaults, overridden by `kw`) alerting TARGETS."""
+    with sessions.begin() as session:
+        row = record_event(session, make_event(**kw), targets=TARGETS, now=T0)  # type: ignore[arg-type]
+        return row.id

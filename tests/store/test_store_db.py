@@ -11,7 +11,8 @@ from sqlalchemy.exc import StatementError
 from sqlalchemy.orm import Session, sessionmaker
 
 from fallwatch.store.db import make_engine, migrate, open_store, sqlite_url
-from fallwatch.store.models import Base, Event, EventState
+from fallwatch.store.models import Base, Event
+from fallwatch.types import EventState
 
 
 def test_migrations_build_exactly_the_models(db_url: str) -> None:

@@ -10,8 +10,7 @@ from fastapi.testclient import TestClient
 from web_fakes import ADMIN, fall_event, login, make_server, stats  # type: ignore[import-not-found]
 
 from fallwatch.app import FallwatchServer
-from fallwatch.store.server_models import Role
-from fallwatch.types import EventKind
+from fallwatch.types import EventKind, Role
 from fallwatch.web.app import create_app
 
 

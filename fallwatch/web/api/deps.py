@@ -15,7 +15,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
 from fallwatch.app import FallwatchServer
-from fallwatch.store.server_models import Role
+from fallwatch.types import Role
 from fallwatch.web.auth import Principal
 
 SESSION_COOKIE = "fw_session"

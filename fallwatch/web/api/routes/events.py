@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated
 
 from fastapi import APIRouter, Body, HTTPException, Query
@@ -10,8 +11,8 @@ from fastapi.responses import FileResponse
 from pydantic import AwareDatetime
 
 from fallwatch.app import FallwatchServer
-from fallwatch.store.models import AlertStatus, EventState
-from fallwatch.store.server_repository import EventRow
+from fallwatch.store.events import EventRow
+from fallwatch.types import AlertStatus, EventState
 from fallwatch.web.api.deps import Operator, ServerDep, Viewer
 from fallwatch.web.schemas import ActionInput, AlertPublic, EventPublic
 
@@ -22,29 +23,15 @@ def event_public(server: FallwatchServer, row: EventRow) -> EventPublic:
     camera = server.cameras.config_of(row.camera_id)
     has_snapshot = server.media_file(row.snapshot_path) is not None
     has_clip = server.media_file(row.clip_path) is not None
-    return EventPublic(
-        id=row.id,
-        camera_id=row.camera_id,
-        camera_name=camera.label if camera else row.camera_id,
-        location=row.location,
-        kind=row.kind,
-        state=row.state,
-        track_id=row.track_id,
-        created_at=row.created_at,
-        down_from_at=row.down_from_at,
-        fall_seen_at=row.fall_seen_at,
-        alerted_at=row.alerted_at,
-        acknowledged_at=row.acknowledged_at,
-        acknowledged_by=row.acknowledged_by,
-        resolved_at=row.resolved_at,
-        resolved_by=row.resolved_by,
-        down_score=row.down_score,
-        notes=row.notes,
-        snapshot_url=f"/api/events/{row.id}/snapshot.jpg" if has_snapshot else None,
-        clip_url=f"/api/events/{row.id}/clip.webm" if has_clip else None,
-        alerts_total=row.alerts_total,
-        alerts_delivered=row.alerts_delivered,
-        alerts_failed=row.alerts_failed,
+    # The row's fields as they are, plus what only the server knows: the camera's name
+    # and the media URLs (the row's file paths are not public and are ignored).
+    return EventPublic.model_validate(
+        {
+            **asdict(row),
+            "camera_name": camera.label if camera else row.camera_id,
+            "snapshot_url": f"/api/events/{row.id}/snapshot.jpg" if has_snapshot else None,
+            "clip_url": f"/api/events/{row.id}/clip.webm" if has_clip else None,
+        }
     )
 
 
@@ -112,10 +99,7 @@ def resolve(
 def event_alerts(event_id: int, server: ServerDep, _: Viewer) -> list[AlertPublic]:
     # AlertView carries exactly the public fields; pydantic reads them (and the nested
     # attempts) by attribute rather than a hand-written copy of each one.
-    return [
-        AlertPublic.model_validate(a, from_attributes=True)
-        for a in server.alert_log(event_id)
-    ]
+    return [AlertPublic.model_validate(a) for a in server.alert_log(event_id)]
 
 
 @router.get(
@@ -143,7 +127,7 @@ def list_alerts(
     rows = server.list_alerts(
         statuses=status, channel=channel, since=since, limit=limit, offset=offset
     )
-    return [AlertPublic.model_validate(a, from_attributes=True) for a in rows]
+    return [AlertPublic.model_validate(a) for a in rows]
 
 
 @router.get(

@@ -7,8 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from fallwatch.store.models import EventState
-from fallwatch.store.server_models import Role
+from fallwatch.types import EventState, Role
 from fallwatch.web.api.deps import ServerDep, Viewer, templates
 from fallwatch.web.api.routes.cameras import camera_public
 from fallwatch.web.api.routes.events import event_public

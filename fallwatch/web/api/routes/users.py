@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from fastapi import APIRouter, Response
 
 from fallwatch.web.api.deps import Admin, ServerDep, Viewer
@@ -28,13 +30,13 @@ def me(who: Viewer) -> dict[str, str]:
 
 @router.get("/api/users", response_model=list[UserPublic])
 def list_users(server: ServerDep, _: Admin) -> list[UserPublic]:
-    return [UserPublic(**u.__dict__) for u in server.auth.list_users()]
+    return [UserPublic.model_validate(u) for u in server.auth.list_users()]
 
 
 @router.post("/api/users", response_model=UserPublic, status_code=201)
 def add_user(body: UserCreate, server: ServerDep, _: Admin) -> UserPublic:
-    return UserPublic(
-        **server.auth.add_user(body.username, body.password, body.role).__dict__
+    return UserPublic.model_validate(
+        server.auth.add_user(body.username, body.password, body.role)
     )
 
 
@@ -43,12 +45,12 @@ def edit_user(user_id: int, body: UserPatch, server: ServerDep, _: Admin) -> Use
     view = server.auth.update_user(
         user_id, role=body.role, disabled=body.disabled, password=body.password
     )
-    return UserPublic(**view.__dict__)
+    return UserPublic.model_validate(view)
 
 
 @router.get("/api/tokens", response_model=list[TokenPublic])
 def list_tokens(server: ServerDep, _: Admin) -> list[TokenPublic]:
-    return [TokenPublic(**t.__dict__) for t in server.auth.list_tokens()]
+    return [TokenPublic.model_validate(t) for t in server.auth.list_tokens()]
 
 
 @router.post(
@@ -59,7 +61,7 @@ def list_tokens(server: ServerDep, _: Admin) -> list[TokenPublic]:
 )
 def create_token(body: TokenCreate, server: ServerDep, who: Admin) -> TokenCreated:
     token, view = server.auth.create_token(body.name, body.role, who.user_id)
-    return TokenCreated(token=token, **view.__dict__)
+    return TokenCreated.model_validate({**asdict(view), "token": token})
 
 
 @router.delete("/api/tokens/{token_id}", status_code=204)
