@@ -10,15 +10,15 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from fallwatch.store import server_repository as repo
-from fallwatch.store.server_models import Role, User
-from fallwatch.web.security import (
+from fallwatch.serve.security import (
     SessionData,
     hash_password,
     new_api_token,
     token_hash,
     verify_password,
 )
+from fallwatch.store import server_repository as repo
+from fallwatch.store.server_models import Role, User
 
 log = logging.getLogger(__name__)
 

@@ -7,9 +7,9 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from fallwatch.serve.auth import USERNAME_PATTERN
 from fallwatch.store.models import AlertKind, AlertStatus, EventState
 from fallwatch.store.server_models import CameraOrigin, Role
-from fallwatch.web.auth import USERNAME_PATTERN
 
 
 class Input(BaseModel):
