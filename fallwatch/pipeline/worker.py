@@ -9,6 +9,7 @@ its own queue, and writes a heartbeat the supervisor watches.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections import deque
@@ -259,7 +260,5 @@ def run_worker(
     cv2.setNumThreads(
         1
     )  # OpenCV's own pool would fight the other cameras for the cores
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         CameraWorker(spec, out, heartbeat, stop).run()
-    except KeyboardInterrupt:
-        pass

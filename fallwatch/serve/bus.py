@@ -9,6 +9,7 @@ reloads its lists when it reconnects, so nothing is lost for good.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import threading
 from dataclasses import dataclass
@@ -131,10 +132,9 @@ class NoticeBus:
         with self._lock:
             subscribers = list(self._subscribers)
         for loop, queue in subscribers:
-            try:
+            # RuntimeError: that loop is closed, the subscriber is going away.
+            with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(self._offer, queue, notice)
-            except RuntimeError:
-                pass  # that loop is closed: the subscriber is going away
         return notice
 
     @staticmethod
