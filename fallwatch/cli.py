@@ -19,13 +19,14 @@ from pydantic import ValidationError
 from fallwatch.commands import EXIT_BAD_INPUT
 
 COMMAND_MODULES = (
-    "fallwatch.pipeline.analyze_command",
+    "fallwatch.commands.analyze",
     "fallwatch.evaluation.command",
     "fallwatch.bench.command",
-    "fallwatch.notify.command",
-    "fallwatch.config.command",
-    "fallwatch.web.command",
-    "fallwatch.pipeline.bench_serve",
+    "fallwatch.commands.notify",
+    "fallwatch.commands.config",
+    "fallwatch.commands.serve",
+    "fallwatch.commands.users",
+    "fallwatch.commands.bench_serve",
     "fallwatch.training.command",
 )
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
 
 from fallwatch.sources.capture import ConnectionState
 from fallwatch.types import FallEvent
@@ -88,3 +89,16 @@ class WorkerFailed:
 
     camera_id: str
     error: str
+
+
+WorkerMessage = FramePacket | CameraStats | CameraEvent | WorkerFailed
+"""Everything a worker puts on its queue."""
+
+
+class WorkerQueue(Protocol):
+    """The worker's end of its queue to the main process (a multiprocessing queue; a
+    `queue.Queue` when a test runs the worker in a thread)."""
+
+    def put(self, obj: WorkerMessage, /) -> None: ...
+
+    def qsize(self) -> int: ...

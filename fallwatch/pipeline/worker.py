@@ -9,13 +9,14 @@ its own queue, and writes a heartbeat the supervisor watches.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 from collections import deque
 from dataclasses import dataclass
 from multiprocessing.sharedctypes import Synchronized
 from multiprocessing.synchronize import Event as MpEvent
-from typing import Any
+from typing import TYPE_CHECKING
 
 import cv2
 import numpy as np
@@ -27,9 +28,19 @@ from fallwatch.pipeline.packets import (
     CameraStats,
     FramePacket,
     WorkerFailed,
+    WorkerQueue,
 )
-from fallwatch.sources.capture import CaptureThread, ConnectionState, make_reader
+from fallwatch.sources.capture import (
+    CapturedFrame,
+    CaptureThread,
+    ConnectionState,
+    make_reader,
+)
 from fallwatch.types import Frame
+
+if TYPE_CHECKING:
+    from fallwatch.pipeline.analyzer import Analyzer
+    from fallwatch.pipeline.annotator import Annotator
 
 log = logging.getLogger(__name__)
 
@@ -86,7 +97,11 @@ class CameraWorker:
     """The loop of one worker process; `run()` returns when `stop` is set."""
 
     def __init__(
-        self, spec: WorkerSpec, out: Any, heartbeat: Synchronized[float], stop: MpEvent
+        self,
+        spec: WorkerSpec,
+        out: WorkerQueue,
+        heartbeat: Synchronized[float],
+        stop: MpEvent,
     ) -> None:
         self.spec = spec
         self.camera = spec.camera
@@ -104,6 +119,22 @@ class CameraWorker:
         self.heartbeat.value = time.monotonic()
 
     def run(self) -> None:
+        cam = self.camera
+        analyzer, annotator = self._build()
+        reader = make_reader(
+            cam.source,
+            is_file=cam.path is not None,
+            loop=cam.loop,
+            timeout_s=self.spec.reconnect.read_timeout_s,
+        )
+        self.capture = CaptureThread(cam.id, reader, self.spec.reconnect).start()
+        try:
+            self._loop(analyzer, annotator)
+        finally:
+            self.capture.stop()
+
+    def _build(self) -> tuple[Analyzer, Annotator]:
+        # Imported here, after the spawn: the model code is the slow part of starting.
         from fallwatch.detect.base import build_detector
         from fallwatch.pipeline.analyzer import Analyzer
         from fallwatch.pipeline.annotator import Annotator
@@ -120,73 +151,73 @@ class CameraWorker:
         annotator = Annotator(
             cam.fall.zones, cam.fall.min_keypoint_score, privacy=cam.privacy
         )
-        reader = make_reader(
-            cam.source,
-            is_file=cam.path is not None,
-            loop=cam.loop,
-            timeout_s=self.spec.reconnect.read_timeout_s,
-        )
-        self.capture = CaptureThread(cam.id, reader, self.spec.reconnect).start()
-        period_s = 1.0 / cam.analysis_fps
+        return analyzer, annotator
+
+    def _loop(self, analyzer: Analyzer, annotator: Annotator) -> None:
+        period_s = 1.0 / self.camera.analysis_fps
         next_due = time.monotonic()
         last_status = 0.0
-        try:
-            while not self.stop.is_set():
-                self.beat()
-                now = time.monotonic()
-                if now - last_status >= STATUS_EVERY_S:
-                    self.out.put(self.stats())
-                    last_status = now
-                if next_due > now:
-                    # Wait for the next analysis slot; the capture thread keeps replacing
-                    # the slot meanwhile, so we then take the newest frame.
-                    self.stop.wait(min(next_due - now, 0.5))
-                    continue
-                captured = self.capture.slot.take(timeout_s=0.5)
-                if captured is None:
-                    continue
-                next_due = max(next_due + period_s, time.monotonic())
-                frame = Frame(
-                    image=captured.image,
-                    t_s=captured.t_s,
-                    index=captured.index,
+        while not self.stop.is_set():
+            self.beat()
+            now = time.monotonic()
+            if now - last_status >= STATUS_EVERY_S:
+                self.out.put(self.stats())
+                last_status = now
+            if next_due > now:
+                # Wait for the next analysis slot; the capture thread keeps replacing
+                # the slot meanwhile, so we then take the newest frame.
+                self.stop.wait(min(next_due - now, 0.5))
+                continue
+            captured = self.capture.slot.take(timeout_s=0.5)
+            if captured is None:
+                continue
+            next_due = max(next_due + period_s, time.monotonic())
+            self._analyse(captured, analyzer, annotator)
+
+    def _analyse(
+        self, captured: CapturedFrame, analyzer: Analyzer, annotator: Annotator
+    ) -> None:
+        """One frame: analyse, annotate, send its events and (room permitting) the frame."""
+        cam = self.camera
+        frame = Frame(
+            image=captured.image,
+            t_s=captured.t_s,
+            index=captured.index,
+            camera_id=cam.id,
+        )
+        result = analyzer.process(frame)
+        annotated = annotator.annotate(frame.image, result.poses, result.update)
+        ann_jpeg = encode_jpeg(annotated, cam.jpeg_quality, cam.max_width_px)
+        raw_jpeg = (
+            None
+            if cam.privacy
+            else encode_jpeg(frame.image, cam.jpeg_quality, cam.max_width_px)
+        )
+        self.analysed += 1
+        self.rate.tick(time.monotonic())
+        self.inference_ms = result.timings_ms.get("detect", 0.0)
+        self.latency_ms = (time.time() - captured.captured_at) * 1000
+        self.people = len(result.poses)
+        for event in result.update.events:
+            log.info(
+                "camera %s: %s, person %d",
+                cam.id,
+                event.kind.value,
+                event.track_id,
+            )
+            self.out.put(CameraEvent(event, ann_jpeg, captured.captured_at))
+        self.seq += 1
+        if _queued(self.out) < MAX_QUEUED_FRAMES:
+            self.out.put(
+                FramePacket(
                     camera_id=cam.id,
+                    seq=self.seq,
+                    captured_at=captured.captured_at,
+                    annotated_jpeg=ann_jpeg,
+                    raw_jpeg=raw_jpeg,
+                    stats=self.stats(),
                 )
-                result = analyzer.process(frame)
-                annotated = annotator.annotate(frame.image, result.poses, result.update)
-                ann_jpeg = encode_jpeg(annotated, cam.jpeg_quality, cam.max_width_px)
-                raw_jpeg = (
-                    None
-                    if cam.privacy
-                    else encode_jpeg(frame.image, cam.jpeg_quality, cam.max_width_px)
-                )
-                self.analysed += 1
-                self.rate.tick(time.monotonic())
-                self.inference_ms = result.timings_ms.get("detect", 0.0)
-                self.latency_ms = (time.time() - captured.captured_at) * 1000
-                self.people = len(result.poses)
-                for event in result.update.events:
-                    log.info(
-                        "camera %s: %s, person %d",
-                        cam.id,
-                        event.kind.value,
-                        event.track_id,
-                    )
-                    self.out.put(CameraEvent(event, ann_jpeg, captured.captured_at))
-                self.seq += 1
-                if _queued(self.out) < MAX_QUEUED_FRAMES:
-                    self.out.put(
-                        FramePacket(
-                            camera_id=cam.id,
-                            seq=self.seq,
-                            captured_at=captured.captured_at,
-                            annotated_jpeg=ann_jpeg,
-                            raw_jpeg=raw_jpeg,
-                            stats=self.stats(),
-                        )
-                    )
-        finally:
-            self.capture.stop()
+            )
 
     def stats(self) -> CameraStats:
         cap = self.capture.stats()
@@ -211,7 +242,7 @@ class CameraWorker:
         )
 
 
-def _queued(queue: Any) -> int:
+def _queued(queue: WorkerQueue) -> int:
     try:
         return int(queue.qsize())
     except NotImplementedError:  # macOS: no sem_getvalue; never drop rather than guess
@@ -219,7 +250,7 @@ def _queued(queue: Any) -> int:
 
 
 def run_worker(
-    spec: WorkerSpec, out: Any, heartbeat: Synchronized[float], stop: MpEvent
+    spec: WorkerSpec, out: WorkerQueue, heartbeat: Synchronized[float], stop: MpEvent
 ) -> None:
     """Entry point of a worker process (must stay importable at module level for spawn)."""
     logging.basicConfig(
@@ -229,7 +260,5 @@ def run_worker(
     cv2.setNumThreads(
         1
     )  # OpenCV's own pool would fight the other cameras for the cores
-    try:
+    with contextlib.suppress(KeyboardInterrupt):
         CameraWorker(spec, out, heartbeat, stop).run()
-    except KeyboardInterrupt:
-        pass

@@ -1,7 +1,8 @@
 """The FastAPI app factory: routes, templates, static files and error handlers.
 
-Everything the routes need is on `app.state.server` (a `FallwatchServer`); nothing is
-created at import time. Errors: domain exceptions map to 404/409/400 here, validation
+Everything the routes need is on `app.state.server` (a `FallwatchServer`), handed to
+them part by part through the dependencies in `api.deps`; nothing is created at import
+time. Errors: domain exceptions map to 404/409/400 here, validation
 errors to 422 with a one-line `detail` naming each bad field, so a malformed request
 never surfaces as a 500.
 """
@@ -21,7 +22,7 @@ from pydantic import ValidationError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from fallwatch import __version__
-from fallwatch.app import FallwatchServer
+from fallwatch.serve.app import FallwatchServer
 from fallwatch.store.errors import Conflict, NotFound
 from fallwatch.web.api.deps import NotAuthenticated
 from fallwatch.web.api.routes import (

@@ -1,26 +1,25 @@
-"""Prometheus metrics, read from the live hub at scrape time (nothing to keep in sync)."""
+"""Prometheus metrics, read from the live hub and the server's counters at scrape time
+(nothing to keep in sync)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
 
+from fallwatch.serve.counters import ServerCounters
+from fallwatch.serve.live import LiveHub
 from fallwatch.sources.capture import ConnectionState
-
-if TYPE_CHECKING:
-    from fallwatch.app import FallwatchServer
 
 
 class ServerCollector(Collector):
-    def __init__(self, server: FallwatchServer) -> None:
-        self.server = server
+    def __init__(self, hub: LiveHub, counters: ServerCounters) -> None:
+        self.hub = hub
+        self.counters = counters
 
     def collect(self) -> Iterator[Metric]:
-        server = self.server
-        stats = server.hub.all_stats()
+        stats = self.hub.all_stats()
         fps = GaugeMetricFamily(
             "fallwatch_camera_analysis_fps",
             "Frames analysed per second.",
@@ -72,10 +71,8 @@ class ServerCollector(Collector):
             "Worker restarts after a crash or stall.",
             labels=["camera"],
         )
-        with server._counts_lock:
-            restart_counts = dict(server.restart_counts)
-            event_counts = dict(server.event_counts)
-        for cam, n in sorted(restart_counts.items()):
+        counts = self.counters.snapshot()
+        for cam, n in sorted(counts.restarts.items()):
             restarts.add_metric([cam], n)
         yield restarts
         alerts = CounterMetricFamily(
@@ -83,12 +80,12 @@ class ServerCollector(Collector):
             "Events raised by the fall classifier (since start).",
             labels=["camera", "kind"],
         )
-        for (cam, kind), n in sorted(event_counts.items()):
+        for (cam, kind), n in sorted(counts.events.items()):
             alerts.add_metric([cam, kind], n)
         yield alerts
 
 
-def build_registry(server: FallwatchServer) -> CollectorRegistry:
+def build_registry(hub: LiveHub, counters: ServerCounters) -> CollectorRegistry:
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(ServerCollector(server))
+    registry.register(ServerCollector(hub, counters))
     return registry

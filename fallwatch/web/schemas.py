@@ -11,8 +11,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from fallwatch.serve.auth import USERNAME_PATTERN
 from fallwatch.types import AlertKind, AlertStatus, CameraOrigin, EventState, Role
-from fallwatch.web.auth import USERNAME_PATTERN
 
 
 class Input(BaseModel):

@@ -12,7 +12,7 @@ import pytest
 from fastapi.testclient import TestClient
 from web_fakes import make_server, postgres_bin, run_postgres  # type: ignore[import-not-found]
 
-from fallwatch.app import FallwatchServer
+from fallwatch.serve.app import FallwatchServer
 from fallwatch.web.app import create_app
 
 

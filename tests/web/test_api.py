@@ -9,7 +9,7 @@ import pytest
 from fastapi.testclient import TestClient
 from web_fakes import ADMIN, fall_event, login, make_server, stats  # type: ignore[import-not-found]
 
-from fallwatch.app import FallwatchServer
+from fallwatch.serve.app import FallwatchServer
 from fallwatch.types import EventKind, Role
 from fallwatch.web.app import create_app
 
@@ -145,7 +145,7 @@ def test_roles_and_api_tokens(client: TestClient, server: FallwatchServer) -> No
     viewer, operator, admin = (
         token_for(client, csrf, r) for r in ("viewer", "operator", "admin")
     )
-    server.on_event(fall_event("lobby"))
+    server.router.on_event(fall_event("lobby"))
     with TestClient(
         client.app, base_url="http://127.0.0.1"
     ) as bot:  # no cookies: tokens only
@@ -212,12 +212,14 @@ def _db_server(
         data["database_url"] = database_url
     from web_fakes import ENV  # type: ignore[import-not-found]
 
-    return FallwatchServer(
+    server = FallwatchServer(
         parse_server_config(
             data, env={"CAM_PW": "s3cret", "HOOK_SECRET": "hook-secret"}
         ),
         env=ENV,
     )
+    server.migrate()
+    return server
 
 
 def test_cameras_are_added_edited_paused_and_removed_in_the_database(
@@ -308,10 +310,10 @@ def test_events_with_snapshot_clip_acknowledge_resolve_and_delivery_attempts(
             from web_fakes import packet  # type: ignore[import-not-found]
 
             for seq in range(3):
-                srv.on_packet(packet("lobby", seq))
-            srv.on_event(fall_event("lobby", track_id=4))
+                srv.router.on_packet(packet("lobby", seq))
+            srv.router.on_event(fall_event("lobby", track_id=4))
             for seq in range(3, 6):
-                srv.on_packet(packet("lobby", seq))
+                srv.router.on_packet(packet("lobby", seq))
             srv.recorder.flush()
             events = c.get("/api/events").json()
             assert len(events) == 1
@@ -567,8 +569,8 @@ def test_malformed_requests_get_a_clear_4xx(
 
 def test_health_and_metrics(client: TestClient, server: FallwatchServer) -> None:
     login(client)
-    server.on_stats(stats("lobby", dropped=42, reconnects=3))
-    server.on_event(fall_event("lobby"))
+    server.router.on_stats(stats("lobby", dropped=42, reconnects=3))
+    server.router.on_event(fall_event("lobby"))
     health = client.get("/api/health").json()
     assert (
         health["database"] is True
@@ -588,14 +590,14 @@ def test_recovered_event_resolves_and_dashboard_lists_open_alarms(
     client: TestClient, server: FallwatchServer
 ) -> None:
     login(client)
-    server.on_event(fall_event("lobby", track_id=2))
+    server.router.on_event(fall_event("lobby", track_id=2))
     page = client.get("/")
     assert (
         page.status_code == 200
         and 'data-camera-id="lobby"' in page.text
         and 'data-event-id="1"' in page.text
     )
-    server.on_event(fall_event("lobby", track_id=2, kind=EventKind.RECOVERED))
+    server.router.on_event(fall_event("lobby", track_id=2, kind=EventKind.RECOVERED))
     e = client.get("/api/events/1").json()
     assert e["state"] == "resolved" and e["resolved_by"].startswith("system")
     assert 'data-event-id="1"' not in client.get("/").text

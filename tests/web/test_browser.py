@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from web_fakes import ADMIN, LiveServer, make_server  # type: ignore[import-not-found]
 
-from fallwatch.app import FallwatchServer
+from fallwatch.serve.app import FallwatchServer
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -15,8 +15,8 @@ import httpx
 import pytest
 from web_fakes import ADMIN, LiveServer, fall_event, make_server, packet  # type: ignore[import-not-found]
 
-from fallwatch.app import FallwatchServer
 from fallwatch.cli import main
+from fallwatch.serve.app import FallwatchServer
 
 
 def session(base: str) -> _Entered:
@@ -90,8 +90,8 @@ def test_mjpeg_streams_the_newest_frames_and_respects_privacy(
     def feed() -> None:
         seq = 0
         while not stop.is_set():
-            srv.on_packet(packet("hall", seq))
-            srv.on_packet(packet("bedroom", seq, raw=False))
+            srv.router.on_packet(packet("hall", seq))
+            srv.router.on_packet(packet("bedroom", seq, raw=False))
             seq += 1
             time.sleep(0.05)
 
@@ -149,7 +149,7 @@ def test_server_sent_events_announce_new_and_changed_events(
         t.start()
         assert ready.wait(10)
         time.sleep(0.3)
-        srv.on_event(fall_event("hall"))
+        srv.router.on_event(fall_event("hall"))
         csrf = re.search(r'name="csrf-token" content="([^"]+)"', c.get("/").text).group(
             1
         )  # type: ignore[union-attr]

@@ -19,9 +19,9 @@ import numpy as np
 import uvicorn
 from fastapi.testclient import TestClient
 
-from fallwatch.app import FallwatchServer
 from fallwatch.config.loader import parse_server_config
 from fallwatch.pipeline.packets import CameraEvent, CameraStats, FramePacket
+from fallwatch.serve.app import FallwatchServer
 from fallwatch.sources.capture import ConnectionState
 from fallwatch.types import EventKind, FallEvent
 from fallwatch.web.app import create_app
@@ -42,7 +42,9 @@ def make_server(
     data: dict[str, Any] = {"data_dir": str(tmp_path / "data"), **settings}
     if database_url is not None:
         data["database_url"] = database_url
-    return FallwatchServer(parse_server_config(data, env={}), env=ENV)
+    server = FallwatchServer(parse_server_config(data, env={}), env=ENV)
+    server.migrate()
+    return server
 
 
 def jpeg(level: int = 128, wh: tuple[int, int] = (64, 48)) -> bytes:

@@ -1,4 +1,4 @@
-"""Shared dependencies: the server object, who is asking, and what they may do.
+"""Shared dependencies: the server's parts, who is asking, and what they may do.
 
 Credentials, in this order: `Authorization: Bearer <API token>` (integrations, Prometheus)
 or the `fw_session` cookie (the pages). Cookie-authenticated unsafe requests need the
@@ -14,9 +14,17 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
-from fallwatch.app import FallwatchServer
+from fallwatch.serve.actions import EventActions
+from fallwatch.serve.app import FallwatchServer
+from fallwatch.serve.auth import AuthService, Principal
+from fallwatch.serve.bus import NoticeBus
+from fallwatch.serve.cameras import CameraService
+from fallwatch.serve.counters import ServerCounters
+from fallwatch.serve.live import LiveHub
+from fallwatch.serve.media import MediaStore
+from fallwatch.serve.reads import AlertReader, DatabaseProbe, EventReader
+from fallwatch.serve.security import SessionSigner
 from fallwatch.types import Role
-from fallwatch.web.auth import Principal
 
 SESSION_COOKIE = "fw_session"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -40,12 +48,74 @@ def get_server(request: Request) -> FallwatchServer:
 ServerDep = Annotated[FallwatchServer, Depends(get_server)]
 
 
+# One dependency per part of the server a route may use, so a route names what it needs.
+
+
+def get_cameras(server: ServerDep) -> CameraService:
+    return server.cameras
+
+
+def get_hub(server: ServerDep) -> LiveHub:
+    return server.hub
+
+
+def get_bus(server: ServerDep) -> NoticeBus:
+    return server.bus
+
+
+def get_media(server: ServerDep) -> MediaStore:
+    return server.media
+
+
+def get_events(server: ServerDep) -> EventReader:
+    return server.events
+
+
+def get_alerts(server: ServerDep) -> AlertReader:
+    return server.alerts
+
+
+def get_actions(server: ServerDep) -> EventActions:
+    return server.actions
+
+
+def get_database(server: ServerDep) -> DatabaseProbe:
+    return server.database
+
+
+def get_counters(server: ServerDep) -> ServerCounters:
+    return server.counters
+
+
+def get_auth(server: ServerDep) -> AuthService:
+    return server.auth
+
+
+def get_signer(server: ServerDep) -> SessionSigner:
+    return server.signer
+
+
+CamerasDep = Annotated[CameraService, Depends(get_cameras)]
+HubDep = Annotated[LiveHub, Depends(get_hub)]
+BusDep = Annotated[NoticeBus, Depends(get_bus)]
+MediaDep = Annotated[MediaStore, Depends(get_media)]
+EventsDep = Annotated[EventReader, Depends(get_events)]
+AlertsDep = Annotated[AlertReader, Depends(get_alerts)]
+ActionsDep = Annotated[EventActions, Depends(get_actions)]
+DatabaseDep = Annotated[DatabaseProbe, Depends(get_database)]
+CountersDep = Annotated[ServerCounters, Depends(get_counters)]
+AuthDep = Annotated[AuthService, Depends(get_auth)]
+SignerDep = Annotated[SessionSigner, Depends(get_signer)]
+
+
 def templates(request: Request) -> Jinja2Templates:
     found: Jinja2Templates = request.app.state.templates
     return found
 
 
-async def optional_principal(request: Request, server: ServerDep) -> Principal | None:
+async def optional_principal(
+    request: Request, auth_service: AuthDep, signer: SignerDep
+) -> Principal | None:
     auth = request.headers.get("authorization")
     if auth is not None:
         scheme, _, value = auth.partition(" ")
@@ -53,17 +123,17 @@ async def optional_principal(request: Request, server: ServerDep) -> Principal |
             raise NotAuthenticated(
                 "the Authorization header must be 'Bearer <API token>'"
             )
-        principal = await run_in_threadpool(server.auth.token_principal, value.strip())
+        principal = await run_in_threadpool(auth_service.token_principal, value.strip())
         if principal is None:
             raise NotAuthenticated("unknown or revoked API token")
         return principal
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
         return None
-    data = server.signer.read(cookie)
+    data = signer.read(cookie)
     if data is None:
         return None
-    principal = await run_in_threadpool(server.auth.session_principal, data)
+    principal = await run_in_threadpool(auth_service.session_principal, data)
     if principal is None:
         return None
     if request.method not in SAFE_METHODS:
@@ -74,7 +144,7 @@ async def optional_principal(request: Request, server: ServerDep) -> Principal |
             form = await request.form()
             field = form.get("csrf_token")
             token = field if isinstance(field, str) else None
-        if not server.signer.check_csrf(data, token):
+        if not signer.check_csrf(data, token):
             raise HTTPException(
                 403, "missing or wrong CSRF token: reload the page and try again"
             )

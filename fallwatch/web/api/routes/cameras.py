@@ -7,20 +7,20 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Response
 
-from fallwatch.app import FallwatchServer
 from fallwatch.config.server import CameraConfig
-from fallwatch.pipeline.cameras import CameraEntry
+from fallwatch.serve.cameras import CameraEntry
+from fallwatch.serve.live import LiveHub
 from fallwatch.sources.capture import redact_url
-from fallwatch.web.api.deps import Admin, Operator, ServerDep, Viewer
+from fallwatch.web.api.deps import Admin, CamerasDep, HubDep, Operator, Viewer
 from fallwatch.web.schemas import CameraPublic, CameraStatsPublic
 
 router = APIRouter(prefix="/api/cameras", tags=["cameras"])
 
 
-def camera_public(server: FallwatchServer, entry: CameraEntry) -> CameraPublic:
+def camera_public(hub: LiveHub, entry: CameraEntry) -> CameraPublic:
     cam = entry.config
-    report = server.hub.worker(cam.id)
-    stats = server.hub.stats(cam.id)
+    report = hub.worker(cam.id)
+    stats = hub.stats(cam.id)
     config = cam.model_dump(mode="json")
     if cam.url is not None:
         config["url"] = redact_url(cam.url)
@@ -65,20 +65,24 @@ def camera_public(server: FallwatchServer, entry: CameraEntry) -> CameraPublic:
 @router.get(
     "", response_model=list[CameraPublic], summary="Every camera with its live figures"
 )
-def list_cameras(server: ServerDep, _: Viewer) -> list[CameraPublic]:
-    return [camera_public(server, e) for e in server.cameras.list()]
+def list_cameras(cameras: CamerasDep, hub: HubDep, _: Viewer) -> list[CameraPublic]:
+    return [camera_public(hub, e) for e in cameras.list()]
 
 
 @router.get("/{camera_id}", response_model=CameraPublic)
-def get_camera(camera_id: str, server: ServerDep, _: Viewer) -> CameraPublic:
-    return camera_public(server, server.cameras.get(camera_id))
+def get_camera(
+    camera_id: str, cameras: CamerasDep, hub: HubDep, _: Viewer
+) -> CameraPublic:
+    return camera_public(hub, cameras.get(camera_id))
 
 
 @router.post(
     "", response_model=CameraPublic, status_code=201, summary="Add a camera (admin)"
 )
-def add_camera(camera: CameraConfig, server: ServerDep, _: Admin) -> CameraPublic:
-    return camera_public(server, server.cameras.add(camera))
+def add_camera(
+    camera: CameraConfig, cameras: CamerasDep, hub: HubDep, _: Admin
+) -> CameraPublic:
+    return camera_public(hub, cameras.add(camera))
 
 
 @router.patch(
@@ -91,10 +95,11 @@ def edit_camera(
     changes: Annotated[
         dict[str, Any], Body(description="Fields of the camera config to change.")
     ],
-    server: ServerDep,
+    cameras: CamerasDep,
+    hub: HubDep,
     _: Admin,
 ) -> CameraPublic:
-    return camera_public(server, server.cameras.update(camera_id, changes))
+    return camera_public(hub, cameras.update(camera_id, changes))
 
 
 @router.post(
@@ -102,8 +107,10 @@ def edit_camera(
     response_model=CameraPublic,
     summary="Stop analysing (operator)",
 )
-def pause_camera(camera_id: str, server: ServerDep, _: Operator) -> CameraPublic:
-    return camera_public(server, server.cameras.pause(camera_id, True))
+def pause_camera(
+    camera_id: str, cameras: CamerasDep, hub: HubDep, _: Operator
+) -> CameraPublic:
+    return camera_public(hub, cameras.pause(camera_id, True))
 
 
 @router.post(
@@ -111,13 +118,15 @@ def pause_camera(camera_id: str, server: ServerDep, _: Operator) -> CameraPublic
     response_model=CameraPublic,
     summary="Analyse again (operator)",
 )
-def resume_camera(camera_id: str, server: ServerDep, _: Operator) -> CameraPublic:
-    return camera_public(server, server.cameras.pause(camera_id, False))
+def resume_camera(
+    camera_id: str, cameras: CamerasDep, hub: HubDep, _: Operator
+) -> CameraPublic:
+    return camera_public(hub, cameras.pause(camera_id, False))
 
 
 @router.delete(
     "/{camera_id}", status_code=204, summary="Remove a camera added here (admin)"
 )
-def remove_camera(camera_id: str, server: ServerDep, _: Admin) -> Response:
-    server.cameras.remove(camera_id)
+def remove_camera(camera_id: str, cameras: CamerasDep, _: Admin) -> Response:
+    cameras.remove(camera_id)
     return Response(status_code=204)

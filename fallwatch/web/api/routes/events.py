@@ -4,25 +4,41 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, Body, HTTPException, Query
 from fastapi.responses import FileResponse
 from pydantic import AwareDatetime
 
-from fallwatch.app import FallwatchServer
+from fallwatch.serve.cameras import CameraService
+from fallwatch.serve.media import MediaStore
 from fallwatch.store.events import EventRow
 from fallwatch.types import AlertStatus, EventState
-from fallwatch.web.api.deps import Operator, ServerDep, Viewer
+from fallwatch.web.api.deps import (
+    ActionsDep,
+    AlertsDep,
+    CamerasDep,
+    EventsDep,
+    MediaDep,
+    Operator,
+    Viewer,
+)
 from fallwatch.web.schemas import ActionInput, AlertPublic, EventPublic
 
 router = APIRouter(tags=["events"])
 
 
-def event_public(server: FallwatchServer, row: EventRow) -> EventPublic:
-    camera = server.cameras.config_of(row.camera_id)
-    has_snapshot = server.media_file(row.snapshot_path) is not None
-    has_clip = server.media_file(row.clip_path) is not None
+def _media_file(media: MediaStore, path: str | None) -> Path | None:
+    return None if path is None else media.contains(path)
+
+
+def event_public(
+    row: EventRow, cameras: CameraService, media: MediaStore
+) -> EventPublic:
+    camera = cameras.config_of(row.camera_id)
+    has_snapshot = _media_file(media, row.snapshot_path) is not None
+    has_clip = _media_file(media, row.clip_path) is not None
     # The row's fields as they are, plus what only the server knows: the camera's name
     # and the media URLs (the row's file paths are not public and are ignored).
     return EventPublic.model_validate(
@@ -39,7 +55,9 @@ def event_public(server: FallwatchServer, row: EventRow) -> EventPublic:
     "/api/events", response_model=list[EventPublic], summary="Events, newest first"
 )
 def list_events(
-    server: ServerDep,
+    events: EventsDep,
+    cameras: CamerasDep,
+    media: MediaDep,
     _: Viewer,
     state: Annotated[
         list[EventState] | None, Query(description="Only these states (repeat).")
@@ -50,15 +68,21 @@ def list_events(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[EventPublic]:
-    rows = server.list_events(
+    rows = events.list_events(
         states=state, camera_id=camera_id, before_id=before_id, limit=limit
     )
-    return [event_public(server, r) for r in rows]
+    return [event_public(r, cameras, media) for r in rows]
 
 
 @router.get("/api/events/{event_id}", response_model=EventPublic)
-def get_event(event_id: int, server: ServerDep, _: Viewer) -> EventPublic:
-    return event_public(server, server.read_event(event_id))
+def get_event(
+    event_id: int,
+    events: EventsDep,
+    cameras: CamerasDep,
+    media: MediaDep,
+    _: Viewer,
+) -> EventPublic:
+    return event_public(events.read(event_id), cameras, media)
 
 
 @router.post(
@@ -68,12 +92,14 @@ def get_event(event_id: int, server: ServerDep, _: Viewer) -> EventPublic:
 )
 def acknowledge(
     event_id: int,
-    server: ServerDep,
+    actions: ActionsDep,
+    cameras: CamerasDep,
+    media: MediaDep,
     who: Operator,
     body: Annotated[ActionInput | None, Body()] = None,
 ) -> EventPublic:
-    row = server.acknowledge(event_id, by=who.name, note=body.note if body else None)
-    return event_public(server, row)
+    row = actions.acknowledge(event_id, by=who.name, note=body.note if body else None)
+    return event_public(row, cameras, media)
 
 
 @router.post(
@@ -83,12 +109,14 @@ def acknowledge(
 )
 def resolve(
     event_id: int,
-    server: ServerDep,
+    actions: ActionsDep,
+    cameras: CamerasDep,
+    media: MediaDep,
     who: Operator,
     body: Annotated[ActionInput | None, Body()] = None,
 ) -> EventPublic:
-    row = server.resolve(event_id, by=who.name, note=body.note if body else None)
-    return event_public(server, row)
+    row = actions.resolve(event_id, by=who.name, note=body.note if body else None)
+    return event_public(row, cameras, media)
 
 
 @router.get(
@@ -96,10 +124,10 @@ def resolve(
     response_model=list[AlertPublic],
     summary="Alerts and every delivery attempt",
 )
-def event_alerts(event_id: int, server: ServerDep, _: Viewer) -> list[AlertPublic]:
+def event_alerts(event_id: int, alerts: AlertsDep, _: Viewer) -> list[AlertPublic]:
     # AlertView carries exactly the public fields; pydantic reads them (and the nested
     # attempts) by attribute rather than a hand-written copy of each one.
-    return [AlertPublic.model_validate(a) for a in server.alert_log(event_id)]
+    return [AlertPublic.model_validate(a) for a in alerts.of_event(event_id)]
 
 
 @router.get(
@@ -108,7 +136,7 @@ def event_alerts(event_id: int, server: ServerDep, _: Viewer) -> list[AlertPubli
     summary="Alerts of all events, newest first, with every delivery attempt",
 )
 def list_alerts(
-    server: ServerDep,
+    alerts: AlertsDep,
     _: Viewer,
     status: Annotated[
         list[AlertStatus] | None,
@@ -124,7 +152,7 @@ def list_alerts(
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000, description="Alerts to skip (paging).")] = 0,
 ) -> list[AlertPublic]:
-    rows = server.list_alerts(
+    rows = alerts.list_alerts(
         statuses=status, channel=channel, since=since, limit=limit, offset=offset
     )
     return [AlertPublic.model_validate(a) for a in rows]
@@ -135,14 +163,14 @@ def list_alerts(
     response_model=dict[str, int],
     summary="Alerts per delivery status",
 )
-def alert_counts(server: ServerDep, _: Viewer) -> dict[str, int]:
-    return server.alert_counts()
+def alert_counts(alerts: AlertsDep, _: Viewer) -> dict[str, int]:
+    return alerts.counts()
 
 
 def _media(
-    server: FallwatchServer, path: str | None, what: str, media_type: str
+    media: MediaStore, path: str | None, what: str, media_type: str
 ) -> FileResponse:
-    file = server.media_file(path)
+    file = _media_file(media, path)
     if file is None:
         raise HTTPException(404, f"this event has no {what} (yet)")
     return FileResponse(
@@ -160,10 +188,10 @@ def _media(
     response_class=FileResponse,
     include_in_schema=False,
 )
-def snapshot(event_id: int, server: ServerDep, _: Viewer) -> FileResponse:
-    return _media(
-        server, server.read_event(event_id).snapshot_path, "snapshot", "image/jpeg"
-    )
+def snapshot(
+    event_id: int, events: EventsDep, media: MediaDep, _: Viewer
+) -> FileResponse:
+    return _media(media, events.read(event_id).snapshot_path, "snapshot", "image/jpeg")
 
 
 @router.get(
@@ -171,5 +199,5 @@ def snapshot(event_id: int, server: ServerDep, _: Viewer) -> FileResponse:
     response_class=FileResponse,
     summary="Clip around the alert (WebM)",
 )
-def clip(event_id: int, server: ServerDep, _: Viewer) -> FileResponse:
-    return _media(server, server.read_event(event_id).clip_path, "clip", "video/webm")
+def clip(event_id: int, events: EventsDep, media: MediaDep, _: Viewer) -> FileResponse:
+    return _media(media, events.read(event_id).clip_path, "clip", "video/webm")

@@ -11,7 +11,16 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from fallwatch.pipeline.packets import WorkerState
 from fallwatch.sources.capture import ConnectionState
-from fallwatch.web.api.deps import ServerDep, Viewer
+from fallwatch.web.api.deps import (
+    AlertsDep,
+    CamerasDep,
+    CountersDep,
+    DatabaseDep,
+    EventsDep,
+    HubDep,
+    ServerDep,
+    Viewer,
+)
 from fallwatch.web.metrics import build_registry
 from fallwatch.web.schemas import HealthPublic
 
@@ -19,8 +28,8 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz", summary="Liveness: 200 when the database answers, else 503")
-def healthz(server: ServerDep) -> Response:
-    ok = server.database_ok()
+def healthz(database: DatabaseDep) -> Response:
+    ok = database.ok()
     return JSONResponse(
         {"status": "ok" if ok else "database unreachable"},
         status_code=200 if ok else 503,
@@ -30,12 +39,20 @@ def healthz(server: ServerDep) -> Response:
 @router.get(
     "/api/health", response_model=HealthPublic, summary="Cameras, workers, outbox"
 )
-def health(server: ServerDep, _: Viewer) -> HealthPublic:
-    cameras = {}
+def health(
+    server: ServerDep,
+    cameras: CamerasDep,
+    hub: HubDep,
+    database: DatabaseDep,
+    events: EventsDep,
+    alerts: AlertsDep,
+    _: Viewer,
+) -> HealthPublic:
+    states = {}
     degraded = False
-    for entry in server.cameras.list():
-        report = server.hub.worker(entry.config.id)
-        stats = server.hub.stats(entry.config.id)
+    for entry in cameras.list():
+        report = hub.worker(entry.config.id)
+        stats = hub.stats(entry.config.id)
         state = report.state.value if report else "starting"
         if (
             stats is not None
@@ -45,16 +62,16 @@ def health(server: ServerDep, _: Viewer) -> HealthPublic:
             state = f"{state}/{stats.connection.value}"
             degraded |= stats.connection is ConnectionState.DISCONNECTED
         degraded |= report is not None and report.state is WorkerState.RESTARTING
-        cameras[entry.config.id] = state
-    db = server.database_ok()
-    counts = server.alert_counts() if db else {}
+        states[entry.config.id] = state
+    db = database.ok()
+    counts = alerts.counts() if db else {}
     return HealthPublic(
         status="ok" if db and not degraded else "degraded",
         database=db,
         uptime_s=round(time.time() - (server.started_at or time.time()), 1),
-        cameras=cameras,
+        cameras=states,
         alerts=counts,
-        open_events=len(server.open_events()) if db else 0,
+        open_events=len(events.open()) if db else 0,
     )
 
 
@@ -62,10 +79,12 @@ def health(server: ServerDep, _: Viewer) -> HealthPublic:
     "/metrics",
     summary="Prometheus metrics (per camera fps, dropped, inference, reconnects, events)",
 )
-def metrics(request: Request, server: ServerDep, _: Viewer) -> Response:
+def metrics(
+    request: Request, hub: HubDep, counters: CountersDep, _: Viewer
+) -> Response:
     registry = getattr(request.app.state, "metrics_registry", None)
     if registry is None:
-        registry = request.app.state.metrics_registry = build_registry(server)
+        registry = request.app.state.metrics_registry = build_registry(hub, counters)
     return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
 

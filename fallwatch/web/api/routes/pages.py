@@ -7,11 +7,19 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from fallwatch.serve.auth import Principal
 from fallwatch.types import EventState, Role
-from fallwatch.web.api.deps import ServerDep, Viewer, templates
+from fallwatch.web.api.deps import (
+    AlertsDep,
+    CamerasDep,
+    EventsDep,
+    HubDep,
+    MediaDep,
+    Viewer,
+    templates,
+)
 from fallwatch.web.api.routes.cameras import camera_public
 from fallwatch.web.api.routes.events import event_public
-from fallwatch.web.auth import Principal
 
 router = APIRouter(include_in_schema=False)
 
@@ -28,53 +36,68 @@ def _context(request: Request, who: Principal, **extra: Any) -> dict[str, Any]:
 
 
 @router.get("/", response_class=HTMLResponse)
-def dashboard(request: Request, server: ServerDep, who: Viewer) -> Response:
-    cameras = [camera_public(server, e) for e in server.cameras.list()]
-    alarms = [event_public(server, r) for r in server.open_events()]
+def dashboard(
+    request: Request,
+    cameras: CamerasDep,
+    hub: HubDep,
+    events: EventsDep,
+    media: MediaDep,
+    who: Viewer,
+) -> Response:
+    tiles = [camera_public(hub, e) for e in cameras.list()]
+    alarms = [event_public(r, cameras, media) for r in events.open()]
     return templates(request).TemplateResponse(
         request,
         "dashboard.html",
-        _context(request, who, cameras=cameras, alarms=alarms, page="dashboard"),
+        _context(request, who, cameras=tiles, alarms=alarms, page="dashboard"),
     )
 
 
 @router.get("/events", response_class=HTMLResponse)
 def events_page(
     request: Request,
-    server: ServerDep,
+    events: EventsDep,
+    cameras: CamerasDep,
+    media: MediaDep,
     who: Viewer,
     state: Annotated[list[EventState] | None, Query()] = None,
     camera_id: Annotated[str | None, Query(max_length=64)] = None,
     before_id: Annotated[int | None, Query(ge=1)] = None,
 ) -> Response:
-    rows = server.list_events(
+    rows = events.list_events(
         states=state, camera_id=camera_id or None, before_id=before_id, limit=50
     )
-    events = [event_public(server, r) for r in rows]
+    shown = [event_public(r, cameras, media) for r in rows]
     return templates(request).TemplateResponse(
         request,
         "events.html",
         _context(
             request,
             who,
-            events=events,
+            events=shown,
             page="events",
             states=[s.value for s in EventState],
             state=[s.value for s in state or []],
             camera_id=camera_id or "",
-            next_before=events[-1].id if len(events) == 50 else None,
+            next_before=shown[-1].id if len(shown) == 50 else None,
         ),
     )
 
 
 @router.get("/events/{event_id}", response_class=HTMLResponse)
 def event_page(
-    event_id: int, request: Request, server: ServerDep, who: Viewer
+    event_id: int,
+    request: Request,
+    events: EventsDep,
+    alerts: AlertsDep,
+    cameras: CamerasDep,
+    media: MediaDep,
+    who: Viewer,
 ) -> Response:
-    event = event_public(server, server.read_event(event_id))
-    alerts = server.alert_log(event_id)
+    event = event_public(events.read(event_id), cameras, media)
+    log = alerts.of_event(event_id)
     return templates(request).TemplateResponse(
         request,
         "event.html",
-        _context(request, who, event=event, alerts=alerts, page="events"),
+        _context(request, who, event=event, alerts=log, page="events"),
     )

@@ -15,9 +15,9 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
-from fallwatch.app import FallwatchServer
 from fallwatch.pipeline.packets import FramePacket
-from fallwatch.web.api.deps import ServerDep, Viewer
+from fallwatch.serve.cameras import CameraService
+from fallwatch.web.api.deps import BusDep, CamerasDep, HubDep, ServerDep, Viewer
 
 router = APIRouter(tags=["live"])
 
@@ -31,8 +31,8 @@ def _frame_bytes(packet: FramePacket, view: View) -> bytes | None:
     return packet.annotated_jpeg if view == "annotated" else packet.raw_jpeg
 
 
-def _check_view(server: FallwatchServer, camera_id: str, view: View) -> None:
-    entry = server.cameras.get(camera_id)
+def _check_view(cameras: CameraService, camera_id: str, view: View) -> None:
+    entry = cameras.get(camera_id)
     if view == "raw" and entry.config.privacy:
         raise HTTPException(
             403,
@@ -48,18 +48,20 @@ async def live(
     camera_id: str,
     request: Request,
     server: ServerDep,
+    cameras: CamerasDep,
+    hub: HubDep,
     _: Viewer,
     view: Annotated[
         View, Query(description="annotated (skeletons, states) or raw (the picture)")
     ] = "annotated",
 ) -> StreamingResponse:
-    _check_view(server, camera_id, view)
+    _check_view(cameras, camera_id, view)
     period_s = 1.0 / server.config.web.mjpeg_max_fps
 
     async def frames() -> AsyncIterator[bytes]:
         last_seq = -1
         while True:
-            packet = server.hub.latest(camera_id)
+            packet = hub.latest(camera_id)
             if packet is not None and packet.seq != last_seq:
                 data = _frame_bytes(packet, view)
                 if data is not None:
@@ -86,12 +88,13 @@ async def live(
 )
 def latest(
     camera_id: str,
-    server: ServerDep,
+    cameras: CamerasDep,
+    hub: HubDep,
     _: Viewer,
     view: Annotated[View, Query()] = "annotated",
 ) -> Response:
-    _check_view(server, camera_id, view)
-    packet = server.hub.latest(camera_id)
+    _check_view(cameras, camera_id, view)
+    packet = hub.latest(camera_id)
     data = None if packet is None else _frame_bytes(packet, view)
     if packet is None or data is None:
         raise HTTPException(404, f"no frame from camera {camera_id!r} yet")
@@ -106,10 +109,10 @@ def latest(
     "/api/stream",
     summary="Server-sent events: event_new, event_changed, camera_changed",
 )
-async def notices(request: Request, server: ServerDep, _: Viewer) -> StreamingResponse:
+async def notices(request: Request, bus: BusDep, _: Viewer) -> StreamingResponse:
     async def stream() -> AsyncIterator[str]:
         yield "retry: 2000\n\n"
-        with server.bus.subscribe() as subscription:
+        with bus.subscribe() as subscription:
             while True:
                 notice = await subscription.next(KEEPALIVE_S)
                 if notice is None:

@@ -6,7 +6,7 @@ from dataclasses import asdict
 
 from fastapi import APIRouter, Response
 
-from fallwatch.web.api.deps import Admin, ServerDep, Viewer
+from fallwatch.web.api.deps import Admin, AuthDep, Viewer
 from fallwatch.web.schemas import (
     TokenCreate,
     TokenCreated,
@@ -29,28 +29,28 @@ def me(who: Viewer) -> dict[str, str]:
 
 
 @router.get("/api/users", response_model=list[UserPublic])
-def list_users(server: ServerDep, _: Admin) -> list[UserPublic]:
-    return [UserPublic.model_validate(u) for u in server.auth.list_users()]
+def list_users(users: AuthDep, _: Admin) -> list[UserPublic]:
+    return [UserPublic.model_validate(u) for u in users.list_users()]
 
 
 @router.post("/api/users", response_model=UserPublic, status_code=201)
-def add_user(body: UserCreate, server: ServerDep, _: Admin) -> UserPublic:
+def add_user(body: UserCreate, users: AuthDep, _: Admin) -> UserPublic:
     return UserPublic.model_validate(
-        server.auth.add_user(body.username, body.password, body.role)
+        users.add_user(body.username, body.password, body.role)
     )
 
 
 @router.patch("/api/users/{user_id}", response_model=UserPublic)
-def edit_user(user_id: int, body: UserPatch, server: ServerDep, _: Admin) -> UserPublic:
-    view = server.auth.update_user(
+def edit_user(user_id: int, body: UserPatch, users: AuthDep, _: Admin) -> UserPublic:
+    view = users.update_user(
         user_id, role=body.role, disabled=body.disabled, password=body.password
     )
     return UserPublic.model_validate(view)
 
 
 @router.get("/api/tokens", response_model=list[TokenPublic])
-def list_tokens(server: ServerDep, _: Admin) -> list[TokenPublic]:
-    return [TokenPublic.model_validate(t) for t in server.auth.list_tokens()]
+def list_tokens(users: AuthDep, _: Admin) -> list[TokenPublic]:
+    return [TokenPublic.model_validate(t) for t in users.list_tokens()]
 
 
 @router.post(
@@ -59,12 +59,12 @@ def list_tokens(server: ServerDep, _: Admin) -> list[TokenPublic]:
     status_code=201,
     summary="Create an API token (shown once)",
 )
-def create_token(body: TokenCreate, server: ServerDep, who: Admin) -> TokenCreated:
-    token, view = server.auth.create_token(body.name, body.role, who.user_id)
+def create_token(body: TokenCreate, users: AuthDep, who: Admin) -> TokenCreated:
+    token, view = users.create_token(body.name, body.role, who.user_id)
     return TokenCreated.model_validate({**asdict(view), "token": token})
 
 
 @router.delete("/api/tokens/{token_id}", status_code=204)
-def revoke_token(token_id: int, server: ServerDep, _: Admin) -> Response:
-    server.auth.revoke_token(token_id)
+def revoke_token(token_id: int, users: AuthDep, _: Admin) -> Response:
+    users.revoke_token(token_id)
     return Response(status_code=204)

@@ -1,49 +1,20 @@
-"""`fallwatch serve`, `fallwatch user add|list|passwd` and `fallwatch token create`.
-
-`serve` reads the config (`--config`, default $FALLWATCH_CONFIG or ./fallwatch.yaml),
-starts one worker process per camera, the notification dispatcher and the web server,
-and stops them all on Ctrl-C or SIGTERM.
-"""
+"""`fallwatch user add|list|passwd` and `fallwatch token create`: accounts of the web UI
+and API tokens, straight in the server's database (the server may be running)."""
 
 from __future__ import annotations
 
 import argparse
 import getpass
-import logging
-import os
 import sys
 from pathlib import Path
 from typing import Any
 
-from fallwatch.config.loader import load_server_config
+from fallwatch.commands.serve import load_config
 from fallwatch.config.server import ServerConfig
 from fallwatch.types import Role
 
-log = logging.getLogger(__name__)
-
-
-def default_config_path() -> Path:
-    return Path(os.environ.get("FALLWATCH_CONFIG", "fallwatch.yaml"))
-
 
 def register(subparsers: Any) -> None:
-    serve = subparsers.add_parser(
-        "serve", help="Run the control room: cameras, alerts, web UI and API."
-    )
-    serve.add_argument(
-        "--config",
-        type=Path,
-        default=None,
-        help="YAML config (default: $FALLWATCH_CONFIG or ./fallwatch.yaml).",
-    )
-    serve.add_argument(
-        "--host", default=None, help="Listen address (overrides web.host)."
-    )
-    serve.add_argument(
-        "--port", type=int, default=None, help="Port (overrides web.port)."
-    )
-    serve.set_defaults(handler=run_serve)
-
     user = subparsers.add_parser("user", help="Manage users of the web UI.")
     user_sub = user.add_subparsers(dest="user_command", required=True, metavar="ACTION")
     add = user_sub.add_parser("add", help="Add a user (asks for the password).")
@@ -94,7 +65,7 @@ def _password_args(parser: argparse.ArgumentParser) -> None:
 
 
 def _config(args: argparse.Namespace) -> ServerConfig:
-    return load_server_config(args.config or default_config_path())
+    return load_config(args.config)
 
 
 def _read_password(args: argparse.Namespace) -> str:
@@ -108,8 +79,8 @@ def _read_password(args: argparse.Namespace) -> str:
 
 def _auth(config: ServerConfig) -> Any:
     from fallwatch.notify.clock import utc_now
+    from fallwatch.serve.auth import AuthService
     from fallwatch.store.db import make_engine, migrate, session_factory, sqlite_url
-    from fallwatch.web.auth import AuthService
 
     engine = make_engine(config.database_url or sqlite_url(config.data_dir))
     migrate(engine)
@@ -157,31 +128,3 @@ def run_token_create(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_serve(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from fallwatch.app import FallwatchServer
-    from fallwatch.web.app import create_app
-
-    config = _config(args)
-    host = args.host or config.web.host
-    port = args.port or config.web.port
-    server = FallwatchServer(config)
-    server.start()
-    try:
-        app = create_app(server)
-        uv = uvicorn.Server(
-            uvicorn.Config(
-                app,
-                host=host,
-                port=port,
-                log_level="warning",
-                # Live streams never end by themselves: give them 2 s, then close them.
-                timeout_graceful_shutdown=2,
-            )
-        )
-        log.info("dashboard on http://%s:%d/ (API docs at /api/docs)", host, port)
-        uv.run()
-    finally:
-        server.stop()
-    return 0

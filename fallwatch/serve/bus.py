@@ -9,11 +9,12 @@ reloads its lists when it reconnects, so nothing is lost for good.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import itertools
 import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
-from typing import Any, Self
+from typing import ClassVar, Self
 
 
 class NoticeKind(StrEnum):
@@ -25,11 +26,96 @@ class NoticeKind(StrEnum):
     """Added, edited, paused, removed, or its worker state changed."""
 
 
+JsonValue = str | int | float | bool
+
+
+@dataclass(frozen=True)
+class EventNewNotice:
+    """A new fall or found-down event (the page's banner and beep)."""
+
+    KIND: ClassVar[NoticeKind] = NoticeKind.EVENT_NEW
+    id: int
+    camera_id: str
+    camera_name: str
+    location: str
+    event_kind: str
+    """The event's `EventKind` value; sent as `kind`."""
+    down_for_s: float
+
+    def data(self) -> dict[str, JsonValue]:
+        return {
+            "id": self.id,
+            "camera_id": self.camera_id,
+            "camera_name": self.camera_name,
+            "location": self.location,
+            "kind": self.event_kind,
+            "down_for_s": self.down_for_s,
+        }
+
+
+@dataclass(frozen=True)
+class EventChangedNotice:
+    """An event changed: acknowledged or resolved (`state`), clip written, person up again.
+
+    Fields left None are not sent, so the JSON is what the page has always received.
+    """
+
+    KIND: ClassVar[NoticeKind] = NoticeKind.EVENT_CHANGED
+    id: int
+    camera_id: str
+    state: str | None = None
+    clip: bool | None = None
+
+    def data(self) -> dict[str, JsonValue]:
+        data: dict[str, JsonValue] = {"id": self.id, "camera_id": self.camera_id}
+        if self.state is not None:
+            data["state"] = self.state
+        if self.clip is not None:
+            data["clip"] = self.clip
+        return data
+
+
+@dataclass(frozen=True)
+class CameraNotice:
+    """A camera was added, edited, paused, resumed or removed (`change`), or its worker
+    changed state (`worker` and `message`). Fields left None are not sent."""
+
+    KIND: ClassVar[NoticeKind] = NoticeKind.CAMERA_CHANGED
+    camera_id: str
+    change: str | None = None
+    worker: str | None = None
+    message: str | None = None
+
+    def data(self) -> dict[str, JsonValue]:
+        data: dict[str, JsonValue] = {"camera_id": self.camera_id}
+        for key, value in (
+            ("change", self.change),
+            ("worker", self.worker),
+            ("message", self.message),
+        ):
+            if value is not None:
+                data[key] = value
+        return data
+
+
+NoticeBody = EventNewNotice | EventChangedNotice | CameraNotice
+
+
 @dataclass(frozen=True)
 class Notice:
-    kind: NoticeKind
-    data: dict[str, Any] = field(default_factory=dict)
+    """One published notice: its body and a number that grows with each notice."""
+
+    body: NoticeBody
     id: int = 0
+
+    @property
+    def kind(self) -> NoticeKind:
+        return self.body.KIND
+
+    @property
+    def data(self) -> dict[str, JsonValue]:
+        """The JSON object the web clients receive."""
+        return self.body.data()
 
 
 class NoticeBus:
@@ -41,15 +127,14 @@ class NoticeBus:
         ] = []
         self._ids = itertools.count(1)
 
-    def publish(self, kind: NoticeKind, data: dict[str, Any]) -> Notice:
-        notice = Notice(kind, data, next(self._ids))
+    def publish(self, body: NoticeBody) -> Notice:
+        notice = Notice(body, next(self._ids))
         with self._lock:
             subscribers = list(self._subscribers)
         for loop, queue in subscribers:
-            try:
+            # RuntimeError: that loop is closed, the subscriber is going away.
+            with contextlib.suppress(RuntimeError):
                 loop.call_soon_threadsafe(self._offer, queue, notice)
-            except RuntimeError:
-                pass  # that loop is closed: the subscriber is going away
         return notice
 
     @staticmethod

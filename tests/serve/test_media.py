@@ -10,9 +10,9 @@ import cv2
 import numpy as np
 
 from fallwatch.config.server import RecordingConfig
-from fallwatch.events.media import MediaStore
-from fallwatch.pipeline.live import ClipFrame, LiveHub
 from fallwatch.pipeline.packets import CameraStats, FramePacket
+from fallwatch.serve.live import ClipFrame, LiveHub
+from fallwatch.serve.media import MediaStore
 from fallwatch.sources.capture import ConnectionState
 
 

@@ -15,7 +15,7 @@ from fallwatch.store.errors import NotFound
 from fallwatch.store.models import User
 from fallwatch.store.users import TokenView, UserView
 from fallwatch.types import Role
-from fallwatch.web.security import (
+from fallwatch.serve.security import (
     SessionData,
     hash_password,
     new_api_token,

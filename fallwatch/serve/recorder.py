@@ -18,11 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from fallwatch.config.server import CameraConfig, RecordingConfig
-from fallwatch.events.bus import NoticeBus, NoticeKind
-from fallwatch.events.media import CLIP_SUFFIX, MediaStore
 from fallwatch.notify.outbox import Outbox
-from fallwatch.pipeline.live import ClipFrame, LiveHub
 from fallwatch.pipeline.packets import CameraEvent, FramePacket
+from fallwatch.serve.bus import EventChangedNotice, EventNewNotice, NoticeBus
+from fallwatch.serve.live import ClipFrame, LiveHub
+from fallwatch.serve.media import CLIP_SUFFIX, MediaStore
 from fallwatch.types import EventKind
 
 log = logging.getLogger(__name__)
@@ -72,10 +72,7 @@ class EventRecorder:
         if event.kind is EventKind.RECOVERED:
             event_id = self.outbox.record(event)
             if event_id is not None:
-                self.bus.publish(
-                    NoticeKind.EVENT_CHANGED,
-                    {"id": event_id, "camera_id": event.camera_id},
-                )
+                self.bus.publish(EventChangedNotice(event_id, event.camera_id))
         else:
             base = self.media.base_path(event.camera_id, camera_event.captured_at)
             snapshot = self.media.save_snapshot(base, camera_event.snapshot_jpeg)
@@ -101,15 +98,14 @@ class EventRecorder:
                     )
                 )
             self.bus.publish(
-                NoticeKind.EVENT_NEW,
-                {
-                    "id": event_id,
-                    "camera_id": event.camera_id,
-                    "camera_name": camera.label if camera else event.camera_id,
-                    "location": camera.location if camera else "",
-                    "kind": event.kind.value,
-                    "down_for_s": round(event.down_for_s, 1),
-                },
+                EventNewNotice(
+                    id=event_id,
+                    camera_id=event.camera_id,
+                    camera_name=camera.label if camera else event.camera_id,
+                    location=camera.location if camera else "",
+                    event_kind=event.kind.value,
+                    down_for_s=round(event.down_for_s, 1),
+                )
             )
             log.warning(
                 "camera %s: %s event %d recorded",
@@ -157,8 +153,7 @@ class EventRecorder:
             return
         if written is not None:
             self.bus.publish(
-                NoticeKind.EVENT_CHANGED,
-                {"id": clip.event_id, "camera_id": clip.camera_id, "clip": True},
+                EventChangedNotice(clip.event_id, clip.camera_id, clip=True)
             )
 
     def flush(self, timeout_s: float = 30.0) -> None:

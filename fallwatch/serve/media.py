@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from fallwatch.config.server import RecordingConfig
-from fallwatch.pipeline.live import ClipFrame
+from fallwatch.serve.live import ClipFrame
 
 log = logging.getLogger(__name__)
 

@@ -18,8 +18,8 @@ from fallwatch.pipeline.packets import (
     FramePacket,
     WorkerFailed,
 )
-from fallwatch.pipeline.supervisor import WorkerReport
 from fallwatch.pipeline.worker import WorkerSpec
+from fallwatch.serve.supervisor import WorkerReport
 from fallwatch.sources.capture import ConnectionState
 
 

@@ -17,9 +17,9 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from fallwatch.config.server import CameraConfig
-from fallwatch.events.bus import NoticeBus, NoticeKind
-from fallwatch.pipeline.live import LiveHub
-from fallwatch.pipeline.supervisor import Supervisor
+from fallwatch.serve.bus import CameraNotice, NoticeBus
+from fallwatch.serve.live import LiveHub
+from fallwatch.serve.supervisor import Supervisor
 from fallwatch.sources.capture import redact_url
 from fallwatch.store import cameras as repo
 from fallwatch.store.errors import Conflict, NotFound
@@ -165,6 +165,4 @@ class CameraService:
         self._announce(camera_id, "removed")
 
     def _announce(self, camera_id: str, change: str) -> None:
-        self.bus.publish(
-            NoticeKind.CAMERA_CHANGED, {"camera_id": camera_id, "change": change}
-        )
+        self.bus.publish(CameraNotice(camera_id, change=change))

@@ -12,7 +12,7 @@ from collections import deque
 from dataclasses import dataclass
 
 from fallwatch.pipeline.packets import CameraStats, FramePacket
-from fallwatch.pipeline.supervisor import WorkerReport
+from fallwatch.serve.supervisor import WorkerReport
 
 
 @dataclass(frozen=True)

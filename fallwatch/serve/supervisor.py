@@ -20,9 +20,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.context import SpawnContext, SpawnProcess
+from multiprocessing.queues import Queue as MpQueue
 from multiprocessing.sharedctypes import Synchronized
 from multiprocessing.synchronize import Event as MpEvent
-from typing import Any, Protocol
+from typing import Protocol
 
 from fallwatch.config.server import CameraConfig, WorkersConfig
 from fallwatch.pipeline.packets import (
@@ -30,6 +31,8 @@ from fallwatch.pipeline.packets import (
     CameraStats,
     FramePacket,
     WorkerFailed,
+    WorkerMessage,
+    WorkerQueue,
     WorkerState,
 )
 from fallwatch.pipeline.worker import WorkerSpec, run_worker
@@ -39,7 +42,7 @@ log = logging.getLogger(__name__)
 HEALTHY_AFTER_S = 60.0
 """A worker that ran this long without trouble resets its crash count (and backoff)."""
 
-WorkerTarget = Callable[[WorkerSpec, Any, "Synchronized[float]", MpEvent], None]
+WorkerTarget = Callable[[WorkerSpec, WorkerQueue, "Synchronized[float]", MpEvent], None]
 
 
 @dataclass(frozen=True)
@@ -70,7 +73,7 @@ class _Generation:
     """One worker process and the channels that belong to it alone."""
 
     process: SpawnProcess
-    queue: Any
+    queue: MpQueue[WorkerMessage]
     heartbeat: Synchronized[float]
     stop: MpEvent
     started_at: float
@@ -247,7 +250,7 @@ class Supervisor:
 
     def _spawn(self, cam: _Camera) -> None:
         spec = WorkerSpec(cam.config, self.config.reconnect, self.log_level)
-        out = self._ctx.Queue()
+        out: MpQueue[WorkerMessage] = self._ctx.Queue()
         heartbeat = self._ctx.Value("d", 0.0, lock=False)  # 0: no heartbeat yet
         stop = self._ctx.Event()
         process = self._ctx.Process(

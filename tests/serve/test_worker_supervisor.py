@@ -9,7 +9,7 @@ from worker_fakes import RecordingListener, wait_for  # type: ignore[import-not-
 
 from fallwatch.config.server import CameraConfig, WorkersConfig
 from fallwatch.pipeline.packets import WorkerState
-from fallwatch.pipeline.supervisor import Supervisor
+from fallwatch.serve.supervisor import Supervisor
 
 CAM = CameraConfig(id="cam", path=Path("unused.mp4"))
 

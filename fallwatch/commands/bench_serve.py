@@ -1,0 +1,68 @@
+"""`fallwatch bench-serve`: the whole server under load (see `fallwatch.bench.serve_bench`).
+
+This command wires the web app into the benchmark, so the benchmark itself does not
+depend on the web layer.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from fallwatch.bench.serve_bench import DEFAULT_CLIP, ServeBenchSettings, run_serve_bench
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "bench-serve",
+        help="Benchmark the server: N looping file cameras, V MJPEG viewers; per-camera fps, drops, latency, CPU.",
+    )
+    p.add_argument(
+        "--cameras", type=int, default=4, help="File cameras to run (default 4)."
+    )
+    p.add_argument(
+        "--viewers",
+        type=int,
+        default=2,
+        help="MJPEG viewers, each watching every camera (default 2).",
+    )
+    p.add_argument(
+        "--video",
+        type=Path,
+        default=None,
+        help=f"Clip to play (default: $FALLWATCH_DATA/falls/{DEFAULT_CLIP}).",
+    )
+    p.add_argument(
+        "--analysis-fps",
+        type=float,
+        default=5.0,
+        help="Analysis rate per camera (default 5).",
+    )
+    p.add_argument(
+        "--seconds",
+        type=float,
+        default=30.0,
+        help="Measuring time after warm-up (default 30).",
+    )
+    p.add_argument(
+        "--warmup-s",
+        type=float,
+        default=10.0,
+        help="Seconds after every camera runs before measuring.",
+    )
+    p.set_defaults(handler=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from fallwatch.web.app import create_app
+
+    settings = ServeBenchSettings(
+        cameras=args.cameras,
+        viewers=args.viewers,
+        video=args.video,
+        analysis_fps=args.analysis_fps,
+        seconds=args.seconds,
+        warmup_s=args.warmup_s,
+    )
+    return run_serve_bench(settings, create_app)

@@ -1,0 +1,78 @@
+"""`fallwatch serve`: the control room.
+
+Reads the config (`--config`, default $FALLWATCH_CONFIG or ./fallwatch.yaml), brings the
+database schema up to date, starts one worker process per camera, the notification
+dispatcher and the web server, and stops them all on Ctrl-C or SIGTERM.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+from fallwatch.config.loader import load_server_config
+from fallwatch.config.server import ServerConfig
+
+log = logging.getLogger(__name__)
+
+
+def default_config_path() -> Path:
+    return Path(os.environ.get("FALLWATCH_CONFIG", "fallwatch.yaml"))
+
+
+def load_config(path: Path | None) -> ServerConfig:
+    """The server config from `path`, or $FALLWATCH_CONFIG, or ./fallwatch.yaml."""
+    return load_server_config(path or default_config_path())
+
+
+def register(subparsers: Any) -> None:
+    serve = subparsers.add_parser(
+        "serve", help="Run the control room: cameras, alerts, web UI and API."
+    )
+    serve.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="YAML config (default: $FALLWATCH_CONFIG or ./fallwatch.yaml).",
+    )
+    serve.add_argument(
+        "--host", default=None, help="Listen address (overrides web.host)."
+    )
+    serve.add_argument(
+        "--port", type=int, default=None, help="Port (overrides web.port)."
+    )
+    serve.set_defaults(handler=run_serve)
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from fallwatch.serve.app import FallwatchServer
+    from fallwatch.web.app import create_app
+
+    config = load_config(args.config)
+    host = args.host or config.web.host
+    port = args.port or config.web.port
+    server = FallwatchServer(config)
+    server.migrate()
+    server.start()
+    try:
+        app = create_app(server)
+        uv = uvicorn.Server(
+            uvicorn.Config(
+                app,
+                host=host,
+                port=port,
+                log_level="warning",
+                # Live streams never end by themselves: give them 2 s, then close them.
+                timeout_graceful_shutdown=2,
+            )
+        )
+        log.info("dashboard on http://%s:%d/ (API docs at /api/docs)", host, port)
+        uv.run()
+    finally:
+        server.stop()
+    return 0
