@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from fallwatch.config.detector import HybridDetectorConfig
-from fallwatch.fall.features import posture_features
+from fallwatch.posture import posture_features
 from fallwatch.geometry import box_iou
 from fallwatch.types import Frame, Poses
 

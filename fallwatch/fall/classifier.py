@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from fallwatch.config.fall import FallConfig
-from fallwatch.fall.features import PostureFeatures, posture_features
+from fallwatch.posture import PostureFeatures, posture_features
 from fallwatch.fall.sequence import SequenceModel, SequenceScorer
 from fallwatch.fall.zones import IgnoreZones
 from fallwatch.geometry import box_iou

@@ -42,7 +42,7 @@ from fallwatch.evaluation.manifest import ClipLabel, load_manifest
 from fallwatch.evaluation.runner import ALERT_KINDS, Detections, PosesCache
 from fallwatch.evaluation.scoring import score_clip
 from fallwatch.fall.classifier import FallClassifier
-from fallwatch.fall.features import PostureFeatures
+from fallwatch.posture import PostureFeatures
 from fallwatch.fall.sequence import (
     DEFAULT_WINDOW_S,
     Combine,

@@ -17,7 +17,7 @@ from fallwatch.config.fall import FallConfig, SequenceModelConfig
 from fallwatch.evaluation.manifest import ClipLabel
 from fallwatch.evaluation.runner import Detections, PosesCache
 from fallwatch.fall.classifier import FallClassifier
-from fallwatch.fall.features import posture_features
+from fallwatch.posture import posture_features
 from fallwatch.fall.sequence import (
     FRAME_FEATURES,
     SequenceModel,

@@ -75,18 +75,28 @@ class PostureFeatures:
     """Y of the midpoint of the seen knees, pixels; NaN if unseen."""
     arm_support: npt.NDArray[np.bool_]
     """True when an arm is held straight down below its shoulder, at least
-    `ARM_SUPPORT_MIN_LENGTH` torso lengths long: the body rests on the hands (push-ups, a
+    `arm_support_min_length` torso lengths long: the body rests on the hands (push-ups, a
     plank, all fours, bending over), where a person lying on the floor has the arms
     along the floor."""
 
 
 ARM_SUPPORT_MAX_DEG = 30.0
-"""Shoulder-to-wrist within this angle of straight down counts as an arm holding the body."""
+"""Default of `FallRulesConfig.arm_support_max_deg`: shoulder-to-wrist within this angle
+of straight down counts as an arm holding the body. Defined here, the lowest layer, so
+the detector's candidate test (which ignores arm support) needs no config."""
 ARM_SUPPORT_MIN_LENGTH = 0.6
-"""...and at least this many torso lengths long (a lying arm seen end-on is short)."""
+"""Default of `FallRulesConfig.arm_support_min_length`: ...and at least this many torso
+lengths long (a lying arm seen end-on is short)."""
 
 
-def _arm_support(kp: Arr, vis: npt.NDArray[np.bool_], hips: Arr, hip_ok: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+def _arm_support(
+    kp: Arr,
+    vis: npt.NDArray[np.bool_],
+    hips: Arr,
+    hip_ok: npt.NDArray[np.bool_],
+    max_deg: float,
+    min_length: float,
+) -> npt.NDArray[np.bool_]:
     support = np.zeros(len(kp), bool)
     for shoulder, wrist in ((L_SHOULDER, L_WRIST), (R_SHOULDER, R_WRIST)):
         ok = vis[:, shoulder] & vis[:, wrist] & hip_ok
@@ -94,12 +104,19 @@ def _arm_support(kp: Arr, vis: npt.NDArray[np.bool_], hips: Arr, hip_ok: npt.NDA
         down = arm[:, 1] > 0
         angle = np.degrees(np.arctan2(np.abs(arm[:, 0]), np.abs(arm[:, 1]) + 1e-6))
         torso = np.linalg.norm(kp[:, shoulder] - hips, axis=1)
-        long_enough = np.linalg.norm(arm, axis=1) >= ARM_SUPPORT_MIN_LENGTH * torso
-        support |= ok & down & (angle <= ARM_SUPPORT_MAX_DEG) & long_enough
+        long_enough = np.linalg.norm(arm, axis=1) >= min_length * torso
+        support |= ok & down & (angle <= max_deg) & long_enough
     return support
 
 
-def posture_features(poses: Poses, min_keypoint_score: float = 0.2) -> PostureFeatures:
+def posture_features(
+    poses: Poses,
+    min_keypoint_score: float = 0.2,
+    *,
+    arm_support_max_deg: float = ARM_SUPPORT_MAX_DEG,
+    arm_support_min_length: float = ARM_SUPPORT_MIN_LENGTH,
+) -> PostureFeatures:
+    """Features of every person in `poses`; keypoints below `min_keypoint_score` are unseen."""
     kp = poses.keypoints
     vis = (poses.keypoint_scores >= min_keypoint_score) & np.isfinite(kp).all(axis=2)
     shoulders, sh_ok = _midpoint(kp, vis, (L_SHOULDER, R_SHOULDER))
@@ -146,5 +163,5 @@ def posture_features(poses: Poses, min_keypoint_score: float = 0.2) -> PostureFe
         legs_seen=(knee_ok | ankle_ok),
         hip_y=np.where(hip_ok, hips[:, 1], np.nan).astype(np.float32),
         knee_y=np.where(knee_ok, knees[:, 1], np.nan).astype(np.float32),
-        arm_support=_arm_support(kp, vis, hips, hip_ok),
+        arm_support=_arm_support(kp, vis, hips, hip_ok, arm_support_max_deg, arm_support_min_length),
     )
