@@ -282,7 +282,7 @@ class FrameBench:
     def _measure(
         self, video: LoopingVideo, frames: int | None, record: bool
     ) -> tuple[dict[str, list[float]], float, list[tuple[ZoomLook, ...]], list[float], float]:
-        tracker = PersonTracker()
+        tracker = PersonTracker(self.fall_config.tracker)
         classifier = FallClassifier(self.fall_config, camera_id="bench")
         zoom = self.zoom
         targets = ZoomTargets(zoom.config, zoom.main_input_wh) if zoom is not None else None

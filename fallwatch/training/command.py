@@ -123,7 +123,7 @@ def replay(
 
     Returns the alert times and each (frame time, track id)'s rules down score.
     """
-    tracker = PersonTracker()
+    tracker = PersonTracker(config.tracker)
     classifier = FallClassifier(config, sequence=sequence)
     alerts: list[float] = []
     scores: dict[tuple[float, int], float] = {}

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 from fallwatch.geometry import box_iou
-from fallwatch.track.tracker import PersonTracker, TrackerConfig
+from fallwatch.config.track import TrackerConfig
+from fallwatch.track.tracker import PersonTracker
 from fallwatch.types import Poses
 
 
