@@ -34,6 +34,7 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from fallwatch.backoff import Backoff
 from fallwatch.config.server import ReconnectConfig
 
 log = logging.getLogger(__name__)
@@ -413,7 +414,8 @@ class CaptureThread:
                 self._on_state(state, error)
 
     def _run(self) -> None:
-        delay_s = self.reconnect.initial_s
+        backoff = Backoff(self.reconnect.initial_s, self.reconnect.max_s)
+        failures_in_row = 0
         ever_connected = False
         start = time.monotonic()
         media_base_s = 0.0  # files: media time of the first frame of the current loop
@@ -426,7 +428,8 @@ class CaptureThread:
             try:
                 self.reader.open()
             except CaptureError as exc:
-                delay_s = self._fail(str(exc), delay_s)
+                failures_in_row += 1
+                self._fail(str(exc), backoff.delay_s(failures_in_row))
                 continue
             if ever_connected:
                 with self._lock:
@@ -463,7 +466,7 @@ class CaptureThread:
                             image=image, index=index, t_s=t_s, captured_at=time.time()
                         )
                     )
-                    delay_s = self.reconnect.initial_s  # a frame arrived: healthy again
+                    failures_in_row = 0  # a frame arrived: healthy again
                     if period_s:
                         # Pace a file at its own rate; if decoding fell behind, catch up
                         # from now rather than bursting.
@@ -475,20 +478,22 @@ class CaptureThread:
                 return
             except CaptureError as exc:
                 self.reader.close()
-                delay_s = self._fail(str(exc), delay_s)
+                failures_in_row += 1
+                self._fail(str(exc), backoff.delay_s(failures_in_row))
                 continue
             except Exception as exc:  # a reader bug: report it and retry like a failure
                 log.exception("camera %s: capture error", self.camera_id)
                 self.reader.close()
-                delay_s = self._fail(f"{type(exc).__name__}: {exc}", delay_s)
+                failures_in_row += 1
+                self._fail(f"{type(exc).__name__}: {exc}", backoff.delay_s(failures_in_row))
                 continue
         self.reader.close()
         self._set_state(ConnectionState.STOPPED)
 
-    def _fail(self, error: str, delay_s: float) -> float:
+    def _fail(self, error: str, delay_s: float) -> None:
+        """Report a failure and wait `delay_s` (the backoff) before the next attempt."""
         with self._lock:
             self._failures += 1
             self._retry_at = time.monotonic() + delay_s
         self._set_state(ConnectionState.DISCONNECTED, error)
         self._stop.wait(delay_s)
-        return min(delay_s * 2, self.reconnect.max_s)
