@@ -22,11 +22,6 @@ HEAD = (0, 1, 2, 3, 4)
 Arr = npt.NDArray[np.float32]
 
 
-def _ramp(x: Arr, lo: float, hi: float) -> Arr:
-    """0 below `lo`, 1 above `hi`, linear between."""
-    return np.clip((x - lo) / (hi - lo), 0.0, 1.0).astype(np.float32)
-
-
 def _midpoint(kp: Arr, vis: npt.NDArray[np.bool_], idx: tuple[int, ...]) -> tuple[Arr, npt.NDArray[np.bool_]]:
     """Mean of the visible keypoints in `idx` -> `(n, 2)` and whether any was visible."""
     sel_vis = vis[:, idx]
@@ -38,7 +33,8 @@ def _midpoint(kp: Arr, vis: npt.NDArray[np.bool_], idx: tuple[int, ...]) -> tupl
 
 def _angle_from_vertical(upper: Arr, lower: Arr) -> Arr:
     d = upper - lower
-    return np.degrees(np.arctan2(np.abs(d[:, 0]), np.abs(d[:, 1]) + 1e-6)).astype(np.float32)
+    angle: Arr = np.degrees(np.arctan2(np.abs(d[:, 0]), np.abs(d[:, 1]) + 1e-6)).astype(np.float32)
+    return angle
 
 
 @dataclass(frozen=True)
@@ -146,7 +142,8 @@ def posture_features(
             spread = pts.max(axis=0) - pts.min(axis=0)
             kp_aspect[i] = spread[0] / max(float(spread[1]), 1.0)
 
-    top_candidates = np.where(vis[:, list(HEAD) + [L_SHOULDER, R_SHOULDER]], kp[:, list(HEAD) + [L_SHOULDER, R_SHOULDER], 1], np.inf)
+    upper_body = [*HEAD, L_SHOULDER, R_SHOULDER]
+    top_candidates = np.where(vis[:, upper_body], kp[:, upper_body, 1], np.inf)
     top = top_candidates.min(axis=1)
     top = np.where(np.isfinite(top), top, poses.xyxy[:, 1])
     return PostureFeatures(

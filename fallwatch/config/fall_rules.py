@@ -29,7 +29,8 @@ class Span(Section):
 
 
 def _span(lo: float, hi: float, description: str) -> Span:
-    return Field(default_factory=lambda: Span(lo=lo, hi=hi), description=description)  # type: ignore[no-any-return]
+    span: Span = Field(default_factory=lambda: Span(lo=lo, hi=hi), description=description)
+    return span
 
 
 class FallRulesConfig(Section):

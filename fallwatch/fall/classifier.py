@@ -28,6 +28,7 @@ from fallwatch.geometry import box_iou
 from fallwatch.posture import PostureFeatures, posture_features
 from fallwatch.types import EventKind, FallEvent, FallState, FallUpdate, Poses, TrackStatus
 
+
 @dataclass
 class _Person:
     track_id: int
@@ -130,7 +131,7 @@ class FallClassifier:
         """Advance every tracked person to time `t_s`; returns events and per-track status."""
         cfg = self.config
         feats = self._features(poses)
-        centers = (poses.xyxy[:, :2] + poses.xyxy[:, 2:]) / 2
+        centers = np.asarray((poses.xyxy[:, :2] + poses.xyxy[:, 2:]) / 2, np.float32)
         in_zone = self._zones.contains(centers) if self._zones else np.zeros(len(poses), bool)
         too_small = np.maximum(feats.height_px, poses.xyxy[:, 2] - poses.xyxy[:, 0]) < cfg.min_person_height_px
         events: list[FallEvent] = []
@@ -302,13 +303,12 @@ class FallClassifier:
         cfg = self.config
         down = p.last_down
         events: list[FallEvent] = []
-        if p.fall_seen_s is not None and p.state == FallState.UPRIGHT and not down:
-            if t_s - p.fall_seen_s <= cfg.fall_memory_s:
-                p.state = FallState.FALLING
-        if p.state == FallState.FALLING and not down and p.fall_seen_s is not None:
-            if t_s - p.fall_seen_s > cfg.fall_memory_s:
-                p.state = FallState.UPRIGHT
-                p.fall_seen_s = None
+        seen_s = p.fall_seen_s
+        if seen_s is not None and p.state == FallState.UPRIGHT and not down and t_s - seen_s <= cfg.fall_memory_s:
+            p.state = FallState.FALLING
+        if p.state == FallState.FALLING and not down and seen_s is not None and t_s - seen_s > cfg.fall_memory_s:
+            p.state = FallState.UPRIGHT
+            p.fall_seen_s = None
         if down:
             p.up_since_s = None
             if p.state in (FallState.UPRIGHT, FallState.FALLING):
@@ -336,16 +336,16 @@ class FallClassifier:
                 p.state = FallState.ALERTED
                 p.alerted_kind = EventKind.FALL if window == cfg.confirm_s else EventKind.FOUND_DOWN
                 events.append(self._event(p, p.alerted_kind, t_s))
-        if p.state in (FallState.DOWN, FallState.ALERTED) and p.up_since_s is not None:
-            if t_s - p.up_since_s >= cfg.recover_s:
-                if p.state == FallState.ALERTED:
-                    events.append(self._event(p, EventKind.RECOVERED, t_s))
-                p.state = FallState.UPRIGHT
-                p.down_from_s = None
-                p.fall_seen_s = None
-                p.uncontrolled = False
-                p.resting = False
-                p.alerted_kind = None
+        recovered = p.up_since_s is not None and t_s - p.up_since_s >= cfg.recover_s
+        if p.state in (FallState.DOWN, FallState.ALERTED) and recovered:
+            if p.state == FallState.ALERTED:
+                events.append(self._event(p, EventKind.RECOVERED, t_s))
+            p.state = FallState.UPRIGHT
+            p.down_from_s = None
+            p.fall_seen_s = None
+            p.uncontrolled = False
+            p.resting = False
+            p.alerted_kind = None
         return events
 
     def _event(self, p: _Person, kind: EventKind, t_s: float) -> FallEvent:

@@ -133,8 +133,5 @@ class PostureScorer:
             # A detector with a "fallen" class: alone it decides; with keypoints (hybrid)
             # both must agree. A box model's class score is not calibrated like ours, so
             # it agrees from `fallen_agree_score` up and vetoes in proportion below it.
-            if seen:
-                score = min(score, ramp(fallen, self._agree))
-            else:
-                score = fallen
+            score = min(score, ramp(fallen, self._agree)) if seen else fallen
         return score

@@ -32,8 +32,8 @@ from typing import Self
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from fallwatch.config.notify import NotifyConfig
 from fallwatch.backoff import Backoff
+from fallwatch.config.notify import NotifyConfig
 from fallwatch.notify.base import Notifier
 from fallwatch.notify.clock import Clock, utc_now
 from fallwatch.notify.message import DeliveryResult, build_message
