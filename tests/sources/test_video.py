@@ -45,7 +45,7 @@ def test_bad_inputs_say_what_is_wrong(tmp_path: Path) -> None:
         VideoReader(tmp_path).open()
     junk = tmp_path / "junk.mp4"
     junk.write_text("this is not a video")
-    with pytest.raises(VideoError, match="not a video OpenCV can decode|no decodable frames"):
+    with pytest.raises(VideoError, match=r"not a video OpenCV can decode|no decodable frames"):
         probe_video(junk)
 
 
