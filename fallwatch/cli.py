@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from pydantic import ValidationError
 
 from fallwatch.commands import EXIT_BAD_INPUT
+from fallwatch.config.errors import format_validation_error
 
 COMMAND_MODULES = (
     "fallwatch.commands.analyze",
@@ -29,16 +30,6 @@ COMMAND_MODULES = (
     "fallwatch.commands.bench_serve",
     "fallwatch.training.command",
 )
-
-
-
-def format_validation_error(exc: ValidationError, source: str = "config") -> str:
-    """One line naming each bad field and the problem."""
-    parts = []
-    for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"]) or "(root)"
-        parts.append(f"{loc}: {err['msg']}")
-    return f"invalid {source}: " + "; ".join(parts)
 
 
 # FFmpeg's own log lines ("moov atom not found") would duplicate our one-line errors.
@@ -72,7 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return int(args.handler(args))
     except ValidationError as exc:
-        print(f"fallwatch: {format_validation_error(exc)}", file=sys.stderr)
+        print(f"fallwatch: invalid config: {format_validation_error(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except (ValueError, FileNotFoundError) as exc:
         print(f"fallwatch: error: {exc}", file=sys.stderr)

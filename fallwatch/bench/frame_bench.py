@@ -28,7 +28,7 @@ from fallwatch.detect.zoom import ZoomAction, ZoomCandidate, ZoomLook, ZoomPass
 from fallwatch.fall.classifier import FallClassifier
 from fallwatch.pipeline.analyzer import FrameResult, ZoomTargets
 from fallwatch.pipeline.annotator import Annotator
-from fallwatch.sources.video import VideoError, VideoInfo, probe_video
+from fallwatch.sources.video import VideoError, VideoInfo, VideoReader, probe_video
 from fallwatch.track.tracker import PersonTracker
 from fallwatch.types import Frame, Poses
 
@@ -61,7 +61,7 @@ class DecodedFrame:
 
 
 class LoopingVideo:
-    """Reads a video file with OpenCV and starts over at its end when `loop` is set.
+    """A video file through `VideoReader` that starts over at its end when `loop` is set.
 
     Looping lets a short clip stand for a long run (`--frames` beyond the clip); the
     reopen at each end is left out of the decode time, a camera has no such step.
@@ -69,36 +69,24 @@ class LoopingVideo:
 
     def __init__(self, path: str | Path, loop: bool = True):
         self.info: VideoInfo = probe_video(path)
-        self.loop = loop
-        self._cap = self._open()
+        self._video = VideoReader(self.info.path, loop=loop).open()
 
-    def _open(self) -> cv2.VideoCapture:
-        cap = cv2.VideoCapture(str(self.info.path))
-        if not cap.isOpened():
-            raise VideoError(f"{self.info.path}: not a video OpenCV can decode")
-        return cap
+    @property
+    def loop(self) -> bool:
+        return self._video.loop
 
     def read(self) -> DecodedFrame | None:
         """The next picture; None at the end of a video that does not loop."""
-        for _ in range(2):
-            t0 = time.perf_counter()
-            ok, image = self._cap.read()
-            decode_ms = (time.perf_counter() - t0) * 1000
-            if ok and image is not None:
-                return DecodedFrame(image.astype(np.uint8, copy=False), decode_ms)
-            if not self.loop:
-                return None
-            self.rewind()
-        # A fresh open that still gives nothing would loop forever.
-        raise VideoError(f"{self.info.path}: no frame after reopening")
+        image = self._video.read()
+        if image is None:
+            return None
+        return DecodedFrame(image.astype(np.uint8, copy=False), self._video.decode_ms)
 
     def rewind(self) -> None:
-        # Reopen rather than seek: seeking is inexact on some containers.
-        self._cap.release()
-        self._cap = self._open()
+        self._video.rewind()
 
     def close(self) -> None:
-        self._cap.release()
+        self._video.close()
 
 
 @dataclass(frozen=True)
@@ -282,7 +270,7 @@ class FrameBench:
     def _measure(
         self, video: LoopingVideo, frames: int | None, record: bool
     ) -> tuple[dict[str, list[float]], float, list[tuple[ZoomLook, ...]], list[float], float]:
-        tracker = PersonTracker()
+        tracker = PersonTracker(self.fall_config.tracker)
         classifier = FallClassifier(self.fall_config, camera_id="bench")
         zoom = self.zoom
         targets = ZoomTargets(zoom.config, zoom.main_input_wh) if zoom is not None else None

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import Any
 
-from fallwatch.config.notify import load_notify_config
+from fallwatch.config.loader import load_notify_config
 from fallwatch.notify.clock import utc_now
 from fallwatch.notify.message import test_message
 from fallwatch.notify.registry import build_notifier

@@ -1,4 +1,5 @@
-"""Fall classifier config: thresholds of the per-person state machine, zones, sizes."""
+"""Fall classifier config: thresholds of the per-person state machine, zones, sizes, and
+the tracker that follows each person (the rules judge tracks, so they travel together)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ from typing import Literal
 from pydantic import Field, field_validator
 
 from fallwatch.config.base import Section
+from fallwatch.config.fall_rules import FallRulesConfig
+from fallwatch.config.track import TrackerConfig
 
 
 class ZoneConfig(Section):
@@ -104,6 +107,15 @@ class FallConfig(Section):
         None,
         description="Learned window scorer combined with the rules; none = rules only "
         "(the default: see docs/learned.md for why).",
+    )
+    rules: FallRulesConfig = Field(
+        default_factory=FallRulesConfig,
+        description="Finer thresholds of the fall rules (posture scores, descent, seated, "
+        "baseline); the defaults are the measured ones, change them only with an evaluation.",
+    )
+    tracker: TrackerConfig = Field(
+        default_factory=TrackerConfig,
+        description="How detections are joined into one track per person across frames.",
     )
 
     @field_validator("down_exit")

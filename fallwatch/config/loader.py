@@ -24,6 +24,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from fallwatch.config.errors import ConfigError, field_name, format_validation_error
+from fallwatch.config.notify import NotifyConfig
 from fallwatch.config.server import ServerConfig
 
 _REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -38,10 +40,6 @@ ENV_OVERRIDES: dict[str, tuple[str, ...]] = {
 
 _SECRET_SUBTREES: tuple[tuple[str, ...], ...] = (("notify",), ("web", "secret_key"))
 """Left unexpanded: their validators read `${ENV}` themselves and refuse literals."""
-
-
-class ConfigError(ValueError):
-    """A config file that cannot be used; the message is one line naming field and problem."""
 
 
 def _expand(
@@ -59,38 +57,12 @@ def _expand(
             name = match.group(1)
             if name not in env:
                 raise ConfigError(
-                    f"{_field_name(where, root)}: environment variable {name} is not set"
+                    f"{field_name(where, root)}: environment variable {name} is not set"
                 )
             return env[name]
 
         return _REF.sub(sub, value)
     return value
-
-
-def _field_name(loc: tuple[Any, ...], data: Any = None) -> str:
-    """`cameras[ward-1].fall.confirm_s` from `('cameras', 0, 'fall', 'confirm_s')`."""
-    out = ""
-    node = data
-    for part in loc:
-        if isinstance(part, int):
-            label = str(part)
-            item = node[part] if isinstance(node, list) and part < len(node) else None
-            if isinstance(item, dict) and isinstance(item.get("id"), str):
-                label = item["id"]  # a camera is easier to find by id than by position
-            out += f"[{label}]"
-            node = item
-        else:
-            out += f".{part}" if out else str(part)
-            node = node.get(part) if isinstance(node, dict) else None
-    return out or "(top level)"
-
-
-def format_errors(exc: ValidationError, data: Any) -> str:
-    parts = []
-    for err in exc.errors():
-        msg = err["msg"].removeprefix("Value error, ")
-        parts.append(f"{_field_name(tuple(err['loc']), data)}: {msg}")
-    return "; ".join(parts)
 
 
 def _resolve_paths(data: dict[str, Any], base: Path) -> None:
@@ -148,13 +120,11 @@ def parse_server_config(
     try:
         return ServerConfig.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(f"{source}: {format_errors(exc, data)}") from None
+        raise ConfigError(f"{source}: {format_validation_error(exc, data)}") from None
 
 
-def load_server_config(
-    path: Path | str, env: Mapping[str, str] | None = None
-) -> ServerConfig:
-    """Read and validate a config file. Raises `ConfigError` with a one-line message."""
+def read_yaml(path: Path | str) -> Any:
+    """The parsed YAML of a config file. Raises `ConfigError` with a one-line message."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -163,15 +133,35 @@ def load_server_config(
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
     try:
-        data = yaml.safe_load(text)
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
         problem = getattr(exc, "problem", None) or "syntax error"
         raise ConfigError(f"{path}: not valid YAML{where}: {problem}") from None
+
+
+def load_server_config(
+    path: Path | str, env: Mapping[str, str] | None = None
+) -> ServerConfig:
+    """Read and validate a config file. Raises `ConfigError` with a one-line message."""
+    path = Path(path)
     return parse_server_config(
-        data, base_dir=path.resolve().parent, env=env, source=str(path)
+        read_yaml(path), base_dir=path.resolve().parent, env=env, source=str(path)
     )
+
+
+def load_notify_config(path: Path | str) -> NotifyConfig:
+    """Only the `notify:` section of a config file (`fallwatch notify test`), read as
+    `load_server_config` reads it: its secrets come from `${ENV}` through their own
+    validators. Raises `ConfigError` with a one-line message."""
+    data = read_yaml(path)
+    if not isinstance(data, dict) or "notify" not in data:
+        raise ConfigError(f"{path}: expected a mapping with a top-level 'notify:' key")
+    try:
+        return NotifyConfig.model_validate(data["notify"] or {})
+    except ValidationError as exc:
+        raise ConfigError(f"{path}: {format_validation_error(exc, data, ('notify',))}") from None
 
 
 def config_schema() -> dict[str, Any]:

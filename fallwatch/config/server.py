@@ -17,7 +17,8 @@ from pydantic import Field, field_validator, model_validator
 from fallwatch.config.base import Section
 from fallwatch.config.detector import DetectorConfig, PoseDetectorConfig
 from fallwatch.config.fall import FallConfig
-from fallwatch.config.notify import NotifyConfig, Secret
+from fallwatch.config.notify import NotifyConfig
+from fallwatch.config.secrets import Secret
 
 CAMERA_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 _CAMERA_ID = re.compile(CAMERA_ID_PATTERN)

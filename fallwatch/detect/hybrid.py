@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from fallwatch.config.detector import HybridDetectorConfig
-from fallwatch.fall.features import posture_features
 from fallwatch.geometry import box_iou
+from fallwatch.posture import posture_features
 from fallwatch.types import Frame, Poses
 
 if TYPE_CHECKING:  # base imports this module's config; a runtime import would cycle

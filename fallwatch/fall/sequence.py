@@ -31,7 +31,7 @@ from typing import Any, Literal
 import numpy as np
 import numpy.typing as npt
 
-from fallwatch.fall.features import PostureFeatures
+from fallwatch.posture import PostureFeatures
 
 MODEL_FORMAT = 1
 """Bump when the weights file layout changes; a file of another format is refused."""

@@ -14,7 +14,7 @@ import urllib.parse
 
 import apprise
 
-from fallwatch.config.notify import AppriseChannel
+from fallwatch.config.channels import AppriseChannel
 from fallwatch.notify.base import Notifier, retryable_status
 from fallwatch.notify.message import DeliveryResult, Message
 from fallwatch.types import AlertKind

@@ -10,7 +10,7 @@ from typing import Any, Generic, TypeVar
 
 import httpx
 
-from fallwatch.config.notify import ChannelBase
+from fallwatch.config.channels import ChannelBase
 from fallwatch.notify.message import DeliveryResult, Message
 
 ANSWER_MAX = 1000

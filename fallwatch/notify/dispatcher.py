@@ -32,8 +32,8 @@ from typing import Self
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from fallwatch.backoff import Backoff
 from fallwatch.config.notify import NotifyConfig
-from fallwatch.notify.backoff import Backoff
 from fallwatch.notify.base import Notifier
 from fallwatch.notify.clock import Clock, utc_now
 from fallwatch.notify.message import DeliveryResult, build_message
@@ -91,7 +91,7 @@ class Dispatcher:
         self._config = config
         self._retry = config.retry
         self._clock = clock
-        self._backoff = Backoff(config.retry, rng)
+        self._backoff = Backoff(config.retry.base_s, config.retry.max_s, config.retry.jitter, rng)
         self._escalator = Escalator(config.policy, Router(config))
         self.worker_id = worker_id or f"dispatcher-{secrets.token_hex(4)}"
         self._pool = ThreadPoolExecutor(

@@ -12,7 +12,7 @@ import ssl
 from email.message import EmailMessage
 from email.utils import formatdate
 
-from fallwatch.config.notify import EmailChannel
+from fallwatch.config.channels import EmailChannel
 from fallwatch.notify.base import Notifier
 from fallwatch.notify.message import DeliveryResult, Message
 

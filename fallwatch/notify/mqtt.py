@@ -30,7 +30,7 @@ from typing import Any
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
-from fallwatch.config.notify import MqttChannel
+from fallwatch.config.channels import MqttChannel
 from fallwatch.notify.base import Notifier
 from fallwatch.notify.message import DeliveryResult, Message
 from fallwatch.types import AlertKind

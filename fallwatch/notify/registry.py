@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import importlib
 
-from fallwatch.config.notify import ChannelConfig, NotifyConfig
+from fallwatch.config.channels import ChannelConfig
+from fallwatch.config.notify import NotifyConfig
 from fallwatch.notify.base import Notifier
 
 NOTIFIERS: dict[str, tuple[str, str]] = {

@@ -16,7 +16,7 @@ import time
 
 import httpx
 
-from fallwatch.config.notify import SensSmsChannel
+from fallwatch.config.channels import SensSmsChannel
 from fallwatch.notify.base import HttpNotifier
 from fallwatch.notify.message import DeliveryResult, Message
 

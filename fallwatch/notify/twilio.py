@@ -6,7 +6,7 @@ HTTP 201 with the message `sid`.
 
 from __future__ import annotations
 
-from fallwatch.config.notify import TwilioSmsChannel
+from fallwatch.config.channels import TwilioSmsChannel
 from fallwatch.notify.base import HttpNotifier
 from fallwatch.notify.message import DeliveryResult, Message
 

@@ -13,7 +13,7 @@ import hmac
 import json
 import time
 
-from fallwatch.config.notify import WebhookChannel
+from fallwatch.config.channels import WebhookChannel
 from fallwatch.notify.base import HttpNotifier
 from fallwatch.notify.message import DeliveryResult, Message
 

@@ -146,8 +146,8 @@ class Analyzer:
         model or with `zoom.enabled` off. Pass one explicitly where `detector` is a
         stand-in (the evaluation's cache replay)."""
         self.detector = detector
-        self.tracker = tracker or PersonTracker()
         self.classifier = FallClassifier(fall_config, camera_id=camera_id)
+        self.tracker = tracker or PersonTracker(self.classifier.config.tracker)
         self.zoom = zoom if zoom is not None else zoom_pass_for(detector)
         self.targets = (
             ZoomTargets(self.zoom.config, self.zoom.main_input_wh) if self.zoom is not None else None

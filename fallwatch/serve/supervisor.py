@@ -25,6 +25,7 @@ from multiprocessing.sharedctypes import Synchronized
 from multiprocessing.synchronize import Event as MpEvent
 from typing import Protocol
 
+from fallwatch.backoff import Backoff
 from fallwatch.config.server import CameraConfig, WorkersConfig
 from fallwatch.pipeline.packets import (
     CameraEvent,
@@ -282,7 +283,7 @@ class Supervisor:
         cam.worker = None
         cam.restarts += 1
         cam.crash_streak += 1
-        delay_s = min(2.0 ** (cam.crash_streak - 1), self.config.restart_backoff_max_s)
+        delay_s = Backoff(base_s=1.0, max_s=self.config.restart_backoff_max_s).delay_s(cam.crash_streak)
         cam.restart_at = time.monotonic() + delay_s
         cam.state = WorkerState.RESTARTING
         self._report(

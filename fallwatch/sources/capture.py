@@ -34,11 +34,16 @@ import cv2
 import numpy as np
 import numpy.typing as npt
 
+from fallwatch.backoff import Backoff
 from fallwatch.config.server import ReconnectConfig
+from fallwatch.sources.video import VideoError, VideoReader
 
 log = logging.getLogger(__name__)
 
 Image = npt.NDArray[np.uint8]
+
+MAX_FILE_FPS = 240.0
+"""A file claiming a higher frame rate is paced at 25 fps instead."""
 
 
 class ConnectionState(StrEnum):
@@ -134,45 +139,40 @@ class FrameReader(Protocol):
 
 
 class FileReader:
-    """A video file, optionally looping; the capture thread paces it at `fps`."""
+    """A video file (through `VideoReader`), optionally looping; the capture thread
+    paces it at `fps`."""
 
     def __init__(self, path: Path | str, loop: bool = False) -> None:
         self.path = Path(path)
         self.loop = loop
         self.fps: float | None = None
-        self._cap: cv2.VideoCapture | None = None
-        self.loops = 0
+        self._video = VideoReader(self.path, loop=loop)
+
+    @property
+    def loops(self) -> int:
+        """How many times the file started over (the capture thread's media clock)."""
+        return self._video.loops
 
     def open(self) -> None:
-        if not self.path.is_file():
-            raise CaptureError(f"{self.path}: no such file")
-        cap = cv2.VideoCapture(str(self.path))
-        if not cap.isOpened():
-            raise CaptureError(f"{self.path}: not a video OpenCV can decode")
-        fps = cap.get(cv2.CAP_PROP_FPS)
-        self.fps = fps if fps and 0 < fps <= 240 else 25.0
-        self._cap = cap
+        try:
+            self._video.open()
+        except VideoError as exc:
+            raise CaptureError(str(exc)) from None
+        fps = self._video.fps
+        # A rate above 240 is a broken header, not a camera: pace such a file at 25.
+        self.fps = fps if fps and 0 < fps <= MAX_FILE_FPS else 25.0
 
     def read(self) -> Image:
-        assert self._cap is not None, "open() first"
-        ok, image = self._cap.read()
-        if ok and image is not None:
-            return image  # type: ignore[return-value]
-        if not self.loop:
+        try:
+            image = self._video.read()
+        except VideoError as exc:
+            raise CaptureError(str(exc)) from None
+        if image is None:
             raise SourceEnded(f"{self.path}: end of file")
-        # Reopening is more reliable than seeking to frame 0 across containers.
-        self._cap.release()
-        self._cap = cv2.VideoCapture(str(self.path))
-        self.loops += 1
-        ok, image = self._cap.read()
-        if not ok or image is None:
-            raise CaptureError(f"{self.path}: no frames after reopening")
-        return image  # type: ignore[return-value]
+        return image
 
     def close(self) -> None:
-        if self._cap is not None:
-            self._cap.release()
-            self._cap = None
+        self._video.close()
 
 
 class MjpegReader:
@@ -413,7 +413,8 @@ class CaptureThread:
                 self._on_state(state, error)
 
     def _run(self) -> None:
-        delay_s = self.reconnect.initial_s
+        backoff = Backoff(self.reconnect.initial_s, self.reconnect.max_s)
+        failures_in_row = 0
         ever_connected = False
         start = time.monotonic()
         media_base_s = 0.0  # files: media time of the first frame of the current loop
@@ -426,7 +427,8 @@ class CaptureThread:
             try:
                 self.reader.open()
             except CaptureError as exc:
-                delay_s = self._fail(str(exc), delay_s)
+                failures_in_row += 1
+                self._fail(str(exc), backoff.delay_s(failures_in_row))
                 continue
             if ever_connected:
                 with self._lock:
@@ -463,7 +465,7 @@ class CaptureThread:
                             image=image, index=index, t_s=t_s, captured_at=time.time()
                         )
                     )
-                    delay_s = self.reconnect.initial_s  # a frame arrived: healthy again
+                    failures_in_row = 0  # a frame arrived: healthy again
                     if period_s:
                         # Pace a file at its own rate; if decoding fell behind, catch up
                         # from now rather than bursting.
@@ -475,20 +477,22 @@ class CaptureThread:
                 return
             except CaptureError as exc:
                 self.reader.close()
-                delay_s = self._fail(str(exc), delay_s)
+                failures_in_row += 1
+                self._fail(str(exc), backoff.delay_s(failures_in_row))
                 continue
             except Exception as exc:  # a reader bug: report it and retry like a failure
                 log.exception("camera %s: capture error", self.camera_id)
                 self.reader.close()
-                delay_s = self._fail(f"{type(exc).__name__}: {exc}", delay_s)
+                failures_in_row += 1
+                self._fail(f"{type(exc).__name__}: {exc}", backoff.delay_s(failures_in_row))
                 continue
         self.reader.close()
         self._set_state(ConnectionState.STOPPED)
 
-    def _fail(self, error: str, delay_s: float) -> float:
+    def _fail(self, error: str, delay_s: float) -> None:
+        """Report a failure and wait `delay_s` (the backoff) before the next attempt."""
         with self._lock:
             self._failures += 1
             self._retry_at = time.monotonic() + delay_s
         self._set_state(ConnectionState.DISCONNECTED, error)
         self._stop.wait(delay_s)
-        return min(delay_s * 2, self.reconnect.max_s)

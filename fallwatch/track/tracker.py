@@ -15,35 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 import numpy.typing as npt
 
+from fallwatch.config.track import TrackerConfig
 from fallwatch.geometry import box_iou
 from fallwatch.types import Poses
-
-
-@dataclass(frozen=True)
-class TrackerConfig:
-    max_age_s: float = 2.0
-    """A track unseen for longer than this is dropped."""
-    min_iou: float = 0.1
-    """IoU at or above which a detection may continue a track."""
-    max_center_dist: float = 0.8
-    """Centre distance, in units of the track's box diagonal, below which a detection may
-    continue a track (covers the tall-to-wide change of a fall)."""
-    new_track_min_score: float = 0.25
-    """Detections below this score only extend existing tracks."""
-    duplicate_containment: float = 0.7
-    """A detection with at least this share of its box inside a higher-scored one, and
-    whose seen keypoints lie on that one's, is a partial duplicate of the same person."""
-    duplicate_keypoint_dist: float = 0.15
-    """Median distance between the shared keypoints of two detections, in units of the
-    smaller box's diagonal, below which they are the same body."""
-
-    def __post_init__(self) -> None:
-        if self.max_age_s <= 0:
-            raise ValueError(f"max_age_s must be > 0, got {self.max_age_s}")
-        if not 0 <= self.min_iou <= 1:
-            raise ValueError(f"min_iou must be in [0, 1], got {self.min_iou}")
-        if self.max_center_dist <= 0:
-            raise ValueError(f"max_center_dist must be > 0, got {self.max_center_dist}")
 
 
 @dataclass
@@ -134,7 +108,7 @@ class PersonTracker:
         cfg = self.config
         boxes = poses.xyxy
         area = np.maximum((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]), 1.0)
-        seen = (poses.keypoint_scores >= 0.2) & np.isfinite(poses.keypoints).all(axis=2)
+        seen = (poses.keypoint_scores >= cfg.duplicate_min_keypoint_score) & np.isfinite(poses.keypoints).all(axis=2)
         order = np.argsort(-poses.scores, kind="stable")
         for rank, j in enumerate(order):
             for i in order[:rank]:
@@ -145,7 +119,7 @@ class PersonTracker:
                 if ix * iy / area[j] < cfg.duplicate_containment:
                     continue
                 shared = seen[i] & seen[j]
-                if shared.sum() < 3:
+                if shared.sum() < cfg.duplicate_min_shared_keypoints:
                     continue
                 dist = np.linalg.norm(poses.keypoints[i][shared] - poses.keypoints[j][shared], axis=1)
                 diag = float(np.hypot(boxes[j, 2] - boxes[j, 0], boxes[j, 3] - boxes[j, 1]))

@@ -42,7 +42,6 @@ from fallwatch.evaluation.manifest import ClipLabel, load_manifest
 from fallwatch.evaluation.runner import ALERT_KINDS, Detections, PosesCache
 from fallwatch.evaluation.scoring import score_clip
 from fallwatch.fall.classifier import FallClassifier
-from fallwatch.fall.features import PostureFeatures
 from fallwatch.fall.sequence import (
     DEFAULT_WINDOW_S,
     Combine,
@@ -52,6 +51,7 @@ from fallwatch.fall.sequence import (
     frame_features,
     window_feature_names,
 )
+from fallwatch.posture import PostureFeatures
 from fallwatch.sources.sampling import DEFAULT_ANALYSIS_FPS
 from fallwatch.track.tracker import PersonTracker
 
@@ -123,7 +123,7 @@ def replay(
 
     Returns the alert times and each (frame time, track id)'s rules down score.
     """
-    tracker = PersonTracker()
+    tracker = PersonTracker(config.tracker)
     classifier = FallClassifier(config, sequence=sequence)
     alerts: list[float] = []
     scores: dict[tuple[float, int], float] = {}

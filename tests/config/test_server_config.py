@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from fallwatch.cli import main
+from fallwatch.config.errors import ConfigError
 from fallwatch.config.loader import (
-    ConfigError,
     config_schema,
     load_server_config,
     parse_server_config,

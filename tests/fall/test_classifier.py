@@ -376,7 +376,7 @@ def test_push_ups_are_not_lying():
 
 
 def test_arm_support_feature_tells_a_plank_from_lying():
-    from fallwatch.fall.features import posture_features
+    from fallwatch.posture import posture_features
 
     feats = posture_features(make_poses([plank(0.0), lying()]))
     assert feats.arm_support.tolist() == [True, False]

@@ -17,7 +17,6 @@ from fallwatch.config.fall import FallConfig, SequenceModelConfig
 from fallwatch.evaluation.manifest import ClipLabel
 from fallwatch.evaluation.runner import Detections, PosesCache
 from fallwatch.fall.classifier import FallClassifier
-from fallwatch.fall.features import posture_features
 from fallwatch.fall.sequence import (
     FRAME_FEATURES,
     SequenceModel,
@@ -27,6 +26,7 @@ from fallwatch.fall.sequence import (
     window_feature_names,
     window_features,
 )
+from fallwatch.posture import posture_features
 from fallwatch.track.tracker import PersonTracker
 from fallwatch.training.command import ClipData, Figures, auc, loso
 from fallwatch.types import EventKind

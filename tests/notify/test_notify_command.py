@@ -126,7 +126,7 @@ def test_bad_config_exits_2_naming_the_field(
     monkeypatch.delenv("FW_SENS_SECRET")
     assert main(["notify", "test", "--channel", "hook", "--config", str(path)]) == 2
     err = capsys.readouterr().err
-    assert "channels.1.sens.secret_key" in err and "FW_SENS_SECRET is not set" in err
+    assert "fallwatch.yaml: notify.channels[1].sens.secret_key" in err and "FW_SENS_SECRET is not set" in err
     assert (
         main(
             [

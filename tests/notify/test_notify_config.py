@@ -9,8 +9,9 @@ import pytest
 from notify_fakes import SENS_SECRET_KEY, WEBHOOK_SECRET  # type: ignore[import-not-found]
 from pydantic import ValidationError
 
-from fallwatch.cli import format_validation_error
-from fallwatch.config.notify import NotifyConfig, load_notify_config
+from fallwatch.config.errors import format_validation_error
+from fallwatch.config.loader import load_notify_config
+from fallwatch.config.notify import NotifyConfig
 from fallwatch.notify.registry import build_notifiers
 from fallwatch.notify.routing import Router
 from fallwatch.store.alerts import AlertTarget
@@ -69,12 +70,12 @@ def test_secret_file(tmp_path: Path) -> None:
     [
         (
             {"secret_key": "${FW_NOT_SET}"},
-            "channels.0.sens.secret_key",
+            "channels[0].sens.secret_key",
             "environment variable FW_NOT_SET is not set",
         ),
         (
             {"secret_key": "hunter2-typed-in-the-file"},
-            "channels.0.sens.secret_key",
+            "channels[0].sens.secret_key",
             "must be a ${ENV_VAR} reference",
         ),
         (
@@ -84,18 +85,18 @@ def test_secret_file(tmp_path: Path) -> None:
         ),
         (
             {"access_key": "${FW_SENS_ACCESS}", "access_key_file": "/x"},
-            "channels.0.sens",
+            "channels[0].sens",
             "give access_key or access_key_file, not both",
         ),
-        ({"base_url": "not a url"}, "channels.0.sens.base_url", "URL"),
-        ({"from_number": "02-1234-5678"}, "channels.0.sens.from_number", "pattern"),
+        ({"base_url": "not a url"}, "channels[0].sens.base_url", "URL"),
+        ({"from_number": "02-1234-5678"}, "channels[0].sens.from_number", "pattern"),
         (
             {"type": "pager"},
-            "channels.0",
+            "channels[0]",
             "expected tags: 'sens', 'twilio', 'webhook', 'email', 'mqtt', 'apprise'",
         ),
-        ({"timeout_s": 0}, "channels.0.sens.timeout_s", "greater than 0"),
-        ({"colour": "red"}, "channels.0.sens.colour", "Extra inputs are not permitted"),
+        ({"timeout_s": 0}, "channels[0].sens.timeout_s", "greater than 0"),
+        ({"colour": "red"}, "channels[0].sens.colour", "Extra inputs are not permitted"),
     ],
 )
 def test_misconfigured_channel_names_the_field(
@@ -109,7 +110,7 @@ def test_misconfigured_channel_names_the_field(
 
 def test_missing_key_is_named() -> None:
     channel = {k: v for k, v in SENS.items() if k != "access_key"}
-    assert "channels.0.sens.access_key: Field required" in error_of(
+    assert "channels[0].sens.access_key: Field required" in error_of(
         {"channels": [channel]}
     )
 
@@ -166,7 +167,7 @@ def test_lease_must_outlast_slow_sends() -> None:
 
 
 def test_unknown_time_zone_is_named() -> None:
-    assert "timezone: Value error, unknown time zone 'Mars/Olympus'" in error_of(
+    assert "timezone: unknown time zone 'Mars/Olympus'" in error_of(
         {"timezone": "Mars/Olympus"}
     )
 
@@ -225,3 +226,17 @@ def test_start_up_check_names_a_bad_apprise_url_without_showing_it(
         in str(info.value)
     )
     assert "token-abc123" not in str(info.value)
+
+
+def test_yaml_loader_names_the_file_and_the_field(tmp_path: Path) -> None:
+    """The notify section is read by the one config loader: its errors are one line
+    naming the file and the field under `notify`, like the server config's."""
+    path = tmp_path / "fallwatch.yaml"
+    path.write_text("notify:\n  timezone: Mars/Olympus\n")
+    with pytest.raises(ValueError, match=r"fallwatch\.yaml: notify\.timezone: unknown time zone"):
+        load_notify_config(path)
+    with pytest.raises(ValueError, match="no such config file"):
+        load_notify_config(tmp_path / "missing.yaml")
+    path.write_text("notify: [unclosed\n")
+    with pytest.raises(ValueError, match="not valid YAML at line"):
+        load_notify_config(path)

@@ -15,7 +15,7 @@ import pytest
 from notify_fakes import JsonSink, SmtpInbox  # type: ignore[import-not-found]
 from paho.mqtt.enums import CallbackAPIVersion
 
-from fallwatch.config.notify import AppriseChannel, EmailChannel, MqttChannel
+from fallwatch.config.channels import AppriseChannel, EmailChannel, MqttChannel
 from fallwatch.notify.apprise_urls import AppriseNotifier, with_timeouts
 from fallwatch.notify.email import EmailNotifier
 from fallwatch.notify.message import Message

@@ -17,7 +17,7 @@ from notify_fakes import (  # type: ignore[import-not-found]
     WebhookServer,
 )
 
-from fallwatch.config.notify import SensSmsChannel, TwilioSmsChannel, WebhookChannel
+from fallwatch.config.channels import SensSmsChannel, TwilioSmsChannel, WebhookChannel
 from fallwatch.notify.message import Message
 from fallwatch.notify.sens import SensSmsNotifier, sens_signature
 from fallwatch.notify.twilio import TwilioSmsNotifier

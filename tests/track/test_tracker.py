@@ -3,8 +3,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from fallwatch.config.track import TrackerConfig
 from fallwatch.geometry import box_iou
-from fallwatch.track.tracker import PersonTracker, TrackerConfig
+from fallwatch.track.tracker import PersonTracker
 from fallwatch.types import Poses
 
 

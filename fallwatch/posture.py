@@ -22,11 +22,6 @@ HEAD = (0, 1, 2, 3, 4)
 Arr = npt.NDArray[np.float32]
 
 
-def _ramp(x: Arr, lo: float, hi: float) -> Arr:
-    """0 below `lo`, 1 above `hi`, linear between."""
-    return np.clip((x - lo) / (hi - lo), 0.0, 1.0).astype(np.float32)
-
-
 def _midpoint(kp: Arr, vis: npt.NDArray[np.bool_], idx: tuple[int, ...]) -> tuple[Arr, npt.NDArray[np.bool_]]:
     """Mean of the visible keypoints in `idx` -> `(n, 2)` and whether any was visible."""
     sel_vis = vis[:, idx]
@@ -38,7 +33,8 @@ def _midpoint(kp: Arr, vis: npt.NDArray[np.bool_], idx: tuple[int, ...]) -> tupl
 
 def _angle_from_vertical(upper: Arr, lower: Arr) -> Arr:
     d = upper - lower
-    return np.degrees(np.arctan2(np.abs(d[:, 0]), np.abs(d[:, 1]) + 1e-6)).astype(np.float32)
+    angle: Arr = np.degrees(np.arctan2(np.abs(d[:, 0]), np.abs(d[:, 1]) + 1e-6)).astype(np.float32)
+    return angle
 
 
 @dataclass(frozen=True)
@@ -75,18 +71,28 @@ class PostureFeatures:
     """Y of the midpoint of the seen knees, pixels; NaN if unseen."""
     arm_support: npt.NDArray[np.bool_]
     """True when an arm is held straight down below its shoulder, at least
-    `ARM_SUPPORT_MIN_LENGTH` torso lengths long: the body rests on the hands (push-ups, a
+    `arm_support_min_length` torso lengths long: the body rests on the hands (push-ups, a
     plank, all fours, bending over), where a person lying on the floor has the arms
     along the floor."""
 
 
 ARM_SUPPORT_MAX_DEG = 30.0
-"""Shoulder-to-wrist within this angle of straight down counts as an arm holding the body."""
+"""Default of `FallRulesConfig.arm_support_max_deg`: shoulder-to-wrist within this angle
+of straight down counts as an arm holding the body. Defined here, the lowest layer, so
+the detector's candidate test (which ignores arm support) needs no config."""
 ARM_SUPPORT_MIN_LENGTH = 0.6
-"""...and at least this many torso lengths long (a lying arm seen end-on is short)."""
+"""Default of `FallRulesConfig.arm_support_min_length`: ...and at least this many torso
+lengths long (a lying arm seen end-on is short)."""
 
 
-def _arm_support(kp: Arr, vis: npt.NDArray[np.bool_], hips: Arr, hip_ok: npt.NDArray[np.bool_]) -> npt.NDArray[np.bool_]:
+def _arm_support(
+    kp: Arr,
+    vis: npt.NDArray[np.bool_],
+    hips: Arr,
+    hip_ok: npt.NDArray[np.bool_],
+    max_deg: float,
+    min_length: float,
+) -> npt.NDArray[np.bool_]:
     support = np.zeros(len(kp), bool)
     for shoulder, wrist in ((L_SHOULDER, L_WRIST), (R_SHOULDER, R_WRIST)):
         ok = vis[:, shoulder] & vis[:, wrist] & hip_ok
@@ -94,12 +100,19 @@ def _arm_support(kp: Arr, vis: npt.NDArray[np.bool_], hips: Arr, hip_ok: npt.NDA
         down = arm[:, 1] > 0
         angle = np.degrees(np.arctan2(np.abs(arm[:, 0]), np.abs(arm[:, 1]) + 1e-6))
         torso = np.linalg.norm(kp[:, shoulder] - hips, axis=1)
-        long_enough = np.linalg.norm(arm, axis=1) >= ARM_SUPPORT_MIN_LENGTH * torso
-        support |= ok & down & (angle <= ARM_SUPPORT_MAX_DEG) & long_enough
+        long_enough = np.linalg.norm(arm, axis=1) >= min_length * torso
+        support |= ok & down & (angle <= max_deg) & long_enough
     return support
 
 
-def posture_features(poses: Poses, min_keypoint_score: float = 0.2) -> PostureFeatures:
+def posture_features(
+    poses: Poses,
+    min_keypoint_score: float = 0.2,
+    *,
+    arm_support_max_deg: float = ARM_SUPPORT_MAX_DEG,
+    arm_support_min_length: float = ARM_SUPPORT_MIN_LENGTH,
+) -> PostureFeatures:
+    """Features of every person in `poses`; keypoints below `min_keypoint_score` are unseen."""
     kp = poses.keypoints
     vis = (poses.keypoint_scores >= min_keypoint_score) & np.isfinite(kp).all(axis=2)
     shoulders, sh_ok = _midpoint(kp, vis, (L_SHOULDER, R_SHOULDER))
@@ -129,7 +142,8 @@ def posture_features(poses: Poses, min_keypoint_score: float = 0.2) -> PostureFe
             spread = pts.max(axis=0) - pts.min(axis=0)
             kp_aspect[i] = spread[0] / max(float(spread[1]), 1.0)
 
-    top_candidates = np.where(vis[:, list(HEAD) + [L_SHOULDER, R_SHOULDER]], kp[:, list(HEAD) + [L_SHOULDER, R_SHOULDER], 1], np.inf)
+    upper_body = [*HEAD, L_SHOULDER, R_SHOULDER]
+    top_candidates = np.where(vis[:, upper_body], kp[:, upper_body, 1], np.inf)
     top = top_candidates.min(axis=1)
     top = np.where(np.isfinite(top), top, poses.xyxy[:, 1])
     return PostureFeatures(
@@ -146,5 +160,5 @@ def posture_features(poses: Poses, min_keypoint_score: float = 0.2) -> PostureFe
         legs_seen=(knee_ok | ankle_ok),
         hip_y=np.where(hip_ok, hips[:, 1], np.nan).astype(np.float32),
         knee_y=np.where(knee_ok, knees[:, 1], np.nan).astype(np.float32),
-        arm_support=_arm_support(kp, vis, hips, hip_ok),
+        arm_support=_arm_support(kp, vis, hips, hip_ok, arm_support_max_deg, arm_support_min_length),
     )
