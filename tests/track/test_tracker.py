@@ -28,13 +28,27 @@ def test_ids_are_stable_and_distinct():
     assert len(set(ids)) == 1 and len(set(ids[0])) == 2
 
 
-def test_tall_to_wide_change_keeps_the_id():
-    tr = PersonTracker()
-    first = tr.update(boxes([300, 100, 360, 400]), 0.0).track_ids[0]
-    # Within a few frames the box becomes wide and low: the same person, fallen.
-    mid = tr.update(boxes([260, 250, 420, 400]), 0.1).track_ids[0]
-    last = tr.update(boxes([180, 340, 460, 410]), 0.2).track_ids[0]
-    assert first == mid == last
+TALL = [300, 100, 360, 400]
+"""Standing: 60 x 300 px."""
+WIDE = [180, 360, 480, 420]
+"""The same person a moment later on the floor: 300 x 60 px, IoU with TALL only 0.07."""
+
+
+def test_tall_to_wide_boxes_barely_overlap() -> None:
+    # The premise of the next test: IoU alone cannot carry a fall's tall-to-wide change.
+    iou = box_iou(np.array([TALL], np.float32), np.array([WIDE], np.float32))[0, 0]
+    assert iou < TrackerConfig().min_iou
+
+
+@pytest.mark.parametrize(("max_center_dist", "same_id"), [(0.8, True), (0.01, False)])
+def test_tall_to_wide_change_keeps_the_id_by_centre_distance(
+    max_center_dist: float, same_id: bool
+) -> None:
+    """Centre matching keeps the id through a fall; switched off, the id changes."""
+    tr = PersonTracker(TrackerConfig(max_center_dist=max_center_dist))
+    first = tr.update(boxes(TALL), 0.0).track_ids[0]
+    last = tr.update(boxes(WIDE), 0.2).track_ids[0]
+    assert bool(first == last) == same_id
 
 
 def test_missed_detections_within_max_age_keep_the_id():
