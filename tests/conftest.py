@@ -1,11 +1,8 @@
-import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-
-from fallwatch.bench.data import data_dir  # noqa: E402
+from fallwatch.bench.data import data_dir
 
 
 @pytest.fixture

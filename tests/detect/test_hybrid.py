@@ -216,7 +216,7 @@ def _frame(t_s: float) -> Frame:
 
 
 def _person(angle_deg: float, feet_xy=(300.0, 400.0), height_px=200.0) -> Poses:
-    from tests.builders import make_poses, person_keypoints
+    from tests.fakes.poses import make_poses, person_keypoints
 
     return make_poses([person_keypoints(feet_xy, height_px, angle_deg)])
 

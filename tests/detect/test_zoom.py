@@ -8,7 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from builders import FakeRegionModel
+from tests.fakes.poses import FakeRegionModel
 from pydantic import ValidationError
 
 from fallwatch.config.detector import PoseDetectorConfig, ZoomConfig

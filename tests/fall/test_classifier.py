@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from builders import make_poses, person_keypoints
+from tests.fakes.poses import make_poses, person_keypoints
 
 from fallwatch.config.fall import FallConfig, ZoneConfig
 from fallwatch.fall.classifier import FallClassifier

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from builders import make_poses, person_keypoints
+from tests.fakes.poses import make_poses, person_keypoints
 
 from fallwatch import cli
 from fallwatch.config.detector import PoseDetectorConfig

@@ -1,6 +1,6 @@
 """Fixtures for notify tests: a migrated SQLite file, a fake clock, provider servers, a broker.
 
-The fakes and builders themselves are in notify_fakes.py.
+The fakes and builders themselves are in `tests.fakes.notify`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from notify_fakes import (  # type: ignore[import-not-found]
+from tests.fakes.notify import (
     SENS_ACCESS_KEY,
     SENS_SECRET_KEY,
     SMTP_PASSWORD,

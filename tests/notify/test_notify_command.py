@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from notify_fakes import SENS_SERVICE_ID, SensServer, WebhookServer  # type: ignore[import-not-found]
+from tests.fakes.notify import SENS_SERVICE_ID, SensServer, WebhookServer
 
 from fallwatch.cli import main
 

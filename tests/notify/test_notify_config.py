@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from notify_fakes import SENS_SECRET_KEY, WEBHOOK_SECRET  # type: ignore[import-not-found]
+from tests.fakes.notify import SENS_SECRET_KEY, WEBHOOK_SECRET
 from pydantic import ValidationError
 
 from fallwatch.config.errors import format_validation_error

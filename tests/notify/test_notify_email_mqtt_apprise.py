@@ -12,7 +12,7 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
-from notify_fakes import JsonSink, SmtpInbox  # type: ignore[import-not-found]
+from tests.fakes.notify import JsonSink, SmtpInbox
 from paho.mqtt.enums import CallbackAPIVersion
 
 from fallwatch.config.channels import AppriseChannel, EmailChannel, MqttChannel
@@ -97,7 +97,7 @@ def test_email_refused_mailbox_is_permanent(smtp_server: SmtpInbox) -> None:
 
 
 def test_email_server_down_is_retryable() -> None:
-    from notify_fakes import free_port  # type: ignore[import-not-found]
+    from tests.fakes.notify import free_port
 
     cfg = EmailChannel(
         name="mail",
@@ -219,7 +219,7 @@ def test_mqtt_live_messages_in_order_and_offline_on_close(mosquitto: int) -> Non
 
 
 def test_mqtt_broker_down_is_retryable() -> None:
-    from notify_fakes import free_port  # type: ignore[import-not-found]
+    from tests.fakes.notify import free_port
 
     cfg = MqttChannel(name="mqtt", host="127.0.0.1", port=free_port(), timeout_s=1)
     notifier = MqttNotifier(cfg)

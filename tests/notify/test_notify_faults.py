@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from notify_fakes import (  # type: ignore[import-not-found]
+from tests.fakes.notify import (
     SENS_SERVICE_ID,
     WEBHOOK_SECRET,
     FakeClock,
@@ -39,7 +39,8 @@ from fallwatch.types import AlertStatus
 
 pytestmark = pytest.mark.usefixtures("secrets_env")
 
-CHILD = Path(__file__).with_name("outbox_child.py")
+REPO_ROOT = Path(__file__).resolve().parents[2]
+"""The child runs as `-m tests.fakes.outbox_child`, so the repository root goes on its path."""
 
 
 def figures(name: str, **values: Any) -> None:
@@ -193,9 +194,10 @@ def test_permanent_rejection_is_not_retried(
 
 
 def run_child_until(db_url: str, hook_url: str, mode: str, n: int, marker: str) -> None:
-    env = {**os.environ, "FW_WEBHOOK_SECRET": WEBHOOK_SECRET}
+    pythonpath = os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))
+    env = {**os.environ, "FW_WEBHOOK_SECRET": WEBHOOK_SECRET, "PYTHONPATH": pythonpath}
     proc = subprocess.Popen(
-        [sys.executable, str(CHILD), db_url, hook_url, mode, str(n)],
+        [sys.executable, "-m", "tests.fakes.outbox_child", db_url, hook_url, mode, str(n)],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

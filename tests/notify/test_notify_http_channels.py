@@ -8,7 +8,7 @@ import json
 from datetime import UTC, datetime
 
 import pytest
-from notify_fakes import (  # type: ignore[import-not-found]
+from tests.fakes.notify import (
     SENS_SERVICE_ID,
     TWILIO_SID,
     WEBHOOK_SECRET,
@@ -244,7 +244,7 @@ def test_webhook_rejected_signature_is_permanent(
 
 
 def test_unreachable_host_is_retryable() -> None:
-    from notify_fakes import free_port  # type: ignore[import-not-found]
+    from tests.fakes.notify import free_port
 
     cfg = WebhookChannel.model_validate(
         {

@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from notify_fakes import FakeClock, WebhookServer, make_event, webhook_config  # type: ignore[import-not-found]
+from tests.fakes.notify import FakeClock, WebhookServer, make_event, webhook_config
 from sqlalchemy.orm import Session, sessionmaker
 
 from fallwatch.config.notify import NotifyConfig

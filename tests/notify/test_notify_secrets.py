@@ -7,7 +7,7 @@ import logging
 from typing import Any
 
 import pytest
-from notify_fakes import (  # type: ignore[import-not-found]
+from tests.fakes.notify import (
     SENS_ACCESS_KEY,
     SENS_SECRET_KEY,
     SENS_SERVICE_ID,

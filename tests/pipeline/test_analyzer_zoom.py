@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from builders import FakeRegionModel, make_poses, person_keypoints
+from tests.fakes.poses import FakeRegionModel, make_poses, person_keypoints
 
 from fallwatch.config.detector import PoseDetectorConfig, ZoomConfig
 from fallwatch.config.fall import FallConfig

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from worker_fakes import RecordingListener, wait_for  # type: ignore[import-not-found]
+from tests.fakes.worker import RecordingListener, wait_for
 
 from fallwatch.config.fall import FallConfig
 from fallwatch.config.server import CameraConfig, WorkersConfig

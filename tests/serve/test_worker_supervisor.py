@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import worker_fakes  # type: ignore[import-not-found]
-from worker_fakes import RecordingListener, wait_for  # type: ignore[import-not-found]
+from tests.fakes import worker as worker_fakes
+from tests.fakes.worker import RecordingListener, wait_for
 
 from fallwatch.config.server import CameraConfig, WorkersConfig
 from fallwatch.pipeline.packets import WorkerState

@@ -1,11 +1,11 @@
-"""Fixtures for capture tests; the fakes themselves are in capture_fakes.py."""
+"""Fixtures for capture tests; the fakes themselves are in `tests.fakes.capture`."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 import pytest
-from capture_fakes import MjpegServer  # type: ignore[import-not-found]
+from tests.fakes.capture import MjpegServer
 
 
 @pytest.fixture

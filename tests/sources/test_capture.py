@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from capture_fakes import MjpegServer, free_port, wait_for, write_video  # type: ignore[import-not-found]
+from tests.fakes.capture import MjpegServer, free_port, wait_for, write_video
 
 from fallwatch.config.server import ReconnectConfig
 from fallwatch.sources.capture import (

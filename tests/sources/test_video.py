@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from capture_fakes import write_video  # type: ignore[import-not-found]
+from tests.fakes.capture import write_video
 
 from fallwatch.sources.capture import CaptureError, FileReader, SourceEnded
 from fallwatch.sources.video import VideoError, VideoReader, iter_video, probe_video

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
-from store_builders import T0, TARGETS, record
+from tests.fakes.store import T0, TARGETS, record
 
 from fallwatch.store.alerts import add_alerts
 from fallwatch.store.models import Alert

@@ -6,7 +6,7 @@ import threading
 from datetime import timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
-from store_builders import T0, TARGETS, make_event, record
+from tests.fakes.store import T0, TARGETS, make_event, record
 
 from fallwatch.store.alerts import alert_status_counts, list_event_alerts
 from fallwatch.store.db import make_engine, session_factory

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from store_builders import T0, TARGETS, make_event, record
+from tests.fakes.store import T0, TARGETS, make_event, record
 
 from fallwatch.store.alerts import AlertTarget, add_alerts, list_event_alerts
 from fallwatch.store.delivery import claim_due_alerts

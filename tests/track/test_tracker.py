@@ -79,7 +79,7 @@ def test_a_partial_copy_of_one_person_does_not_steal_a_missed_persons_track(
     """The faller is missed for a frame as they land, while the model reports a weak
     upper-body copy of a bystander close behind them. The copy must not continue the faller's
     track, so the faller comes back under their own id, with their history."""
-    from builders import make_poses, person_keypoints
+    from tests.fakes.poses import make_poses, person_keypoints
 
     from fallwatch.types import NUM_KEYPOINTS, Poses
 
@@ -109,7 +109,7 @@ def test_a_partial_copy_of_one_person_does_not_steal_a_missed_persons_track(
 
 def test_duplicates_keep_two_real_people_who_overlap():
     """A child standing in front of an adult: boxes nest, but the bodies differ."""
-    from builders import make_poses, person_keypoints
+    from tests.fakes.poses import make_poses, person_keypoints
 
     adult = person_keypoints((300.0, 420.0), 300.0, 0.0)
     child = person_keypoints((310.0, 415.0), 150.0, 0.0)

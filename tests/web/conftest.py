@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from web_fakes import make_server, postgres_bin, run_postgres  # type: ignore[import-not-found]
+from tests.fakes.web import make_server, postgres_bin, run_postgres
 
 from fallwatch.serve.app import FallwatchServer
 from fallwatch.web.app import create_app

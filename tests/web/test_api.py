@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from web_fakes import ADMIN, fall_event, login, make_server, stats  # type: ignore[import-not-found]
+from tests.fakes.web import ADMIN, fall_event, login, make_server, stats
 
 from fallwatch.serve.app import FallwatchServer
 from fallwatch.types import EventKind, Role
@@ -210,7 +210,7 @@ def _db_server(
     }
     if database_url is not None:
         data["database_url"] = database_url
-    from web_fakes import ENV  # type: ignore[import-not-found]
+    from tests.fakes.web import ENV
 
     server = FallwatchServer(
         parse_server_config(
@@ -307,7 +307,7 @@ def test_events_with_snapshot_clip_acknowledge_resolve_and_delivery_attempts(
     try:
         with TestClient(create_app(srv), base_url="http://127.0.0.1") as c:
             h = {"X-CSRF-Token": login(c)}
-            from web_fakes import packet  # type: ignore[import-not-found]
+            from tests.fakes.web import packet
 
             for seq in range(3):
                 srv.router.on_packet(packet("lobby", seq))

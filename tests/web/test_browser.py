@@ -13,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from web_fakes import ADMIN, LiveServer, make_server  # type: ignore[import-not-found]
+from tests.fakes.web import ADMIN, LiveServer, make_server
 
 from fallwatch.serve.app import FallwatchServer
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from web_fakes import ADMIN, LiveServer, fall_event, make_server, packet  # type: ignore[import-not-found]
+from tests.fakes.web import ADMIN, LiveServer, fall_event, make_server, packet
 
 from fallwatch.cli import main
 from fallwatch.serve.app import FallwatchServer

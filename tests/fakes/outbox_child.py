@@ -1,6 +1,6 @@
 """A Fallwatch process that the fault tests kill with SIGKILL at a chosen moment.
 
-    python outbox_child.py DB_URL WEBHOOK_URL MODE N
+    python -m tests.fakes.outbox_child DB_URL WEBHOOK_URL MODE N   (from the repository root)
 
 Records N events (one webhook alert each) through the real Outbox, then:
 
@@ -20,7 +20,7 @@ import threading
 import time
 from typing import Any
 
-from notify_fakes import make_event, webhook_config  # type: ignore[import-not-found]
+from tests.fakes.notify import make_event, webhook_config
 
 from fallwatch.notify import Dispatcher, Outbox, build_notifiers
 from fallwatch.notify.base import Notifier

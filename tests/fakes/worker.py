@@ -1,6 +1,6 @@
 """A recording supervisor listener, and worker entry points that misbehave on purpose.
 
-They run in spawned processes, so they live in an importable module (the test directory
+They run in spawned processes, so they live in an importable module (the repository root
 is on sys.path, which spawn passes to the child) and load no model: quick to start.
 """
 

@@ -1,0 +1,1 @@
+"""Test package: shared fakes live in `tests.fakes`."""
