@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
-from fallwatch.commands import EXIT_BAD_INPUT
+from fallwatch.commands import EXIT_BAD_INPUT, missing_extra
 from fallwatch.config.errors import format_validation_error
 
 COMMAND_MODULES = (
@@ -62,6 +62,17 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     try:
         return int(args.handler(args))
+    except ModuleNotFoundError as exc:
+        # An optional part that is not installed: name the extra, not a traceback.
+        extra = missing_extra(exc)
+        if extra is None:
+            raise
+        print(
+            f"fallwatch {args.command}: needs the '{extra}' extra ({exc.name} is not "
+            f"installed): pip install 'fallwatch[{extra}]'",
+            file=sys.stderr,
+        )
+        return EXIT_BAD_INPUT
     except ValidationError as exc:
         print(f"fallwatch: invalid config: {format_validation_error(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT

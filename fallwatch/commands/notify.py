@@ -13,11 +13,6 @@ from pathlib import Path
 from typing import Any
 
 from fallwatch.config.loader import load_notify_config
-from fallwatch.notify.clock import utc_now
-from fallwatch.notify.message import test_message
-from fallwatch.notify.registry import build_notifier
-from fallwatch.notify.routing import Router
-from fallwatch.store.alerts import new_alert_id
 
 EXIT_OK = 0
 EXIT_DELIVERY_FAILED = 1
@@ -58,6 +53,14 @@ def register(subparsers: Any) -> None:
 
 
 def run_test(args: argparse.Namespace) -> int:
+    # The channels' clients are the `notify` extra: imported here, so the CLI (and its
+    # help) works on a core install and this command can say which extra is missing.
+    from fallwatch.notify.clock import utc_now
+    from fallwatch.notify.message import test_message
+    from fallwatch.notify.registry import build_notifier
+    from fallwatch.notify.routing import Router
+    from fallwatch.store.alerts import new_alert_id
+
     path = args.config or default_config_path()
     config = load_notify_config(path)
     channel = config.channel(args.channel)
