@@ -20,13 +20,13 @@ from fallwatch.commands import EXIT_BAD_INPUT
 
 COMMAND_MODULES = (
     "fallwatch.pipeline.analyze_command",
-    "fallwatch.evaluation.command",
-    "fallwatch.bench.command",
+    "fallwatch.commands.eval",
+    "fallwatch.commands.bench",
     "fallwatch.notify.command",
     "fallwatch.config.command",
     "fallwatch.web.command",
     "fallwatch.pipeline.bench_serve",
-    "fallwatch.training.command",
+    "fallwatch.commands.train",
 )
 
 

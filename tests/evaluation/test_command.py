@@ -12,7 +12,7 @@ import pytest
 
 from fallwatch.config.detector import PoseDetectorConfig
 from fallwatch.config.fall import FallConfig
-from fallwatch.evaluation.command import detector_config, select
+from fallwatch.commands.eval import detector_config, select
 from fallwatch.evaluation.manifest import load_manifests
 from tests.evaluation.conftest import (
     EVAL_ONLY_MAIN,

@@ -14,7 +14,7 @@ from pathlib import Path
 from fallwatch.config.detector import PoseDetectorConfig
 from fallwatch.config.fall import FallConfig
 from fallwatch.detect.base import build_detector
-from fallwatch.evaluation.command import EVAL_CONFIRM_S
+from fallwatch.commands.eval import EVAL_CONFIRM_S
 from fallwatch.evaluation.manifest import load_manifest
 from fallwatch.evaluation.runner import ClipRunner
 from fallwatch.evaluation.scoring import score_clip, summarize

@@ -193,7 +193,7 @@ def test_config_loads_the_shipped_model() -> None:
 def run_train(args: list[str]) -> int:
     """The real CLI with only `train` registered, so a sibling command mid-edit cannot break it."""
     saved = cli.COMMAND_MODULES
-    cli.COMMAND_MODULES = ("fallwatch.training.command",)
+    cli.COMMAND_MODULES = ("fallwatch.commands.train",)
     try:
         return cli.main(["train", *args])
     finally:
