@@ -41,16 +41,9 @@ from fallwatch.evaluation.manifest import (
     StillItem,
     load_manifests,
 )
-from fallwatch.evaluation.report import (
-    ClipResult,
-    EvalReport,
-    clip_line,
-    plot_clip,
-    plot_name,
-    render_text,
-    write_json,
-    write_markdown,
-)
+from fallwatch.evaluation.plots import plot_clip, plot_name, plots_unavailable
+from fallwatch.evaluation.render import clip_line, render_text, write_markdown
+from fallwatch.evaluation.report import ClipResult, EvalReport, write_json
 from fallwatch.evaluation.runner import ClipRunner, PosesCache
 from fallwatch.evaluation.scoring import WINDOW_TOLERANCE_S, score_clip
 from fallwatch.evaluation.stills import StillsEvaluator, StillsResult
