@@ -86,7 +86,7 @@ def test_detector_config_rejects(threads: int, wh: tuple[int, int] | None, match
 def test_zoom_effect_counts_looks_and_down_score_changes() -> None:
     from pathlib import Path
 
-    from fallwatch.commands.bench import zoom_effect
+    from fallwatch.bench.zoom_compare import zoom_effect
     from fallwatch.bench.frame_bench import FrameBenchReport
     from fallwatch.detect.zoom import ZoomAction, ZoomLook
     from fallwatch.sources.video import VideoInfo
