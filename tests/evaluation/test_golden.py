@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from fallwatch.commands.eval import EVAL_CONFIRM_S
 from fallwatch.config.detector import PoseDetectorConfig
 from fallwatch.config.fall import FallConfig
 from fallwatch.detect.base import build_detector
-from fallwatch.commands.eval import EVAL_CONFIRM_S
 from fallwatch.evaluation.manifest import load_manifest
 from fallwatch.evaluation.runner import ClipRunner
 from fallwatch.evaluation.scoring import score_clip, summarize
