@@ -113,6 +113,7 @@ def describe_machine() -> MachineInfo:
 
 
 def render_machine(machine: MachineInfo) -> str:
+    """The machine, its load and library versions, as the bench printouts end."""
     loads = [f"{x:.2f}" for x in (machine.load_1min_start, machine.load_1min_end) if x is not None]
     libs = ", ".join(f"{k} {v}" for k, v in machine.libraries.items())
     line = (
