@@ -21,14 +21,14 @@ from fallwatch.config.errors import format_validation_error
 
 COMMAND_MODULES = (
     "fallwatch.commands.analyze",
-    "fallwatch.evaluation.command",
-    "fallwatch.bench.command",
+    "fallwatch.commands.eval",
+    "fallwatch.commands.bench",
     "fallwatch.commands.notify",
     "fallwatch.commands.config",
     "fallwatch.commands.serve",
     "fallwatch.commands.users",
     "fallwatch.commands.bench_serve",
-    "fallwatch.training.command",
+    "fallwatch.commands.train",
 )
 
 

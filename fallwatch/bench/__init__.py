@@ -1,6 +1,6 @@
 """Benchmarks that print figures: per-stage frame timing and analyze-path speed.
 
-`fallwatch bench` (see `command.py`) is the entry point; the pieces are importable so a
+`fallwatch bench` (`fallwatch.commands.bench`) is the entry point; the pieces are importable so a
 test or a notebook can run one without the command line.
 """
 

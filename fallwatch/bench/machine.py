@@ -110,3 +110,16 @@ def describe_machine() -> MachineInfo:
         load_1min_start=load_average_1min(),
         libraries=library_versions(),
     )
+
+
+def render_machine(machine: MachineInfo) -> str:
+    """The machine, its load and library versions, as the bench printouts end."""
+    loads = [f"{x:.2f}" for x in (machine.load_1min_start, machine.load_1min_end) if x is not None]
+    libs = ", ".join(f"{k} {v}" for k, v in machine.libraries.items())
+    line = (
+        f"machine: {machine.cpu_model}, {machine.cores} cores ({machine.usable_cores} usable), "
+        f"OpenCV threads {machine.opencv_threads}, load average {' -> '.join(loads) or 'unknown'}"
+    )
+    if machine.busy:
+        line += "\n  NOTE: the machine was busy with other work: these timings are inflated; take final figures on an idle machine"
+    return line + f"\nlibraries: {libs}"

@@ -274,7 +274,7 @@ LOSO_COLUMNS = (
 
 def _rows(result: LosoResult) -> list[tuple[str, ...]]:
     in_sample = {s.clip.name: s for s in result.in_sample}
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for fold in result.folds:
         mine = [in_sample[s.clip.name] for s in fold.scored]
         rows.append(

@@ -252,7 +252,7 @@ class Manifest(_Record):
     def _videos_or_items(cls, data: Any) -> Any:
         if not isinstance(data, dict):
             # pydantic turns only ValueError into a validation error, not TypeError.
-            raise ValueError(  # noqa: TRY004
+            raise ValueError(
                 f"the manifest must be a JSON object, got {type(data).__name__}"
             )
         if "videos" in data and "items" in data:
@@ -345,10 +345,7 @@ def load_manifest(path: str | Path) -> Manifest:
         raise ManifestError(
             f"{path}: invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
         ) from None
-    if isinstance(raw, dict):
-        raw_with_root = {**raw, "root": path.parent}
-    else:
-        raw_with_root = raw
+    raw_with_root = {**raw, "root": path.parent} if isinstance(raw, dict) else raw
     try:
         return Manifest.model_validate(raw_with_root)
     except ValidationError as exc:

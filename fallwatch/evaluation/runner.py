@@ -35,7 +35,8 @@ from fallwatch.config.fall import FallConfig
 from fallwatch.detect.base import Detector
 from fallwatch.detect.hybrid import HybridDetector
 from fallwatch.detect.zoom import ZoomPass, zoom_pass_for
-from fallwatch.pipeline.analyzer import Analyzer
+from fallwatch.fall.sequence import SequenceScorer
+from fallwatch.pipeline.analyzer import Analyzer, FrameResult
 from fallwatch.sources.sampling import FrameSampler
 from fallwatch.sources.video import iter_video, probe_video
 from fallwatch.types import EventKind, Frame, Poses
@@ -302,11 +303,15 @@ class ClipRunner:
         fall_config: FallConfig,
         cache: PosesCache | None = None,
         analysis_fps: float | None = None,
+        sequence: SequenceScorer | None = None,
     ):
+        """`sequence`: a window scorer for the rules instead of the one `fall_config`
+        names (training plugs in the model it judges, or one recording windows)."""
         self.detector = detector
         self.fall_config = fall_config
         self.cache = cache
         self.analysis_fps = analysis_fps
+        self.sequence = sequence
 
     def run(self, path: Path) -> ClipRun:
         """Analyse the video at `path`; raises `VideoError` for a missing or bad file."""
@@ -354,6 +359,17 @@ class ClipRunner:
             path, frames, detector, detections.fps, started, cached=True, zoom=zoom
         )
 
+    def replay_results(self, detections: Detections, path: Path) -> Iterator[FrameResult]:
+        """Each frame's result of the rules over cached detections (no zoom): for callers
+        that need more than a `ClipRun` keeps, such as every person's down score."""
+        frames = _replay_frames(detections, path.stem)
+        return self._analyzer(path, _ReplayDetector(detections.poses), None).run(frames)
+
+    def _analyzer(self, path: Path, detector: Detector, zoom: ZoomPass | None) -> Analyzer:
+        return Analyzer(
+            detector, self.fall_config, camera_id=path.stem, zoom=zoom, sequence=self.sequence
+        )
+
     def _analyse(
         self,
         path: Path,
@@ -364,7 +380,7 @@ class ClipRunner:
         cached: bool,
         zoom: ZoomPass | None = None,
     ) -> ClipRun:
-        analyzer = Analyzer(detector, self.fall_config, camera_id=path.stem, zoom=zoom)
+        analyzer = self._analyzer(path, detector, zoom)
         alerts: list[Alert] = []
         times: list[float] = []
         scores: list[float] = []

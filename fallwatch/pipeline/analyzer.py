@@ -26,6 +26,7 @@ from fallwatch.detect.zoom import (
     zoom_pass_for,
 )
 from fallwatch.fall.classifier import FallClassifier
+from fallwatch.fall.sequence import SequenceScorer
 from fallwatch.track.tracker import PersonTracker
 from fallwatch.types import FallState, FallUpdate, Frame, Poses
 
@@ -140,13 +141,15 @@ class Analyzer:
         camera_id: str = "default",
         tracker: PersonTracker | None = None,
         zoom: ZoomPass | None = None,
+        sequence: SequenceScorer | None = None,
     ):
         """`zoom`: the zoomed second look; None takes the one the detector's config
         asks for (`zoom_pass_for`), which is none for a detector without a crop pose
         model or with `zoom.enabled` off. Pass one explicitly where `detector` is a
-        stand-in (the evaluation's cache replay)."""
+        stand-in (the evaluation's cache replay).
+        `sequence`: a window scorer overriding the one `fall_config` names (training)."""
         self.detector = detector
-        self.classifier = FallClassifier(fall_config, camera_id=camera_id)
+        self.classifier = FallClassifier(fall_config, camera_id=camera_id, sequence=sequence)
         self.tracker = tracker or PersonTracker(self.classifier.config.tracker)
         self.zoom = zoom if zoom is not None else zoom_pass_for(detector)
         self.targets = (

@@ -64,7 +64,7 @@ def analyze_video(
             raise ValueError("an annotator is needed to write the annotated video")
         out_video.parent.mkdir(parents=True, exist_ok=True)
         writer = cv2.VideoWriter(
-            str(out_video), cv2.VideoWriter_fourcc(*"mp4v"), info.fps, (info.width, info.height)
+            str(out_video), cv2.VideoWriter.fourcc(*"mp4v"), info.fps, (info.width, info.height)
         )
         if not writer.isOpened():
             raise ValueError(f"{out_video}: cannot open for writing")

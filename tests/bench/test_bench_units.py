@@ -2,9 +2,9 @@
 
 import pytest
 
-from fallwatch.bench.command import bench_detector_config, parse_wh
 from fallwatch.bench.stats import StageStats
 from fallwatch.bench.targets import Target, Verdict, analyze_targets, frame_targets
+from fallwatch.commands.bench import bench_detector_config, parse_wh
 from fallwatch.config.detector import HybridDetectorConfig, PoseDetectorConfig
 
 
@@ -86,8 +86,8 @@ def test_detector_config_rejects(threads: int, wh: tuple[int, int] | None, match
 def test_zoom_effect_counts_looks_and_down_score_changes() -> None:
     from pathlib import Path
 
-    from fallwatch.bench.command import zoom_effect
     from fallwatch.bench.frame_bench import FrameBenchReport
+    from fallwatch.bench.zoom_compare import zoom_effect
     from fallwatch.detect.zoom import ZoomAction, ZoomLook
     from fallwatch.sources.video import VideoInfo
 

@@ -77,7 +77,7 @@ def run_eval(args: list[str]) -> int:
     break these tests; the parsing and the exit code mapping are the real ones.
     """
     saved = cli.COMMAND_MODULES
-    cli.COMMAND_MODULES = ("fallwatch.evaluation.command",)
+    cli.COMMAND_MODULES = ("fallwatch.commands.eval",)
     try:
         return cli.main(["eval", *args])
     finally:
@@ -85,7 +85,7 @@ def run_eval(args: list[str]) -> int:
 
 
 EVAL_ONLY_MAIN = (
-    "import sys, fallwatch.cli as c; c.COMMAND_MODULES = ('fallwatch.evaluation.command',); "
+    "import sys, fallwatch.cli as c; c.COMMAND_MODULES = ('fallwatch.commands.eval',); "
     "sys.exit(c.main(sys.argv[1:]))"
 )
 """`python -c` program running the real CLI with only `eval` registered (see `run_eval`)."""

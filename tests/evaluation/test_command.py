@@ -10,10 +10,11 @@ from typing import Any
 
 import pytest
 
+from fallwatch.commands.eval import detector_config, select
 from fallwatch.config.detector import PoseDetectorConfig
 from fallwatch.config.fall import FallConfig
-from fallwatch.evaluation.command import detector_config, select
 from fallwatch.evaluation.manifest import load_manifests
+from fallwatch.evaluation.plots import plots_unavailable
 from tests.evaluation.conftest import (
     EVAL_ONLY_MAIN,
     REPO_ROOT,
@@ -244,6 +245,43 @@ def test_malformed_manifest_in_a_real_process_has_no_traceback(tmp_path: Path) -
         in lines[0]
     )
     assert proc.stdout == ""
+
+
+NO_MATPLOTLIB_MAIN = "import sys; sys.modules['matplotlib'] = None; " + EVAL_ONLY_MAIN
+"""`EVAL_ONLY_MAIN` where matplotlib (the optional `eval` extra) cannot be imported."""
+
+
+def test_eval_without_matplotlib_runs_and_plots_name_the_extra(tmp_path: Path) -> None:
+    path = write_manifest(tmp_path, [make_clip("videos/not-here.mp4")])
+    report = tmp_path / "r.json"
+
+    def run(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, "-c", NO_MATPLOTLIB_MAIN, "eval", str(path), *args],
+            check=False,
+            capture_output=True,
+            text=True,
+            cwd=REPO_ROOT,
+            timeout=120,
+        )
+
+    # Without --plots nothing needs matplotlib: the run goes on (the clip is missing: 1).
+    proc = run("--report", str(report))
+    assert proc.returncode == 1, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert json.loads(report.read_text())["clips"][0]["file"] == "videos/not-here.mp4"
+    proc = run("--plots", str(tmp_path / "plots"))
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        "fallwatch: error: --plots: matplotlib is not installed: pip install 'fallwatch[eval]'"
+    ]
+    assert proc.stdout == ""
+
+
+def test_plots_unavailable_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert plots_unavailable() is None
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    assert plots_unavailable() == "matplotlib is not installed: pip install 'fallwatch[eval]'"
 
 
 def test_detector_configs() -> None:

@@ -10,17 +10,9 @@ import numpy as np
 import pytest
 
 from fallwatch.evaluation.manifest import Clip
-from fallwatch.evaluation.report import (
-    ClipResult,
-    EvalReport,
-    clip_line,
-    plot_clip,
-    plot_name,
-    render_markdown,
-    render_text,
-    to_json,
-    write_json,
-)
+from fallwatch.evaluation.plots import plot_clip, plot_name
+from fallwatch.evaluation.render import clip_line, render_markdown, render_text
+from fallwatch.evaluation.report import ClipResult, EvalReport, to_json, write_json
 from fallwatch.evaluation.runner import Alert, ClipRun
 from fallwatch.evaluation.scoring import score_clip
 from tests.evaluation.conftest import make_clip

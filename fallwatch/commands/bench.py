@@ -23,8 +23,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from fallwatch import __version__
 from fallwatch.bench.analyze_bench import ANALYZE_STAGES, AnalyzeBench, ManifestSpeed
 from fallwatch.bench.data import default_clip, default_manifest
@@ -35,13 +33,19 @@ from fallwatch.bench.frame_bench import (
     FrameBench,
     FrameBenchReport,
 )
-from fallwatch.bench.machine import MachineInfo, describe_machine, peak_rss_mb
+from fallwatch.bench.machine import MachineInfo, describe_machine, peak_rss_mb, render_machine
 from fallwatch.bench.targets import (
     Target,
     Verdict,
     analyze_targets,
     frame_targets,
     zoom_targets,
+)
+from fallwatch.bench.zoom_compare import (
+    ZoomCost,
+    render_zoom_effect,
+    zoom_effect,
+    zoom_run_rows,
 )
 from fallwatch.config import detector as det
 from fallwatch.config.fall import FallConfig
@@ -247,18 +251,6 @@ def render_frame_report(
     return "\n".join(lines)
 
 
-def render_machine(machine: MachineInfo) -> str:
-    loads = [f"{x:.2f}" for x in (machine.load_1min_start, machine.load_1min_end) if x is not None]
-    libs = ", ".join(f"{k} {v}" for k, v in machine.libraries.items())
-    line = (
-        f"machine: {machine.cpu_model}, {machine.cores} cores ({machine.usable_cores} usable), "
-        f"OpenCV threads {machine.opencv_threads}, load average {' -> '.join(loads) or 'unknown'}"
-    )
-    if machine.busy:
-        line += "\n  NOTE: the machine was busy with other work: these timings are inflated; take final figures on an idle machine"
-    return line + f"\nlibraries: {libs}"
-
-
 # ---------------------------------------------------------------- zoom on vs off
 def run_zoom_compare(args: argparse.Namespace) -> int:
     """The frame bench with the zoom off, then on, on one clip; prints both and the
@@ -281,58 +273,11 @@ def run_zoom_compare(args: argparse.Namespace) -> int:
         machine = describe_machine()
         report = FrameBench(detector, zoom=zp).run(video, frames=args.frames, warmup=args.warmup)
         runs[name] = (report, machine.with_end_load())
-    off, on = runs["off"][0], runs["on"][0]
-    # Two figures: within the zoom-on run (the zoom stage's CPU over the rest of the
-    # chain's; a shared machine's load drifts between runs and moves every stage), and
-    # between the runs (which would also catch a cost outside the stage, such as a
-    # second interpreter's threads slowing the main one).
-    added_cpu_pct = on.zoom_cpu_percent_of_rest
-    between_cpu_pct = 100 * (on.cpu_ms_per_frame / off.cpu_ms_per_frame - 1) if off.cpu_s > 0 else 0.0
-    added_wall_pct = 100 * (on.ms_per_frame / off.ms_per_frame - 1)
-    targets = zoom_targets(added_cpu_pct, on.fps, (on.video.width, on.video.height))
-    v = on.video
-    lines = [
-        f"fallwatch bench --zoom compare: {v.path} ({v.width}x{v.height}, {v.fps:g} fps)",
-        (
-            f"detector {args.detector} at {_input_wh_text(config)} on {args.threads} thread(s), "
-            f"loaded in {load_s:.2f} s; {on.frames} frames measured after {on.warmup_frames} "
-            "warm-up, every frame analysed"
-        ),
-        "",
-        (
-            f"{'zoom':<6}{'ms/frame':>10}{'fps':>8}{'CPU ms/frame':>14}{'CPU %':>7}{'zoom ms':>9}"
-            f"{'crops':>7}{'frames zoomed':>15}   load average"
-        ),
-    ]
-    for name, (r, m) in runs.items():
-        z = r.stages.get("zoom")
-        loads = " -> ".join(f"{x:.2f}" for x in (m.load_1min_start, m.load_1min_end) if x is not None)
-        lines.append(
-            f"{name:<6}{r.ms_per_frame:>10.2f}{r.fps:>8.1f}{r.cpu_ms_per_frame:>14.2f}"
-            f"{r.cpu_percent:>7.0f}{(z.mean_ms if z else 0.0):>9.2f}{r.zoom_crops:>7}"
-            f"{f'{r.zoomed_frames}/{r.frames}':>15}   {loads or 'unknown'}"
-        )
-    effect = zoom_effect(off, on)
-    lines += [
-        "",
-        (
-            f"zoom adds {added_cpu_pct:.1f}% CPU time ({on.zoom_cpu_s * 1000 / on.frames:.2f} ms/frame "
-            "in the zoom stage over the rest of the chain, same run)"
-        ),
-        (
-            f"between the two runs: {between_cpu_pct:+.1f}% CPU time, {added_wall_pct:+.1f}% wall time "
-            "per frame (includes the load's drift)"
-        ),
-        "",
-        "what the zoom changed (same frames, zoom off vs on; not an accuracy figure):",
-        *(f"  {line}" for line in render_zoom_effect(effect)),
-        "",
-        render_machine(runs["on"][1]),
-        "",
-        "targets:",
-        *(f"  {t.describe()}" for t in targets),
-    ]
-    print("\n".join(lines))
+    cost = ZoomCost.of(runs["off"][0], runs["on"][0])
+    on = runs["on"][0]
+    targets = zoom_targets(cost.added_cpu_pct, on.fps, (on.video.width, on.video.height))
+    effect = zoom_effect(runs["off"][0], on)
+    print(render_zoom_compare(args, config, load_s, runs, cost, effect, targets))
     if args.json:
         _write_json(
             args.json,
@@ -345,70 +290,55 @@ def run_zoom_compare(args: argparse.Namespace) -> int:
                 "runs": {
                     name: {**r.as_dict(), "machine": m.as_dict()} for name, (r, m) in runs.items()
                 },
-                "zoom_added_cpu_percent": round(added_cpu_pct, 2),
-                "between_runs_cpu_percent": round(between_cpu_pct, 2),
+                "zoom_added_cpu_percent": round(cost.added_cpu_pct, 2),
+                "between_runs_cpu_percent": round(cost.between_cpu_pct, 2),
                 "zoom_effect": effect,
-                "zoom_added_wall_percent": round(added_wall_pct, 2),
+                "zoom_added_wall_percent": round(cost.added_wall_pct, 2),
                 "targets": [t.as_dict() for t in targets],
             },
         )
     return _exit_code(targets, args.strict)
 
 
-DOWN_SCORE_CHANGE = 0.1
-"""A per-frame max down score that moves by at least this much counts as changed."""
-
-
-def zoom_effect(off: FrameBenchReport, on: FrameBenchReport) -> dict[str, Any]:
-    """What the zoom changed between two runs over the same frames: its looks, and the
-    per-frame highest down score (NaN where nobody was tracked)."""
-    a = np.asarray(off.max_down_scores, np.float64)
-    b = np.asarray(on.max_down_scores, np.float64)
-    n = min(len(a), len(b))
-    a, b = a[:n], b[:n]
-    both = np.isfinite(a) & np.isfinite(b)
-    down_enter = FallConfig().down_enter
-    gained = [
-        look.zoom_visible - look.main_visible
-        for looks in on.zoom_looks
-        for look in looks
-        if look.zoom_visible > look.main_visible
+def render_zoom_compare(
+    args: argparse.Namespace,
+    config: Any,
+    load_s: float,
+    runs: dict[str, tuple[FrameBenchReport, MachineInfo]],
+    cost: ZoomCost,
+    effect: dict[str, Any],
+    targets: Sequence[Target],
+) -> str:
+    on = runs["on"][0]
+    v = on.video
+    lines = [
+        f"fallwatch bench --zoom compare: {v.path} ({v.width}x{v.height}, {v.fps:g} fps)",
+        (
+            f"detector {args.detector} at {_input_wh_text(config)} on {args.threads} thread(s), "
+            f"loaded in {load_s:.2f} s; {on.frames} frames measured after {on.warmup_frames} "
+            "warm-up, every frame analysed"
+        ),
+        "",
+        *zoom_run_rows(runs),
+        "",
+        (
+            f"zoom adds {cost.added_cpu_pct:.1f}% CPU time ({on.zoom_cpu_s * 1000 / on.frames:.2f} ms/frame "
+            "in the zoom stage over the rest of the chain, same run)"
+        ),
+        (
+            f"between the two runs: {cost.between_cpu_pct:+.1f}% CPU time, {cost.added_wall_pct:+.1f}% wall time "
+            "per frame (includes the load's drift)"
+        ),
+        "",
+        "what the zoom changed (same frames, zoom off vs on; not an accuracy figure):",
+        *(f"  {line}" for line in render_zoom_effect(effect)),
+        "",
+        render_machine(runs["on"][1]),
+        "",
+        "targets:",
+        *(f"  {t.describe()}" for t in targets),
     ]
-    return {
-        "frames": n,
-        "looks": on.zoom_crops,
-        "actions": on.zoom_actions(),
-        "looks_with_more_keypoints": on.zoom_gained_keypoints,
-        "mean_keypoints_gained": round(float(np.mean(gained)), 2) if gained else 0.0,
-        "frames_with_someone_tracked": {"off": int(np.isfinite(a).sum()), "on": int(np.isfinite(b).sum())},
-        "frames_down_score_changed": int((np.abs(a - b)[both] >= DOWN_SCORE_CHANGE).sum()),
-        "frames_judged_down": {
-            "off": int((np.nan_to_num(a) >= down_enter).sum()),
-            "on": int((np.nan_to_num(b) >= down_enter).sum()),
-        },
-    }
-
-
-def render_zoom_effect(effect: dict[str, Any]) -> list[str]:
-    actions = effect["actions"]
-    tracked, down = effect["frames_with_someone_tracked"], effect["frames_judged_down"]
-    return [
-        (
-            f"{effect['looks']} look(s): {actions['replaced']} replaced the main pass's person, "
-            f"{actions['added']} added one it had lost, {actions['kept']} kept it (it was better), "
-            f"{actions['missed']} found nobody"
-        ),
-        (
-            f"{effect['looks_with_more_keypoints']} look(s) gave more visible keypoints than the "
-            f"main pass (+{effect['mean_keypoints_gained']:.1f} on average)"
-        ),
-        (
-            f"frames with someone tracked: {tracked['off']} -> {tracked['on']} of {effect['frames']}; "
-            f"highest down score changed by >= {DOWN_SCORE_CHANGE:g} on "
-            f"{effect['frames_down_score_changed']} frame(s) tracked in both; frames with someone "
-            f"judged down (>= {FallConfig().down_enter:g}): {down['off']} -> {down['on']}"
-        ),
-    ]
+    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------- analyze path

@@ -41,16 +41,9 @@ from fallwatch.evaluation.manifest import (
     StillItem,
     load_manifests,
 )
-from fallwatch.evaluation.report import (
-    ClipResult,
-    EvalReport,
-    clip_line,
-    plot_clip,
-    plot_name,
-    render_text,
-    write_json,
-    write_markdown,
-)
+from fallwatch.evaluation.plots import plot_clip, plot_name, plots_unavailable
+from fallwatch.evaluation.render import clip_line, render_text, write_markdown
+from fallwatch.evaluation.report import ClipResult, EvalReport, write_json
 from fallwatch.evaluation.runner import ClipRunner, PosesCache
 from fallwatch.evaluation.scoring import WINDOW_TOLERANCE_S, score_clip
 from fallwatch.evaluation.stills import StillsEvaluator, StillsResult
@@ -82,6 +75,14 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         metavar="MANIFEST",
         help="manifest.json (clips in 'videos' or 'items'); several are scored as one set.",
     )
+    _add_pipeline_options(p)
+    _add_output_options(p)
+    _add_selection_options(p)
+    p.set_defaults(handler=handle)
+
+
+def _add_pipeline_options(p: argparse.ArgumentParser) -> None:
+    """How the clips are analysed: rule times, detector, analysis rate, zoom."""
     p.add_argument(
         "--confirm-s",
         type=float,
@@ -114,6 +115,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "lost (default: on, as the detector config says). Cached replays with the zoom "
         "decode the frames again.",
     )
+
+
+def _add_output_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--report", type=Path, help="Write the JSON report here.")
     p.add_argument(
         "--markdown",
@@ -123,6 +127,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument(
         "--plots", type=Path, metavar="DIR", help="Write a PNG timeline per clip here."
     )
+
+
+def _add_selection_options(p: argparse.ArgumentParser) -> None:
+    """Which clips and stills, the detections cache, and leave-one-source-out."""
     p.add_argument(
         "--limit",
         type=int,
@@ -164,7 +172,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="What --leave-one-source-out fits (default rules: down_enter and confirm_ratio "
         "over a grid, confirm_s as given).",
     )
-    p.set_defaults(handler=handle)
 
 
 def detector_config(name: str, zoom: bool | None = None) -> Any:
@@ -230,17 +237,31 @@ def select(
 
 def _evaluate_clip(runner: ClipRunner, ref: ClipRef) -> ClipResult:
     clip = ref.clip
-    named = {"name": ref.name, "source": ref.source, "manifest": ref.owner.label}
     try:
         run = runner.run(ref.path)
     except Exception as exc:
         if not isinstance(exc, ValueError | OSError):
             # Not bad input but a bug: keep the traceback in the log for whoever tunes.
             log.exception("clip %s failed", ref.name)
-        return ClipResult(ref.index, clip, error=f"{type(exc).__name__}: {exc}", **named)
+        return ClipResult(
+            ref.index,
+            clip,
+            error=f"{type(exc).__name__}: {exc}",
+            name=ref.name,
+            source=ref.source,
+            manifest=ref.owner.label,
+        )
     duration_s = clip.duration_s if clip.duration_s is not None else run.duration_s
     outcome = score_clip(run.alerts_s, clip.label, duration_s, uncertain=clip.uncertain)
-    return ClipResult(ref.index, clip, run=run, outcome=outcome, **named)
+    return ClipResult(
+        ref.index,
+        clip,
+        run=run,
+        outcome=outcome,
+        name=ref.name,
+        source=ref.source,
+        manifest=ref.owner.label,
+    )
 
 
 def _judge_stills(
@@ -286,18 +307,18 @@ def _leave_one_source_out(
     return result
 
 
-def handle(args: argparse.Namespace) -> int:
-    started = time.perf_counter()
-    if args.limit is not None and args.limit < 1:
-        raise UsageError(f"--limit must be >= 1, got {args.limit}")
-    manifests = load_manifests(args.manifests)
-    manifest_names = " ".join(str(m) for m in args.manifests)
+def _fall_config(args: argparse.Namespace) -> FallConfig:
     fall_kwargs: dict[str, Any] = {"confirm_s": args.confirm_s}
     if args.found_down_s is not None:
         fall_kwargs["found_down_s"] = args.found_down_s
-    fall_config = FallConfig(**fall_kwargs)
-    clips, stills = select(manifests, args.only, args.limit, args.images)
-    if not clips and not stills:
+    return FallConfig(**fall_kwargs)
+
+
+def _check_selection(
+    args: argparse.Namespace, manifest_names: str, clips: list[ClipRef], n_stills: int
+) -> None:
+    """Refuses an empty selection, LOSO it cannot run, and plots it cannot draw."""
+    if not clips and not n_stills:
         raise UsageError(
             f"{manifest_names}: nothing selected"
             + (
@@ -316,15 +337,21 @@ def handle(args: argparse.Namespace) -> int:
             raise UsageError(
                 f"--leave-one-source-out needs clips from at least 2 sources, got {n_sources}"
             )
-    det_config = detector_config(args.detector, args.zoom)
-    detector = _build_detector(args.detector, det_config)
-    if args.analysis_fps < 0:
-        raise UsageError(f"--analysis-fps must be >= 0, got {args.analysis_fps}")
-    cache = (
-        PosesCache(args.cache_dir, det_config, args.analysis_fps) if args.cache_dir else None
-    )
-    settings = {
-        "manifest": manifest_names,
+    # Said before the detector loads, not after the first clip: plots are optional.
+    why = plots_unavailable() if args.plots else None
+    if why is not None:
+        raise UsageError(f"--plots: {why}")
+
+
+def _settings(
+    args: argparse.Namespace,
+    manifests: list[SourcedManifest],
+    fall_config: FallConfig,
+    det_config: Any,
+) -> dict[str, Any]:
+    """The run's settings, as the JSON report records them."""
+    return {
+        "manifest": " ".join(str(m) for m in args.manifests),
         "manifests": {m.label: str(m.path) for m in manifests},
         "confirm_s": fall_config.confirm_s,
         "confirm_s_note": "eval default for short clips"
@@ -341,15 +368,12 @@ def handle(args: argparse.Namespace) -> int:
         "limit": args.limit,
         "cache_dir": str(args.cache_dir) if args.cache_dir else None,
     }
-    print(
-        f"Evaluating {len(clips)} clip(s) and {len(stills)} still(s) from {manifest_names} "
-        f"(detector {args.detector}, analysis fps {args.analysis_fps:g}, "
-        f"confirm_s {fall_config.confirm_s}"
-        f"{' - eval default for short clips' if args.confirm_s == EVAL_CONFIRM_S else ''}, "
-        f"found_down_s {fall_config.found_down_s})",
-        flush=True,
-    )
-    runner = ClipRunner(detector, fall_config, cache, analysis_fps=args.analysis_fps)
+
+
+def _evaluate_clips(
+    args: argparse.Namespace, runner: ClipRunner, clips: list[ClipRef], down_enter: float
+) -> list[ClipResult]:
+    """Each clip run and scored, its line printed (and its plot drawn) as soon as done."""
     results = []
     for ref in clips:
         result = _evaluate_clip(runner, ref)
@@ -357,26 +381,17 @@ def handle(args: argparse.Namespace) -> int:
         print(clip_line(result), flush=True)
         if args.plots and result.outcome is not None:
             try:
-                plot_clip(
-                    result, fall_config.down_enter, args.plots / plot_name(result.name)
-                )
+                plot_clip(result, down_enter, args.plots / plot_name(result.name))
             except (OSError, ValueError) as exc:
                 # A picture is not worth losing the run: the figures are still reported.
                 log.warning("no plot for %s: %s", result.name, exc)
-    stills_result = None
-    if stills:
-        print(f"Judging {len(stills)} still(s)...", flush=True)
-        stills_result = _judge_stills(StillsEvaluator(detector, fall_config, cache), stills)
-    loso = None
-    if args.leave_one_source_out:
-        assert cache is not None
-        loso = _leave_one_source_out(results, cache, FITTERS[args.fitter](fall_config))
-    report = EvalReport(
-        settings, results, stills_result, time.perf_counter() - started, loso=loso
-    )
+    return results
+
+
+def _write_outputs(args: argparse.Namespace, report: EvalReport) -> None:
     print(render_text(report), flush=True)
-    if loso is not None:
-        print("\n".join(render_loso_text(loso)), flush=True)
+    if report.loso is not None:
+        print("\n".join(render_loso_text(report.loso)), flush=True)
     if args.report:
         write_json(report, args.report)
         print(f"JSON report: {args.report}")
@@ -388,8 +403,48 @@ def handle(args: argparse.Namespace) -> int:
         print(f"Markdown report: {markdown}")
     if args.plots:
         print(f"Plots: {args.plots}/")
-    incomplete = report.failed or (stills_result is not None and stills_result.errors)
-    if incomplete:
+
+
+def handle(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    if args.limit is not None and args.limit < 1:
+        raise UsageError(f"--limit must be >= 1, got {args.limit}")
+    manifests = load_manifests(args.manifests)
+    manifest_names = " ".join(str(m) for m in args.manifests)
+    fall_config = _fall_config(args)
+    clips, stills = select(manifests, args.only, args.limit, args.images)
+    _check_selection(args, manifest_names, clips, len(stills))
+    det_config = detector_config(args.detector, args.zoom)
+    detector = _build_detector(args.detector, det_config)
+    if args.analysis_fps < 0:
+        raise UsageError(f"--analysis-fps must be >= 0, got {args.analysis_fps}")
+    cache = (
+        PosesCache(args.cache_dir, det_config, args.analysis_fps) if args.cache_dir else None
+    )
+    settings = _settings(args, manifests, fall_config, det_config)
+    print(
+        f"Evaluating {len(clips)} clip(s) and {len(stills)} still(s) from {manifest_names} "
+        f"(detector {args.detector}, analysis fps {args.analysis_fps:g}, "
+        f"confirm_s {fall_config.confirm_s}"
+        f"{' - eval default for short clips' if args.confirm_s == EVAL_CONFIRM_S else ''}, "
+        f"found_down_s {fall_config.found_down_s})",
+        flush=True,
+    )
+    runner = ClipRunner(detector, fall_config, cache, analysis_fps=args.analysis_fps)
+    results = _evaluate_clips(args, runner, clips, fall_config.down_enter)
+    stills_result = None
+    if stills:
+        print(f"Judging {len(stills)} still(s)...", flush=True)
+        stills_result = _judge_stills(StillsEvaluator(detector, fall_config, cache), stills)
+    loso = None
+    if args.leave_one_source_out:
+        assert cache is not None
+        loso = _leave_one_source_out(results, cache, FITTERS[args.fitter](fall_config))
+    report = EvalReport(
+        settings, results, stills_result, time.perf_counter() - started, loso=loso
+    )
+    _write_outputs(args, report)
+    if report.failed or (stills_result is not None and stills_result.errors):
         print(
             "Some clips or stills failed (listed above): exit code 1.", file=sys.stderr
         )
