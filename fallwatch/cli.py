@@ -67,6 +67,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         extra = missing_extra(exc)
         if extra is None:
             raise
+        # The command's own extra when it names one: `serve` needs all of `server`, even
+        # when the first module found missing belongs to `notify`, which `server` includes.
+        extra = getattr(sys.modules.get(args.handler.__module__), "EXTRA", extra)
         print(
             f"fallwatch {args.command}: needs the '{extra}' extra ({exc.name} is not "
             f"installed): pip install 'fallwatch[{extra}]'",

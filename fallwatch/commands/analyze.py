@@ -104,9 +104,7 @@ def run(args: argparse.Namespace) -> int:
     # get files written beside it when the output goes elsewhere.
     report_path = args.report or (args.output or args.video).with_suffix(".events.json")
 
-    from tqdm import tqdm
-
-    bar = tqdm(total=info.frame_count or None, unit="frame", disable=args.no_progress, file=sys.stderr)
+    bar = _progress(info.frame_count or None, disabled=args.no_progress)
 
     def on_event(e: FallEvent) -> None:
         bar.write(f"{e.t_s:7.2f}s  {e.kind.value:<10} track {e.track_id} down for {e.down_for_s:.1f}s")
@@ -151,3 +149,27 @@ def run(args: argparse.Namespace) -> int:
         + (f"; video {out_video}" if out_video else "")
     )
     return 0
+
+
+class _Lines:
+    """Progress without a bar: event lines only (no tqdm, or --no-progress)."""
+
+    def write(self, line: str) -> None:
+        print(line, file=sys.stderr)
+
+    def update(self, n: int = 1) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress(total: int | None, *, disabled: bool) -> Any:
+    """A tqdm bar on stderr when the `eval` extra brought tqdm, else plain event lines."""
+    if disabled:
+        return _Lines()
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return _Lines()
+    return tqdm(total=total, unit="frame", file=sys.stderr)

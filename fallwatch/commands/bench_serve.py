@@ -12,6 +12,9 @@ from typing import Any
 
 from fallwatch.bench.serve_bench import DEFAULT_CLIP, ServeBenchSettings, run_serve_bench
 
+EXTRA = "server"
+"""The optional dependencies this command needs (`pip install 'fallwatch[server]'`)."""
+
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser(

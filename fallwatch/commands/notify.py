@@ -14,6 +14,9 @@ from typing import Any
 
 from fallwatch.config.loader import load_notify_config
 
+EXTRA = "notify"
+"""The optional dependencies this command needs (`pip install 'fallwatch[notify]'`)."""
+
 EXIT_OK = 0
 EXIT_DELIVERY_FAILED = 1
 

@@ -16,6 +16,9 @@ from typing import Any
 from fallwatch.config.loader import load_server_config
 from fallwatch.config.server import ServerConfig
 
+EXTRA = "server"
+"""The optional dependencies this command needs (`pip install 'fallwatch[server]'`)."""
+
 log = logging.getLogger(__name__)
 
 

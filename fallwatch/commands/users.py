@@ -13,6 +13,9 @@ from fallwatch.commands.serve import load_config
 from fallwatch.config.server import ServerConfig
 from fallwatch.types import Role
 
+EXTRA = "server"
+"""The optional dependencies this command needs (`pip install 'fallwatch[server]'`)."""
+
 
 def register(subparsers: Any) -> None:
     user = subparsers.add_parser("user", help="Manage users of the web UI.")

