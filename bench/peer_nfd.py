@@ -219,7 +219,7 @@ def main(argv: list[str] | None = None) -> int:
     from fallwatch.bench.data import default_manifest
     from fallwatch.bench.machine import describe_machine
     from fallwatch.config.detector import PoseDetectorConfig
-    from fallwatch.detect.base import build_detector
+    from fallwatch.detect.registry import build_detector
     from fallwatch.evaluation.scoring import score_clip, summarize
 
     try:

@@ -13,8 +13,8 @@ from pydantic import TypeAdapter, ValidationError
 
 from fallwatch import __version__
 from fallwatch.config.fall import FallConfig, ZoneConfig
-from fallwatch.detect.base import build_detector
 from fallwatch.detect.presets import DETECTOR_PRESETS, preset_detector_config
+from fallwatch.detect.registry import build_detector
 from fallwatch.pipeline.analyzer import Analyzer
 from fallwatch.pipeline.annotator import Annotator
 from fallwatch.pipeline.video_analysis import analyze_video

@@ -49,8 +49,9 @@ from fallwatch.bench.zoom_compare import (
 )
 from fallwatch.config import detector as det
 from fallwatch.config.fall import FallConfig
-from fallwatch.detect.base import Detector, build_detector
+from fallwatch.detect.base import Detector
 from fallwatch.detect.presets import DETECTOR_PRESETS, preset_detector_config
+from fallwatch.detect.registry import build_detector
 from fallwatch.detect.zoom import zoom_pass_for
 from fallwatch.sources.sampling import DEFAULT_ANALYSIS_FPS
 from fallwatch.sources.video import probe_video

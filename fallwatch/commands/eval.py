@@ -26,7 +26,8 @@ from typing import Any
 import fallwatch
 from fallwatch.commands import UsageError
 from fallwatch.config.fall import FallConfig
-from fallwatch.detect.base import Detector, build_detector
+from fallwatch.detect.base import Detector
+from fallwatch.detect.registry import build_detector
 from fallwatch.evaluation.loso import (
     FITTERS,
     ClipRunInput,

@@ -10,7 +10,6 @@ from pydantic import Field, field_validator, model_validator
 from fallwatch.config.base import Section
 
 
-
 def _model_input_wh(v: tuple[int, int]) -> tuple[int, int]:
     """A pose model input size: multiples of 32 between 64 and 1024 on each side."""
     w, h = v

@@ -135,7 +135,7 @@ class CameraWorker:
 
     def _build(self) -> tuple[Analyzer, Annotator]:
         # Imported here, after the spawn: the model code is the slow part of starting.
-        from fallwatch.detect.base import build_detector
+        from fallwatch.detect.registry import build_detector
         from fallwatch.pipeline.analyzer import Analyzer
         from fallwatch.pipeline.annotator import Annotator
 

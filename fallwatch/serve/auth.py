@@ -10,11 +10,6 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from fallwatch.store import users as repo
-from fallwatch.store.errors import NotFound
-from fallwatch.store.models import User
-from fallwatch.store.users import TokenView, UserView
-from fallwatch.types import Role
 from fallwatch.serve.security import (
     SessionData,
     hash_password,
@@ -22,6 +17,11 @@ from fallwatch.serve.security import (
     token_hash,
     verify_password,
 )
+from fallwatch.store import users as repo
+from fallwatch.store.errors import NotFound
+from fallwatch.store.models import User
+from fallwatch.store.users import TokenView, UserView
+from fallwatch.types import Role
 
 log = logging.getLogger(__name__)
 

@@ -13,9 +13,9 @@ from fallwatch.config.detector import (
     PoseDetectorConfig,
     YoloDetectorConfig,
 )
-from fallwatch.detect.base import build_detector
 from fallwatch.detect.bundle import ModelNotFoundError
 from fallwatch.detect.hybrid import HybridDetector, handoff_boxes, match_fallen_scores
+from fallwatch.detect.registry import build_detector
 from fallwatch.geometry import box_iou
 from fallwatch.types import Frame, Poses
 

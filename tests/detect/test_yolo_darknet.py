@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from fallwatch.config.detector import YoloDetectorConfig
-from fallwatch.detect.base import build_detector
 from fallwatch.detect.decoders.yolo import ClassNamesError, box_iou
+from fallwatch.detect.registry import build_detector
 from fallwatch.detect.runtimes.opencv_dnn import (
     DarknetModelError,
     OpenCvDnnRuntime,

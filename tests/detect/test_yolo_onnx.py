@@ -11,9 +11,9 @@ import pytest
 
 from fallwatch.config.detector import YoloDetectorConfig
 from fallwatch.detect import yolo as yolo_module
-from fallwatch.detect.base import build_detector
 from fallwatch.detect.bundle import ModelNotFoundError
 from fallwatch.detect.decoders.yolo import ClassNamesError, YoloLayout, YoloOutputError
+from fallwatch.detect.registry import build_detector
 from fallwatch.detect.runtimes.onnx import OnnxModelError
 from fallwatch.detect.yolo import HFD_INSTALL, YoloDetector, hfd_model_path
 from fallwatch.types import Frame

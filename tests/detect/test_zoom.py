@@ -8,7 +8,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from tests.fakes.poses import FakeRegionModel
 from pydantic import ValidationError
 
 from fallwatch.config.detector import PoseDetectorConfig, ZoomConfig
@@ -24,6 +23,7 @@ from fallwatch.detect.zoom import (
 )
 from fallwatch.sources.video import iter_video
 from fallwatch.types import NUM_KEYPOINTS, Frame, Poses
+from tests.fakes.poses import FakeRegionModel
 
 INPUT_WH = (256, 192)
 

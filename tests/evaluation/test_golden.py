@@ -16,7 +16,7 @@ import pytest
 from fallwatch.bench.data import data_dir
 from fallwatch.config.detector import PoseDetectorConfig
 from fallwatch.config.fall import FallConfig
-from fallwatch.detect.base import build_detector
+from fallwatch.detect.registry import build_detector
 from fallwatch.evaluation.manifest import load_manifest
 from fallwatch.evaluation.runner import ClipRunner
 from fallwatch.evaluation.scoring import ClipOutcome, score_clip, summarize

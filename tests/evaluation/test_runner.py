@@ -7,7 +7,7 @@ import pytest
 
 from fallwatch.config.detector import PoseDetectorConfig
 from fallwatch.config.fall import FallConfig
-from fallwatch.detect.base import build_detector
+from fallwatch.detect.registry import build_detector
 from fallwatch.evaluation.runner import ClipRunner, Detections, PosesCache
 from fallwatch.sources.video import VideoError
 from fallwatch.types import Poses

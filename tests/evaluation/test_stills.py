@@ -8,7 +8,7 @@ import pytest
 
 from fallwatch.config.detector import PoseDetectorConfig
 from fallwatch.config.fall import FallConfig
-from fallwatch.detect.base import build_detector
+from fallwatch.detect.registry import build_detector
 from fallwatch.evaluation.manifest import load_manifest
 from fallwatch.evaluation.stills import StillsEvaluator, match_boxes, read_yolo_labels
 

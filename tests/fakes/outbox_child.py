@@ -20,12 +20,11 @@ import threading
 import time
 from typing import Any
 
-from tests.fakes.notify import make_event, webhook_config
-
 from fallwatch.notify import Dispatcher, Outbox, build_notifiers
 from fallwatch.notify.base import Notifier
 from fallwatch.notify.message import DeliveryResult, Message
 from fallwatch.store.db import make_engine, session_factory
+from tests.fakes.notify import make_event, webhook_config
 
 HANG_S = 600
 

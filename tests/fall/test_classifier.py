@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from tests.fakes.poses import make_poses, person_keypoints
 
 from fallwatch.config.fall import FallConfig, ZoneConfig
 from fallwatch.fall.classifier import FallClassifier
 from fallwatch.track.tracker import PersonTracker
 from fallwatch.types import EventKind, FallEvent, FallState
+from tests.fakes.poses import make_poses, person_keypoints
 
 FPS = 20.0
 FEET = (320.0, 420.0)

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tests.fakes.poses import make_poses, person_keypoints
 
 from fallwatch import cli
 from fallwatch.config.detector import PoseDetectorConfig
@@ -31,6 +30,7 @@ from fallwatch.track.tracker import PersonTracker
 from fallwatch.training.dataset import ClipData
 from fallwatch.training.loso import auc, figures, loso
 from fallwatch.types import EventKind
+from tests.fakes.poses import make_poses, person_keypoints
 
 FPS = 12.0
 FEET = (320.0, 420.0)

@@ -13,6 +13,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from fallwatch.store.db import make_engine, migrate, session_factory
 from tests.fakes.notify import (
     SENS_ACCESS_KEY,
     SENS_SECRET_KEY,
@@ -28,9 +31,6 @@ from tests.fakes.notify import (
     free_port,
     mosquitto_binary,
 )
-from sqlalchemy.orm import Session, sessionmaker
-
-from fallwatch.store.db import make_engine, migrate, session_factory
 
 
 @pytest.fixture

@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.fakes.notify import SENS_SERVICE_ID, SensServer, WebhookServer
 
 from fallwatch.cli import main
+from tests.fakes.notify import SENS_SERVICE_ID, SensServer, WebhookServer
 
 pytestmark = pytest.mark.usefixtures("secrets_env")
 

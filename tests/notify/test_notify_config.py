@@ -6,7 +6,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.fakes.notify import SENS_SECRET_KEY, WEBHOOK_SECRET
 from pydantic import ValidationError
 
 from fallwatch.config.errors import format_validation_error
@@ -15,6 +14,7 @@ from fallwatch.config.notify import NotifyConfig
 from fallwatch.notify.registry import build_notifiers
 from fallwatch.notify.routing import Router
 from fallwatch.store.alerts import AlertTarget
+from tests.fakes.notify import SENS_SECRET_KEY, WEBHOOK_SECRET
 
 pytestmark = pytest.mark.usefixtures("secrets_env")
 

@@ -12,7 +12,6 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 import pytest
-from tests.fakes.notify import JsonSink, SmtpInbox
 from paho.mqtt.enums import CallbackAPIVersion
 
 from fallwatch.config.channels import AppriseChannel, EmailChannel, MqttChannel
@@ -22,6 +21,7 @@ from fallwatch.notify.message import Message
 from fallwatch.notify.mqtt import MqttNotifier, topic_slug
 from fallwatch.notify.registry import build_notifier
 from fallwatch.types import AlertKind
+from tests.fakes.notify import JsonSink, SmtpInbox
 
 JPEG = bytes.fromhex("ffd8ffe000104a46494600010100000100010000ffd9")
 

@@ -20,6 +20,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy.orm import Session, sessionmaker
+
+from fallwatch.config.notify import NotifyConfig
+from fallwatch.notify import Dispatcher, Outbox, build_notifiers
+from fallwatch.notify.clock import utc_now
+from fallwatch.store import alerts, delivery
+from fallwatch.types import AlertStatus
 from tests.fakes.notify import (
     SENS_SERVICE_ID,
     WEBHOOK_SECRET,
@@ -29,13 +36,6 @@ from tests.fakes.notify import (
     make_event,
     webhook_config,
 )
-from sqlalchemy.orm import Session, sessionmaker
-
-from fallwatch.config.notify import NotifyConfig
-from fallwatch.notify import Dispatcher, Outbox, build_notifiers
-from fallwatch.notify.clock import utc_now
-from fallwatch.store import alerts, delivery
-from fallwatch.types import AlertStatus
 
 pytestmark = pytest.mark.usefixtures("secrets_env")
 

@@ -8,6 +8,13 @@ import json
 from datetime import UTC, datetime
 
 import pytest
+
+from fallwatch.config.channels import SensSmsChannel, TwilioSmsChannel, WebhookChannel
+from fallwatch.notify.message import Message
+from fallwatch.notify.sens import SensSmsNotifier, sens_signature
+from fallwatch.notify.twilio import TwilioSmsNotifier
+from fallwatch.notify.webhook import WebhookNotifier
+from fallwatch.types import AlertKind
 from tests.fakes.notify import (
     SENS_SERVICE_ID,
     TWILIO_SID,
@@ -16,13 +23,6 @@ from tests.fakes.notify import (
     TwilioServer,
     WebhookServer,
 )
-
-from fallwatch.config.channels import SensSmsChannel, TwilioSmsChannel, WebhookChannel
-from fallwatch.notify.message import Message
-from fallwatch.notify.sens import SensSmsNotifier, sens_signature
-from fallwatch.notify.twilio import TwilioSmsNotifier
-from fallwatch.notify.webhook import WebhookNotifier
-from fallwatch.types import AlertKind
 
 pytestmark = pytest.mark.usefixtures("secrets_env")
 

@@ -13,7 +13,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from tests.fakes.notify import FakeClock, WebhookServer, make_event, webhook_config
 from sqlalchemy.orm import Session, sessionmaker
 
 from fallwatch.config.notify import NotifyConfig
@@ -21,6 +20,7 @@ from fallwatch.notify import Dispatcher, Outbox, build_notifiers
 from fallwatch.store.alerts import AlertView, list_event_alerts
 from fallwatch.store.events import get_event
 from fallwatch.types import AlertKind, AlertStatus, EventKind, EventState
+from tests.fakes.notify import FakeClock, WebhookServer, make_event, webhook_config
 
 pytestmark = pytest.mark.usefixtures("secrets_env")
 

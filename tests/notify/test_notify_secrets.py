@@ -7,6 +7,13 @@ import logging
 from typing import Any
 
 import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from fallwatch.config.notify import NotifyConfig
+from fallwatch.notify import Dispatcher, Outbox, build_notifiers
+from fallwatch.store.models import Alert, DeliveryAttempt
+from fallwatch.types import AlertStatus
 from tests.fakes.notify import (
     SENS_ACCESS_KEY,
     SENS_SECRET_KEY,
@@ -23,13 +30,6 @@ from tests.fakes.notify import (
     WebhookServer,
     make_event,
 )
-from sqlalchemy import select
-from sqlalchemy.orm import Session, sessionmaker
-
-from fallwatch.config.notify import NotifyConfig
-from fallwatch.notify import Dispatcher, Outbox, build_notifiers
-from fallwatch.store.models import Alert, DeliveryAttempt
-from fallwatch.types import AlertStatus
 
 APPRISE_PASSWORD = "apprise-pass-Uu8Ii9Oo"
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from tests.fakes.poses import FakeRegionModel, make_poses, person_keypoints
 
 from fallwatch.config.detector import PoseDetectorConfig, ZoomConfig
 from fallwatch.config.fall import FallConfig
 from fallwatch.detect.zoom import ZoomAction, ZoomCandidate, ZoomLook, ZoomPass
 from fallwatch.pipeline.analyzer import Analyzer, FrameResult, ZoomTargets
 from fallwatch.types import FallState, FallUpdate, Frame, Poses, TrackStatus
+from tests.fakes.poses import FakeRegionModel, make_poses, person_keypoints
 
 INPUT_WH = (256, 192)
 IMAGE = np.zeros((480, 640, 3), np.uint8)

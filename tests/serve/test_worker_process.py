@@ -6,13 +6,13 @@ from pathlib import Path
 
 import cv2
 import numpy as np
-from tests.fakes.worker import RecordingListener, wait_for
 
 from fallwatch.config.fall import FallConfig
 from fallwatch.config.server import CameraConfig, WorkersConfig
 from fallwatch.pipeline.packets import WorkerState
 from fallwatch.serve.supervisor import Supervisor
 from fallwatch.types import EventKind
+from tests.fakes.worker import RecordingListener, wait_for
 
 FALL_CLIP = "videos/upfall/UPFall_S1_A01_T1_Cam2.mp4"
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from tests.fakes import worker as worker_fakes
-from tests.fakes.worker import RecordingListener, wait_for
-
 from fallwatch.config.server import CameraConfig, WorkersConfig
 from fallwatch.pipeline.packets import WorkerState
 from fallwatch.serve.supervisor import Supervisor
+from tests.fakes import worker as worker_fakes
+from tests.fakes.worker import RecordingListener, wait_for
 
 CAM = CameraConfig(id="cam", path=Path("unused.mp4"))
 

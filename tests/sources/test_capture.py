@@ -7,7 +7,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from tests.fakes.capture import MjpegServer, free_port, wait_for, write_video
 
 from fallwatch.config.server import ReconnectConfig
 from fallwatch.sources.capture import (
@@ -20,6 +19,7 @@ from fallwatch.sources.capture import (
     make_reader,
     redact_url,
 )
+from tests.fakes.capture import MjpegServer, free_port, wait_for, write_video
 
 FAST = ReconnectConfig(initial_s=0.1, max_s=0.4, read_timeout_s=1.0)
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from tests.fakes.capture import write_video
 
 from fallwatch.sources.capture import CaptureError, FileReader, SourceEnded
 from fallwatch.sources.video import VideoError, VideoReader, iter_video, probe_video
+from tests.fakes.capture import write_video
 
 
 def test_reader_gives_every_frame_then_none(tmp_path: Path) -> None:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
-from tests.fakes.store import T0, TARGETS, record
 
 from fallwatch.store.alerts import add_alerts
 from fallwatch.store.models import Alert
 from fallwatch.types import AlertKind, AlertStatus
+from tests.fakes.store import T0, TARGETS, record
 
 
 def test_one_alert_per_event_kind_channel_recipient(

@@ -6,7 +6,6 @@ import threading
 from datetime import timedelta
 
 from sqlalchemy.orm import Session, sessionmaker
-from tests.fakes.store import T0, TARGETS, make_event, record
 
 from fallwatch.store.alerts import alert_status_counts, list_event_alerts
 from fallwatch.store.db import make_engine, session_factory
@@ -19,6 +18,7 @@ from fallwatch.store.delivery import (
 from fallwatch.store.events import get_event, record_event, resolve_event
 from fallwatch.store.models import Alert, DeliveryAttempt
 from fallwatch.types import AlertKind, AlertStatus
+from tests.fakes.store import T0, TARGETS, make_event, record
 
 
 def test_claim_takes_due_pending_alerts_and_opens_an_attempt(

@@ -7,7 +7,6 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
-from tests.fakes.store import T0, TARGETS, make_event, record
 
 from fallwatch.store.alerts import AlertTarget, add_alerts, list_event_alerts
 from fallwatch.store.delivery import claim_due_alerts
@@ -15,6 +14,7 @@ from fallwatch.store.errors import NotFound
 from fallwatch.store.events import acknowledge_event, get_event, record_event, resolve_event
 from fallwatch.store.models import Alert, DeliveryAttempt, Event
 from fallwatch.types import AlertKind, AlertStatus, EventState
+from tests.fakes.store import T0, TARGETS, make_event, record
 
 
 def test_record_event_stores_event_and_one_alert_per_target(

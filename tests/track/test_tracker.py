@@ -79,9 +79,8 @@ def test_a_partial_copy_of_one_person_does_not_steal_a_missed_persons_track(
     """The faller is missed for a frame as they land, while the model reports a weak
     upper-body copy of a bystander close behind them. The copy must not continue the faller's
     track, so the faller comes back under their own id, with their history."""
-    from tests.fakes.poses import make_poses, person_keypoints
-
     from fallwatch.types import NUM_KEYPOINTS, Poses
+    from tests.fakes.poses import make_poses, person_keypoints
 
     # The bystander stands further back, behind where the faller sits half up.
     bystander = person_keypoints((450.0, 320.0), 220.0, 0.0)

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from tests.fakes.web import make_server, postgres_bin, run_postgres
 
 from fallwatch.serve.app import FallwatchServer
 from fallwatch.web.app import create_app
+from tests.fakes.web import make_server, postgres_bin, run_postgres
 
 
 @pytest.fixture(scope="session")

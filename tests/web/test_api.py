@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from tests.fakes.web import ADMIN, fall_event, login, make_server, stats
 
 from fallwatch.serve.app import FallwatchServer
 from fallwatch.types import EventKind, Role
 from fallwatch.web.app import create_app
+from tests.fakes.web import ADMIN, fall_event, login, make_server, stats
 
 
 def token_for(client: TestClient, csrf: str, role: str) -> str:

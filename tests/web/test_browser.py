@@ -13,9 +13,9 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from tests.fakes.web import ADMIN, LiveServer, make_server
 
 from fallwatch.serve.app import FallwatchServer
+from tests.fakes.web import ADMIN, LiveServer, make_server
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [

@@ -13,10 +13,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.fakes.web import ADMIN, LiveServer, fall_event, make_server, packet
 
 from fallwatch.cli import main
 from fallwatch.serve.app import FallwatchServer
+from tests.fakes.web import ADMIN, LiveServer, fall_event, make_server, packet
 
 
 def session(base: str) -> _Entered:
