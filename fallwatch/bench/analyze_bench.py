@@ -57,7 +57,8 @@ class ClipSpeed:
             "fps": round(self.fps, 2),
             "x_realtime": round(self.x_realtime, 3),
             "ms_per_frame": {
-                k: round(v / self.frames, 3) if self.frames else None for k, v in self.stage_ms.items()
+                k: round(v / self.frames, 3) if self.frames else None
+                for k, v in self.stage_ms.items()
             },
         }
 
@@ -90,7 +91,9 @@ class ManifestSpeed:
     def stage_ms_per_frame(self) -> dict[str, float]:
         if not self.frames:
             return {}
-        return {s: sum(c.stage_ms.get(s, 0.0) for c in self.clips) / self.frames for s in ANALYZE_STAGES}
+        return {
+            s: sum(c.stage_ms.get(s, 0.0) for c in self.clips) / self.frames for s in ANALYZE_STAGES
+        }
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -211,7 +211,9 @@ class FrameBenchReport:
 
 def has_split(detector: Detector) -> bool:
     """True when the detector exposes preprocess / infer / decode (MoveNet does)."""
-    return all(callable(getattr(detector, step, None)) for step in ("preprocess", "infer", "decode"))
+    return all(
+        callable(getattr(detector, step, None)) for step in ("preprocess", "infer", "decode")
+    )
 
 
 class FrameBench:
@@ -229,7 +231,9 @@ class FrameBench:
         self.split = has_split(detector)
         self.zoom = zoom
 
-    def run(self, video_path: str | Path, frames: int | None = None, warmup: int = 10) -> FrameBenchReport:
+    def run(
+        self, video_path: str | Path, frames: int | None = None, warmup: int = 10
+    ) -> FrameBenchReport:
         """Run `warmup` unmeasured frames, then `frames` measured ones from the clip's start.
 
         `frames=None` measures the clip once through; more frames than the clip has loop

@@ -73,10 +73,7 @@ def _default_video() -> Path:
     for base in candidates:
         if (base / "falls" / DEFAULT_CLIP).is_file():
             return base / "falls" / DEFAULT_CLIP
-    raise ValueError(
-        f"no --video given and {DEFAULT_CLIP} not found under $FALLWATCH_DATA/falls"
-    )
-
+    raise ValueError(f"no --video given and {DEFAULT_CLIP} not found under $FALLWATCH_DATA/falls")
 
 
 def _cpu_seconds(pid: int) -> float | None:
@@ -88,13 +85,11 @@ def _cpu_seconds(pid: int) -> float | None:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-
 @dataclass
 class _CameraFigures:
     worker_latency_ms: list[float] = field(default_factory=list)
     viewer_latency_ms: list[float] = field(default_factory=list)
     viewer_frames: int = 0
-
 
 
 class _Recorder:
@@ -110,9 +105,7 @@ class _Recorder:
     def on_packet(self, packet: FramePacket) -> None:
         if self.measuring:
             with self.lock:
-                self.figures[packet.camera_id].worker_latency_ms.append(
-                    packet.stats.latency_ms
-                )
+                self.figures[packet.camera_id].worker_latency_ms.append(packet.stats.latency_ms)
         self.router.on_packet(packet)
 
     def on_stats(self, stats: CameraStats) -> None:
@@ -133,9 +126,7 @@ def _viewer(
     header_re = re.compile(rb"X-Captured-At: ([0-9.]+)")
     length_re = re.compile(rb"Content-Length: (\d+)")
     with (
-        httpx.Client(
-            timeout=30, headers={"Authorization": f"Bearer {token}"}
-        ) as client,
+        httpx.Client(timeout=30, headers={"Authorization": f"Bearer {token}"}) as client,
         client.stream("GET", url) as response,
     ):
         buf = b""
@@ -161,7 +152,6 @@ def _viewer(
                             (time.time() - float(captured.group(1))) * 1000
                         )
                         fig.viewer_frames += 1
-
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -238,9 +228,7 @@ def _wait_until_running(server: FallwatchServer, ids: list[str]) -> None:
         for c in ids
     ):
         if time.monotonic() > deadline:
-            raise RuntimeError(
-                f"the cameras did not all start within {START_TIMEOUT_S:.0f} s"
-            )
+            raise RuntimeError(f"the cameras did not all start within {START_TIMEOUT_S:.0f} s")
         time.sleep(0.5)
 
 
@@ -286,8 +274,14 @@ def _measure(
     end_stats = {c: server.hub.stats(c) for c in ids}
     end_cpu = {c: _cpu_seconds(p) if p else None for c, p in pids.items()}
     return _Measurement(
-        elapsed, main_cpu, start_stats, end_stats, start_cpu, end_cpu,
-        load_before, load_average_1min(),
+        elapsed,
+        main_cpu,
+        start_stats,
+        end_stats,
+        start_cpu,
+        end_cpu,
+        load_before,
+        load_average_1min(),
     )
 
 
@@ -320,9 +314,7 @@ def run_serve_bench(settings: ServeBenchSettings, make_app: AppFactory) -> int:
             )
             _wait_until_running(server, ids)
             _start_viewers(server, config.web.port, ids, settings.viewers, recorder, stop)
-            print(
-                f"warming up {settings.warmup_s:g} s, then measuring {settings.seconds:g} s ..."
-            )
+            print(f"warming up {settings.warmup_s:g} s, then measuring {settings.seconds:g} s ...")
             time.sleep(settings.warmup_s)
             measured = _measure(server, ids, recorder, settings.seconds)
         finally:
@@ -369,9 +361,7 @@ def _print_report(
         f"(above {cores} means other work competed for the cores)"
     )
     target = 0.95 * settings.analysis_fps
-    print(
-        f"target >= {target:.2f} analysed fps per camera: {'met' if ok else 'NOT met'}"
-    )
+    print(f"target >= {target:.2f} analysed fps per camera: {'met' if ok else 'NOT met'}")
 
 
 def _free_port() -> int:

@@ -67,19 +67,27 @@ def frame_targets(fps: float, peak_rss_mb: float, frame_wh: tuple[int, int]) -> 
             "fps",
             at_least=True,
             applies=on_target_size,
-            why_not="" if on_target_size else f"the target is for 640x480, this clip is {frame_wh[0]}x{frame_wh[1]}",
+            why_not=""
+            if on_target_size
+            else f"the target is for 640x480, this clip is {frame_wh[0]}x{frame_wh[1]}",
         ),
         Target("peak memory", peak_rss_mb, MAX_PEAK_RSS_MB, "MB", at_least=False),
     ]
 
 
 def analyze_targets(x_realtime: float) -> list[Target]:
-    return [Target("analyze path", x_realtime, MIN_ANALYZE_X_REALTIME, "x real time", at_least=True)]
+    return [
+        Target("analyze path", x_realtime, MIN_ANALYZE_X_REALTIME, "x real time", at_least=True)
+    ]
 
 
-def zoom_targets(added_cpu_percent: float, fps_with_zoom: float, frame_wh: tuple[int, int]) -> list[Target]:
+def zoom_targets(
+    added_cpu_percent: float, fps_with_zoom: float, frame_wh: tuple[int, int]
+) -> list[Target]:
     """The zoom's CPU cost, and the end-to-end speed with it on (640x480 clips only)."""
     return [
-        Target("zoom CPU cost", added_cpu_percent, MAX_ZOOM_ADDED_CPU_PERCENT, "% CPU", at_least=False),
+        Target(
+            "zoom CPU cost", added_cpu_percent, MAX_ZOOM_ADDED_CPU_PERCENT, "% CPU", at_least=False
+        ),
         frame_targets(fps_with_zoom, 0.0, frame_wh)[0],
     ]

@@ -44,7 +44,9 @@ def zoom_run_rows(runs: dict[str, tuple[FrameBenchReport, MachineInfo]]) -> list
     ]
     for name, (r, m) in runs.items():
         z = r.stages.get("zoom")
-        loads = " -> ".join(f"{x:.2f}" for x in (m.load_1min_start, m.load_1min_end) if x is not None)
+        loads = " -> ".join(
+            f"{x:.2f}" for x in (m.load_1min_start, m.load_1min_end) if x is not None
+        )
         lines.append(
             f"{name:<6}{r.ms_per_frame:>10.2f}{r.fps:>8.1f}{r.cpu_ms_per_frame:>14.2f}"
             f"{r.cpu_percent:>7.0f}{(z.mean_ms if z else 0.0):>9.2f}{r.zoom_crops:>7}"
@@ -78,7 +80,10 @@ def zoom_effect(off: FrameBenchReport, on: FrameBenchReport) -> dict[str, Any]:
         "actions": on.zoom_actions(),
         "looks_with_more_keypoints": on.zoom_gained_keypoints,
         "mean_keypoints_gained": round(float(np.mean(gained)), 2) if gained else 0.0,
-        "frames_with_someone_tracked": {"off": int(np.isfinite(a).sum()), "on": int(np.isfinite(b).sum())},
+        "frames_with_someone_tracked": {
+            "off": int(np.isfinite(a).sum()),
+            "on": int(np.isfinite(b).sum()),
+        },
         "frames_down_score_changed": int((np.abs(a - b)[both] >= DOWN_SCORE_CHANGE).sum()),
         "frames_judged_down": {
             "off": int((np.nan_to_num(a) >= down_enter).sum()),

@@ -62,15 +62,37 @@ def event_to_dict(event: FallEvent) -> dict[str, Any]:
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("analyze", help="Analyze a video file: annotated video and JSON event report.")
+    p = sub.add_parser(
+        "analyze", help="Analyze a video file: annotated video and JSON event report."
+    )
     p.add_argument("video", type=Path, help="Video file to analyze.")
-    p.add_argument("-o", "--output", type=Path, help="Annotated video path (default: VIDEO.annotated.mp4).")
-    p.add_argument("--report", type=Path, help="JSON event report path (default: next to --output, else VIDEO.events.json).")
+    p.add_argument(
+        "-o", "--output", type=Path, help="Annotated video path (default: VIDEO.annotated.mp4)."
+    )
+    p.add_argument(
+        "--report",
+        type=Path,
+        help="JSON event report path (default: next to --output, else VIDEO.events.json).",
+    )
     p.add_argument("--no-video", action="store_true", help="Skip writing the annotated video.")
-    p.add_argument("--confirm-s", type=float, default=None, help="Seconds down after a fall before the alert (default 10).")
-    p.add_argument("--found-down-s", type=float, default=None, help="Seconds lying with no fall seen before the alert (default 30).")
-    p.add_argument("--zones", type=Path, help="YAML/JSON file of ignore zones (polygons in pixels).")
-    p.add_argument("--detector", choices=sorted(DETECTOR_PRESETS), default="pose", help="Detector plugin.")
+    p.add_argument(
+        "--confirm-s",
+        type=float,
+        default=None,
+        help="Seconds down after a fall before the alert (default 10).",
+    )
+    p.add_argument(
+        "--found-down-s",
+        type=float,
+        default=None,
+        help="Seconds lying with no fall seen before the alert (default 30).",
+    )
+    p.add_argument(
+        "--zones", type=Path, help="YAML/JSON file of ignore zones (polygons in pixels)."
+    )
+    p.add_argument(
+        "--detector", choices=sorted(DETECTOR_PRESETS), default="pose", help="Detector plugin."
+    )
     p.add_argument(
         "--analysis-fps",
         type=float,
@@ -107,7 +129,9 @@ def run(args: argparse.Namespace) -> int:
     bar = _progress(info.frame_count or None, disabled=args.no_progress)
 
     def on_event(e: FallEvent) -> None:
-        bar.write(f"{e.t_s:7.2f}s  {e.kind.value:<10} track {e.track_id} down for {e.down_for_s:.1f}s")
+        bar.write(
+            f"{e.t_s:7.2f}s  {e.kind.value:<10} track {e.track_id} down for {e.down_for_s:.1f}s"
+        )
 
     try:
         outcome = analyze_video(

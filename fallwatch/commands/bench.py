@@ -67,12 +67,37 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         help="Per-stage timing, end-to-end fps and peak memory on a clip, checked against targets.",
         description=__doc__.splitlines()[0] if __doc__ else None,
     )
-    p.add_argument("video", type=Path, nargs="?", help="Video to time (default: a 640x480 clip of the shared data).")
-    p.add_argument("--frames", type=int, help="Frames to measure (default: the whole clip; more loops it).")
-    p.add_argument("--warmup", type=int, default=DEFAULT_WARMUP_FRAMES, help=f"Unmeasured frames first (default {DEFAULT_WARMUP_FRAMES}).")
-    p.add_argument("--threads", type=int, default=DEFAULT_THREADS, help=f"Model CPU threads (default {DEFAULT_THREADS}).")
-    p.add_argument("--input-wh", help="Model input WxH, e.g. 256x192 (pose and hybrid: the pose model; yolo: the YOLO model).")
-    p.add_argument("--detector", choices=DETECTOR_PRESETS, default="pose", help="Detector plugin (default pose).")
+    p.add_argument(
+        "video",
+        type=Path,
+        nargs="?",
+        help="Video to time (default: a 640x480 clip of the shared data).",
+    )
+    p.add_argument(
+        "--frames", type=int, help="Frames to measure (default: the whole clip; more loops it)."
+    )
+    p.add_argument(
+        "--warmup",
+        type=int,
+        default=DEFAULT_WARMUP_FRAMES,
+        help=f"Unmeasured frames first (default {DEFAULT_WARMUP_FRAMES}).",
+    )
+    p.add_argument(
+        "--threads",
+        type=int,
+        default=DEFAULT_THREADS,
+        help=f"Model CPU threads (default {DEFAULT_THREADS}).",
+    )
+    p.add_argument(
+        "--input-wh",
+        help="Model input WxH, e.g. 256x192 (pose and hybrid: the pose model; yolo: the YOLO model).",
+    )
+    p.add_argument(
+        "--detector",
+        choices=DETECTOR_PRESETS,
+        default="pose",
+        help="Detector plugin (default pose).",
+    )
     p.add_argument("--json", type=Path, help="Write the figures to this JSON file.")
     p.add_argument(
         "--analyze-manifest",

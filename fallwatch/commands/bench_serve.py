@@ -21,9 +21,7 @@ def register(subparsers: Any) -> None:
         "bench-serve",
         help="Benchmark the server: N looping file cameras, V MJPEG viewers; per-camera fps, drops, latency, CPU.",
     )
-    p.add_argument(
-        "--cameras", type=int, default=4, help="File cameras to run (default 4)."
-    )
+    p.add_argument("--cameras", type=int, default=4, help="File cameras to run (default 4).")
     p.add_argument(
         "--viewers",
         type=int,

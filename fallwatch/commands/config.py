@@ -12,18 +12,14 @@ from fallwatch.config.loader import config_schema, load_server_config
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
-        "config", help="Config file tools (JSON schema, check)."
-    )
+    parser = subparsers.add_parser("config", help="Config file tools (JSON schema, check).")
     sub = parser.add_subparsers(dest="config_command", required=True, metavar="ACTION")
     schema = sub.add_parser(
         "schema",
         help="Print the JSON schema of fallwatch.yaml (docs/config.schema.json).",
     )
     schema.set_defaults(handler=run_schema)
-    check = sub.add_parser(
-        "check", help="Validate a config file; exit 2 naming the bad field."
-    )
+    check = sub.add_parser("check", help="Validate a config file; exit 2 naming the bad field.")
     check.add_argument("file", type=Path, help="The YAML config file.")
     check.set_defaults(handler=run_check)
 

@@ -98,9 +98,7 @@ def _add_pipeline_options(p: argparse.ArgumentParser) -> None:
         help="Seconds lying with no fall seen before the alert (default: FallConfig's, "
         f"{FallConfig.model_fields['found_down_s'].default}).",
     )
-    p.add_argument(
-        "--detector", choices=DETECTORS, default="pose", help="Detector (default pose)."
-    )
+    p.add_argument("--detector", choices=DETECTORS, default="pose", help="Detector (default pose).")
     p.add_argument(
         "--analysis-fps",
         type=float,
@@ -125,9 +123,7 @@ def _add_output_options(p: argparse.ArgumentParser) -> None:
         type=Path,
         help="Write a Markdown report here (default: next to --report, .md).",
     )
-    p.add_argument(
-        "--plots", type=Path, metavar="DIR", help="Write a PNG timeline per clip here."
-    )
+    p.add_argument("--plots", type=Path, metavar="DIR", help="Write a PNG timeline per clip here.")
 
 
 def _add_selection_options(p: argparse.ArgumentParser) -> None:
@@ -192,9 +188,7 @@ def detector_config(name: str, zoom: bool | None = None) -> Any:
         return yolo_cls(format="hfd")
     if name == "hybrid" and hybrid_cls is not None and yolo_cls is not None:
         return hybrid_cls(pose=pose, yolo=yolo_cls(format="hfd"))
-    raise UsageError(
-        f"--detector {name}: this build has no {name} detector config; use pose"
-    )
+    raise UsageError(f"--detector {name}: this build has no {name} detector config; use pose")
 
 
 def _build_detector(name: str, config: Any) -> Detector:
@@ -322,17 +316,11 @@ def _check_selection(
     if not clips and not n_stills:
         raise UsageError(
             f"{manifest_names}: nothing selected"
-            + (
-                f" (--only {' '.join(args.only)} matched no clip or still)"
-                if args.only
-                else ""
-            )
+            + (f" (--only {' '.join(args.only)} matched no clip or still)" if args.only else "")
         )
     if args.leave_one_source_out:
         if args.cache_dir is None:
-            raise UsageError(
-                "--leave-one-source-out replays cached detections: give --cache-dir"
-            )
+            raise UsageError("--leave-one-source-out replays cached detections: give --cache-dir")
         n_sources = len({ref.source for ref in clips})
         if n_sources < 2:
             raise UsageError(
@@ -396,9 +384,7 @@ def _write_outputs(args: argparse.Namespace, report: EvalReport) -> None:
     if args.report:
         write_json(report, args.report)
         print(f"JSON report: {args.report}")
-    markdown = args.markdown or (
-        args.report.with_suffix(".md") if args.report else None
-    )
+    markdown = args.markdown or (args.report.with_suffix(".md") if args.report else None)
     if markdown:
         write_markdown(report, markdown)
         print(f"Markdown report: {markdown}")
@@ -419,9 +405,7 @@ def handle(args: argparse.Namespace) -> int:
     detector = _build_detector(args.detector, det_config)
     if args.analysis_fps < 0:
         raise UsageError(f"--analysis-fps must be >= 0, got {args.analysis_fps}")
-    cache = (
-        PosesCache(args.cache_dir, det_config, args.analysis_fps) if args.cache_dir else None
-    )
+    cache = PosesCache(args.cache_dir, det_config, args.analysis_fps) if args.cache_dir else None
     settings = _settings(args, manifests, fall_config, det_config)
     print(
         f"Evaluating {len(clips)} clip(s) and {len(stills)} still(s) from {manifest_names} "
@@ -441,13 +425,9 @@ def handle(args: argparse.Namespace) -> int:
     if args.leave_one_source_out:
         assert cache is not None
         loso = _leave_one_source_out(results, cache, FITTERS[args.fitter](fall_config))
-    report = EvalReport(
-        settings, results, stills_result, time.perf_counter() - started, loso=loso
-    )
+    report = EvalReport(settings, results, stills_result, time.perf_counter() - started, loso=loso)
     _write_outputs(args, report)
     if report.failed or (stills_result is not None and stills_result.errors):
-        print(
-            "Some clips or stills failed (listed above): exit code 1.", file=sys.stderr
-        )
+        print("Some clips or stills failed (listed above): exit code 1.", file=sys.stderr)
         return EXIT_INCOMPLETE
     return EXIT_OK

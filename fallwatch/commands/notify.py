@@ -26,18 +26,14 @@ def default_config_path() -> Path:
 
 
 def register(subparsers: Any) -> None:
-    parser = subparsers.add_parser(
-        "notify", help="Notification tools (test a channel)."
-    )
+    parser = subparsers.add_parser("notify", help="Notification tools (test a channel).")
     sub = parser.add_subparsers(dest="notify_command", required=True, metavar="ACTION")
     test = sub.add_parser(
         "test",
         help="Send a test message through one channel and print the provider's answer.",
         description=__doc__.splitlines()[0] if __doc__ else None,
     )
-    test.add_argument(
-        "--channel", required=True, help="Name of a channel in the config."
-    )
+    test.add_argument("--channel", required=True, help="Name of a channel in the config.")
     test.add_argument(
         "--config",
         type=Path,
@@ -70,9 +66,7 @@ def run_test(args: argparse.Namespace) -> int:
     recipients: list[str] = args.to or Router(config).recipients(channel.name)
     if channel.recipient_kind is None:
         if args.to:
-            raise ValueError(
-                f"channel {channel.name!r} ({channel.type}) takes no --to recipients"
-            )
+            raise ValueError(f"channel {channel.name!r} ({channel.type}) takes no --to recipients")
         recipients = [""]
     elif not recipients:
         raise ValueError(
@@ -94,7 +88,9 @@ def run_test(args: argparse.Namespace) -> int:
                 alert_id=f"test-{new_alert_id()}",
             )
             result = notifier.send(message)
-            who = f"{channel.name} -> {recipient or str(getattr(channel, 'url', '') or channel.type)}"
+            who = (
+                f"{channel.name} -> {recipient or str(getattr(channel, 'url', '') or channel.type)}"
+            )
             if channel.type == "apprise":
                 who = f"{channel.name} -> (apprise url)"
             facts = [f"alert id {message.alert_id}"]
@@ -107,9 +103,7 @@ def run_test(args: argparse.Namespace) -> int:
             else:
                 failed += 1
                 kind = "permanent" if result.permanent else "retryable"
-                print(
-                    f"FAILED  {who}: {result.error} ({kind}; " + ", ".join(facts) + ")"
-                )
+                print(f"FAILED  {who}: {result.error} ({kind}; " + ", ".join(facts) + ")")
                 if result.answer:
                     print(f"        provider answered: {result.answer}")
     finally:

@@ -41,12 +41,8 @@ def register(subparsers: Any) -> None:
         default=None,
         help="YAML config (default: $FALLWATCH_CONFIG or ./fallwatch.yaml).",
     )
-    serve.add_argument(
-        "--host", default=None, help="Listen address (overrides web.host)."
-    )
-    serve.add_argument(
-        "--port", type=int, default=None, help="Port (overrides web.port)."
-    )
+    serve.add_argument("--host", default=None, help="Listen address (overrides web.host).")
+    serve.add_argument("--port", type=int, default=None, help="Port (overrides web.port).")
     serve.set_defaults(handler=run_serve)
 
 

@@ -51,8 +51,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         description=__doc__,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("manifests", type=Path, nargs="+", help="manifest.json files (clips with source.repo).")
-    p.add_argument("--cache-dir", type=Path, required=True, help="Detections cached by `fallwatch eval --cache-dir`.")
+    p.add_argument(
+        "manifests", type=Path, nargs="+", help="manifest.json files (clips with source.repo)."
+    )
+    p.add_argument(
+        "--cache-dir",
+        type=Path,
+        required=True,
+        help="Detections cached by `fallwatch eval --cache-dir`.",
+    )
     p.add_argument(
         "--confirm-s",
         type=float,
@@ -67,8 +74,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=DEFAULT_ANALYSIS_FPS,
         help=f"Analysis rate the cache was made at (default {DEFAULT_ANALYSIS_FPS:g}).",
     )
-    p.add_argument("--window-s", type=float, default=DEFAULT_WINDOW_S, help="Window length, seconds.")
-    p.add_argument("--l2", type=float, default=DEFAULT_L2, help="L2 penalty on standardised weights.")
+    p.add_argument(
+        "--window-s", type=float, default=DEFAULT_WINDOW_S, help="Window length, seconds."
+    )
+    p.add_argument(
+        "--l2", type=float, default=DEFAULT_L2, help="L2 penalty on standardised weights."
+    )
     p.add_argument(
         "--threshold",
         type=float,
@@ -83,7 +94,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         default=list(COMBINES),
         help="How the model joins the rules' down decision, to judge (default: all).",
     )
-    p.add_argument("--out", type=Path, default=DEFAULT_OUT, help="Weights file to write (default: the shipped one).")
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=DEFAULT_OUT,
+        help="Weights file to write (default: the shipped one).",
+    )
     p.add_argument("--no-loso", action="store_true", help="Skip the leave-one-source-out figures.")
     p.set_defaults(handler=handle)
 
@@ -108,8 +124,10 @@ def _load(args: argparse.Namespace, confirm: list[float]) -> tuple[list[ClipData
     cache = PosesCache(args.cache_dir, PoseDetectorConfig(), args.analysis_fps)
     clips, missing = load_clips(args.manifests, cache, confirm, args.window_s)
     if missing:
-        print(f"{len(missing)} clip(s) have no cached detections and are left out: {', '.join(missing[:5])}"
-              + (" ..." if len(missing) > 5 else ""))
+        print(
+            f"{len(missing)} clip(s) have no cached detections and are left out: {', '.join(missing[:5])}"
+            + (" ..." if len(missing) > 5 else "")
+        )
     if not clips:
         raise UsageError(f"no clip of {', '.join(map(str, args.manifests))} is in {args.cache_dir}")
     return clips, missing
@@ -117,10 +135,23 @@ def _load(args: argparse.Namespace, confirm: list[float]) -> tuple[list[ClipData
 
 def _command_line(args: argparse.Namespace, confirm: list[float]) -> str:
     return shlex.join(
-        ["fallwatch", "train", *map(str, args.manifests), "--cache-dir", str(args.cache_dir),
-         "--confirm-s", *(f"{c:g}" for c in confirm), "--window-s", f"{args.window_s:g}",
-         "--l2", f"{args.l2:g}", "--threshold", *(f"{t:g}" for t in args.threshold),
-         "--combine", *args.combine]
+        [
+            "fallwatch",
+            "train",
+            *map(str, args.manifests),
+            "--cache-dir",
+            str(args.cache_dir),
+            "--confirm-s",
+            *(f"{c:g}" for c in confirm),
+            "--window-s",
+            f"{args.window_s:g}",
+            "--l2",
+            f"{args.l2:g}",
+            "--threshold",
+            *(f"{t:g}" for t in args.threshold),
+            "--combine",
+            *args.combine,
+        ]
     )
 
 
@@ -130,7 +161,9 @@ def handle(args: argparse.Namespace) -> int:
     n_win = sum(int((c.y >= 0).sum()) for c in clips)
     n_pos = sum(int((c.y == 1).sum()) for c in clips)
     sources = sorted({c.source for c in clips})
-    print(f"{len(clips)} clips from {len(sources)} sources; {n_win} labelled windows, {n_pos} fallen")
+    print(
+        f"{len(clips)} clips from {len(sources)} sources; {n_win} labelled windows, {n_pos} fallen"
+    )
 
     def fit(train: Sequence[ClipData]) -> SequenceModel:
         return train_model(train, args.window_s, args.l2)
@@ -154,6 +187,8 @@ def handle(args: argparse.Namespace) -> int:
         "confirm_s": confirm,
         "loso_certain_clips": loso_figures,
     }
-    out = SequenceModel(model.weights, model.bias, model.mean, model.scale, model.window_s, metadata=metadata).save(args.out)
+    out = SequenceModel(
+        model.weights, model.bias, model.mean, model.scale, model.window_s, metadata=metadata
+    ).save(args.out)
     print(f"Weights: {out} ({out.stat().st_size} bytes)")
     return 0

@@ -22,44 +22,28 @@ def register(subparsers: Any) -> None:
     user_sub = user.add_subparsers(dest="user_command", required=True, metavar="ACTION")
     add = user_sub.add_parser("add", help="Add a user (asks for the password).")
     add.add_argument("username")
-    add.add_argument(
-        "--role", choices=[r.value for r in Role], default=Role.VIEWER.value
-    )
+    add.add_argument("--role", choices=[r.value for r in Role], default=Role.VIEWER.value)
     _password_args(add)
     add.set_defaults(handler=run_user_add)
-    passwd = user_sub.add_parser(
-        "passwd", help="Set a user's password (ends their sessions)."
-    )
+    passwd = user_sub.add_parser("passwd", help="Set a user's password (ends their sessions).")
     passwd.add_argument("username")
     _password_args(passwd)
     passwd.set_defaults(handler=run_user_passwd)
     lst = user_sub.add_parser("list", help="List users.")
-    lst.add_argument(
-        "--config", type=Path, default=None, help="YAML config (for the database)."
-    )
+    lst.add_argument("--config", type=Path, default=None, help="YAML config (for the database).")
     lst.set_defaults(handler=run_user_list)
 
     token = subparsers.add_parser("token", help="API tokens for integrations.")
-    token_sub = token.add_subparsers(
-        dest="token_command", required=True, metavar="ACTION"
-    )
-    create = token_sub.add_parser(
-        "create", help="Create an API token and print it (shown once)."
-    )
+    token_sub = token.add_subparsers(dest="token_command", required=True, metavar="ACTION")
+    create = token_sub.add_parser("create", help="Create an API token and print it (shown once).")
     create.add_argument("name", help="What it is for, e.g. 'prometheus'.")
-    create.add_argument(
-        "--role", choices=[r.value for r in Role], default=Role.VIEWER.value
-    )
-    create.add_argument(
-        "--config", type=Path, default=None, help="YAML config (for the database)."
-    )
+    create.add_argument("--role", choices=[r.value for r in Role], default=Role.VIEWER.value)
+    create.add_argument("--config", type=Path, default=None, help="YAML config (for the database).")
     create.set_defaults(handler=run_token_create)
 
 
 def _password_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument(
-        "--config", type=Path, default=None, help="YAML config (for the database)."
-    )
+    parser.add_argument("--config", type=Path, default=None, help="YAML config (for the database).")
     parser.add_argument(
         "--password-stdin",
         action="store_true",
@@ -129,5 +113,3 @@ def run_token_create(args: argparse.Namespace) -> int:
     )
     print(token)
     return 0
-
-

@@ -79,9 +79,7 @@ class SensSmsChannel(ChannelBase):
 
     type: Literal["sens"] = "sens"
     secret_fields: ClassVar[tuple[str, ...]] = ("access_key", "secret_key")
-    recipient_kind: ClassVar[str | None] = (
-        "phone number (digits only, e.g. 01012345678)"
-    )
+    recipient_kind: ClassVar[str | None] = "phone number (digits only, e.g. 01012345678)"
     recipient_pattern: ClassVar[re.Pattern[str] | None] = re.compile(r"^\d{6,16}$")
 
     base_url: HttpUrl = Field(
@@ -94,18 +92,12 @@ class SensSmsChannel(ChannelBase):
         pattern=r"^[A-Za-z0-9:_.-]+$",
         description="SMS project service id, e.g. 'ncp:sms:kr:123456789012:fallwatch'.",
     )
-    access_key: Secret = Field(
-        description="NCP access key id (${ENV_VAR} or access_key_file)."
-    )
-    secret_key: Secret = Field(
-        description="NCP secret key (${ENV_VAR} or secret_key_file)."
-    )
+    access_key: Secret = Field(description="NCP access key id (${ENV_VAR} or access_key_file).")
+    secret_key: Secret = Field(description="NCP secret key (${ENV_VAR} or secret_key_file).")
     from_number: str = Field(
         pattern=r"^\d{6,16}$", description="Registered caller number, digits only."
     )
-    country_code: str = Field(
-        "82", pattern=r"^\d{1,4}$", description="Recipient country code."
-    )
+    country_code: str = Field("82", pattern=r"^\d{1,4}$", description="Recipient country code.")
     message_type: Literal["auto", "SMS", "LMS"] = Field(
         "auto",
         description="SMS holds 80 bytes (EUC-KR); 'auto' sends LMS (2,000 bytes) when the "
@@ -119,20 +111,14 @@ class TwilioSmsChannel(ChannelBase):
     type: Literal["twilio"] = "twilio"
     secret_fields: ClassVar[tuple[str, ...]] = ("auth_token",)
     recipient_kind: ClassVar[str | None] = "E.164 phone number (e.g. +821012345678)"
-    recipient_pattern: ClassVar[re.Pattern[str] | None] = re.compile(
-        r"^\+[1-9]\d{6,14}$"
-    )
+    recipient_pattern: ClassVar[re.Pattern[str] | None] = re.compile(r"^\+[1-9]\d{6,14}$")
 
-    base_url: HttpUrl = Field(
-        HttpUrl("https://api.twilio.com"), description="Twilio API base URL."
-    )
+    base_url: HttpUrl = Field(HttpUrl("https://api.twilio.com"), description="Twilio API base URL.")
     account_sid: str = Field(
         pattern=r"^AC[0-9a-fA-F]{32}$",
         description="Account SID ('AC' and 32 hex digits).",
     )
-    auth_token: Secret = Field(
-        description="Auth token (${ENV_VAR} or auth_token_file)."
-    )
+    auth_token: Secret = Field(description="Auth token (${ENV_VAR} or auth_token_file).")
     from_number: str = Field(
         pattern=r"^\+[1-9]\d{6,14}$", description="Twilio number to send from, E.164."
     )
@@ -156,9 +142,7 @@ class EmailChannel(ChannelBase):
     type: Literal["email"] = "email"
     secret_fields: ClassVar[tuple[str, ...]] = ("password",)
     recipient_kind: ClassVar[str | None] = "e-mail address"
-    recipient_pattern: ClassVar[re.Pattern[str] | None] = re.compile(
-        r"^[^@\s]+@[^@\s]+\.[^@\s]+$"
-    )
+    recipient_pattern: ClassVar[re.Pattern[str] | None] = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
     host: str = Field(min_length=1, description="SMTP server host name.")
     port: int = Field(
@@ -167,18 +151,14 @@ class EmailChannel(ChannelBase):
     security: Literal["starttls", "ssl", "none"] = Field(
         "starttls", description="'none' only for a relay on a trusted network."
     )
-    username: str | None = Field(
-        None, description="Login user; None sends without login."
-    )
+    username: str | None = Field(None, description="Login user; None sends without login.")
     password: Secret | None = Field(
         None, description="Login password (${ENV_VAR} or password_file)."
     )
     from_addr: str = Field(
         pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$", description="Sender address (From)."
     )
-    subject_prefix: str = Field(
-        "[Fallwatch]", max_length=64, description="Start of every subject."
-    )
+    subject_prefix: str = Field("[Fallwatch]", max_length=64, description="Start of every subject.")
 
     @model_validator(mode="after")
     def _login_pair(self) -> EmailChannel:
@@ -194,28 +174,20 @@ class MqttChannel(ChannelBase):
     secret_fields: ClassVar[tuple[str, ...]] = ("password",)
 
     host: str = Field(min_length=1, description="Broker host name.")
-    port: int = Field(
-        1883, ge=1, le=65535, description="Broker port (1883 plain, 8883 TLS)."
-    )
+    port: int = Field(1883, ge=1, le=65535, description="Broker port (1883 plain, 8883 TLS).")
     tls: bool = Field(False, description="Connect with TLS (system CA bundle).")
-    username: str | None = Field(
-        None, description="Broker user; None connects anonymously."
-    )
+    username: str | None = Field(None, description="Broker user; None connects anonymously.")
     password: Secret | None = Field(
         None, description="Broker password (${ENV_VAR} or password_file)."
     )
-    client_id: str = Field(
-        "fallwatch", min_length=1, max_length=64, description="MQTT client id."
-    )
+    client_id: str = Field("fallwatch", min_length=1, max_length=64, description="MQTT client id.")
     topic_prefix: str = Field(
         "fallwatch",
         pattern=r"^[A-Za-z0-9_/-]+$",
         description="Topics are '<prefix>/<camera>/...'.",
     )
     qos: Literal[0, 1, 2] = Field(1, description="QoS of event and state messages.")
-    discovery: bool = Field(
-        True, description="Publish Home Assistant MQTT discovery configs."
-    )
+    discovery: bool = Field(True, description="Publish Home Assistant MQTT discovery configs.")
     discovery_prefix: str = Field(
         "homeassistant",
         pattern=r"^[A-Za-z0-9_/-]+$",

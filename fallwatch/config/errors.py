@@ -35,7 +35,9 @@ def field_name(loc: tuple[Any, ...], data: Any = None) -> str:
     return out or "(top level)"
 
 
-def format_validation_error(exc: ValidationError, data: Any = None, under: tuple[str, ...] = ()) -> str:
+def format_validation_error(
+    exc: ValidationError, data: Any = None, under: tuple[str, ...] = ()
+) -> str:
     """One line: each bad field and its problem, `; `-separated. `under`: where the
     validated model sits in `data` (`("notify",)` for the notify section of a file)."""
     parts = []

@@ -56,7 +56,10 @@ class FallConfig(Section):
     """When a tracked person counts as fallen, and when that raises an alert."""
 
     confirm_s: float = Field(
-        10.0, gt=0, le=600, description="Seconds a person must stay down after a fall before the alert."
+        10.0,
+        gt=0,
+        le=600,
+        description="Seconds a person must stay down after a fall before the alert.",
     )
     confirm_ratio: float = Field(
         0.8,
@@ -83,10 +86,16 @@ class FallConfig(Section):
         "down (prayer, floor exercise) takes longer.",
     )
     down_enter: float = Field(
-        0.6, ge=0, le=1, description="Per-frame lying score at or above which a person counts as down."
+        0.6,
+        ge=0,
+        le=1,
+        description="Per-frame lying score at or above which a person counts as down.",
     )
     down_exit: float = Field(
-        0.4, ge=0, le=1, description="Lying score below which a down person counts as up (hysteresis)."
+        0.4,
+        ge=0,
+        le=1,
+        description="Lying score below which a down person counts as up (hysteresis).",
     )
     recover_s: float = Field(
         2.0, gt=0, le=60, description="Seconds up before a down or alerted person is recovered."

@@ -58,8 +58,12 @@ class FallRulesConfig(Section):
     wide_aspect_wh: Span = _span(
         0.9, 1.5, "Ramp of the box's (or keypoints') width over height: a lying body is wide."
     )
-    axis_weight: float = Field(0.6, ge=0, le=1, description="Weight of the axis score in the geometry score.")
-    wide_weight: float = Field(0.4, ge=0, le=1, description="Weight of the width score in the geometry score.")
+    axis_weight: float = Field(
+        0.6, ge=0, le=1, description="Weight of the axis score in the geometry score."
+    )
+    wide_weight: float = Field(
+        0.4, ge=0, le=1, description="Weight of the width score in the geometry score."
+    )
     no_skeleton_wide_weight: float = Field(
         0.8,
         ge=0,
@@ -139,7 +143,6 @@ class FallRulesConfig(Section):
         description="...and at least this many torso lengths long (a lying arm seen end-on is short).",
     )
 
-
     max_sample_gap_s: float = Field(
         0.5,
         gt=0,
@@ -157,7 +160,10 @@ class FallRulesConfig(Section):
         0.4, gt=0, description="Drop of the top of the body that is a descent, upright heights."
     )
     descent_swing_to_deg: float = Field(
-        60.0, ge=0, le=90, description="Body axis angle that is a swing towards horizontal, degrees."
+        60.0,
+        ge=0,
+        le=90,
+        description="Body axis angle that is a swing towards horizontal, degrees.",
     )
     fast_descent_s: float = Field(
         1.0,
@@ -167,7 +173,10 @@ class FallRulesConfig(Section):
         "only after such a fast drop (or a swing) does a floor posture that is not lying count as down.",
     )
     upright_max_deg: float = Field(
-        25.0, ge=0, le=90, description="Body axis and torso within this angle of vertical, degrees, count as upright."
+        25.0,
+        ge=0,
+        le=90,
+        description="Body axis and torso within this angle of vertical, degrees, count as upright.",
     )
     upright_max_leg_deg: float = Field(
         55.0,
@@ -177,13 +186,17 @@ class FallRulesConfig(Section):
         "walking (a stride swings them 30-40 degrees), not seated or kneeling.",
     )
     upright_max_box_aspect_wh: float = Field(
-        0.7, gt=0, description="Without keypoints, a box at most this wide for its height counts as upright."
+        0.7,
+        gt=0,
+        description="Without keypoints, a box at most this wide for its height counts as upright.",
     )
     upright_max_score: float = Field(
         0.25, ge=0, le=1, description="Only frames with a down score below this can be upright."
     )
     baseline_window_s: float = Field(
-        4.0, gt=0, description="The upright baseline is taken over this much of the person's latest upright time, seconds."
+        4.0,
+        gt=0,
+        description="The upright baseline is taken over this much of the person's latest upright time, seconds.",
     )
     baseline_top_percentile: float = Field(
         20.0,
@@ -193,7 +206,10 @@ class FallRulesConfig(Section):
         "percentile, not a mean, so the first frames of a fall do not drag it down).",
     )
     baseline_height_percentile: float = Field(
-        80.0, ge=0, le=100, description="Percentile of the upright heights taken as the upright height."
+        80.0,
+        ge=0,
+        le=100,
+        description="Percentile of the upright heights taken as the upright height.",
     )
     arm_support_window_s: float = Field(
         1.0, gt=0, description="Time over which arm support is judged, seconds."
@@ -206,7 +222,10 @@ class FallRulesConfig(Section):
         "arm_support_window_s is not lying (push-ups, a plank, all fours).",
     )
     seated_max_torso_deg: float = Field(
-        30.0, ge=0, le=90, description="Torso within this angle of vertical, degrees, may be seated."
+        30.0,
+        ge=0,
+        le=90,
+        description="Torso within this angle of vertical, degrees, may be seated.",
     )
     seated_drop: Span = _span(
         0.15,

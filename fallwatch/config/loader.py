@@ -42,9 +42,7 @@ _SECRET_SUBTREES: tuple[tuple[str, ...], ...] = (("notify",), ("web", "secret_ke
 """Left unexpanded: their validators read `${ENV}` themselves and refuse literals."""
 
 
-def _expand(
-    value: Any, where: tuple[Any, ...], env: Mapping[str, str], root: Any
-) -> Any:
+def _expand(value: Any, where: tuple[Any, ...], env: Mapping[str, str], root: Any) -> Any:
     if any(where[: len(s)] == s for s in _SECRET_SUBTREES):
         return value
     if isinstance(value, dict):
@@ -67,11 +65,7 @@ def _expand(
 
 def _resolve_paths(data: dict[str, Any], base: Path) -> None:
     def resolve(value: Any) -> Any:
-        if (
-            isinstance(value, str)
-            and value
-            and not Path(value).expanduser().is_absolute()
-        ):
+        if isinstance(value, str) and value and not Path(value).expanduser().is_absolute():
             return str(base / value)
         if isinstance(value, str):
             return str(Path(value).expanduser())
@@ -111,9 +105,7 @@ def parse_server_config(
             for part in key[:-1]:
                 node = node.setdefault(part, {})
                 if not isinstance(node, dict):
-                    raise ConfigError(
-                        f"{source}: {'.'.join(key[:-1])}: expected a mapping"
-                    )
+                    raise ConfigError(f"{source}: {'.'.join(key[:-1])}: expected a mapping")
             node[key[-1]] = env[var]
     if base_dir is not None:
         _resolve_paths(data, base_dir)
@@ -141,9 +133,7 @@ def read_yaml(path: Path | str) -> Any:
         raise ConfigError(f"{path}: not valid YAML{where}: {problem}") from None
 
 
-def load_server_config(
-    path: Path | str, env: Mapping[str, str] | None = None
-) -> ServerConfig:
+def load_server_config(path: Path | str, env: Mapping[str, str] | None = None) -> ServerConfig:
     """Read and validate a config file. Raises `ConfigError` with a one-line message."""
     path = Path(path)
     return parse_server_config(

@@ -95,12 +95,8 @@ class PolicyConfig(NotifySection):
 
 
 class RetryConfig(NotifySection):
-    base_s: float = Field(
-        2.0, gt=0, le=3600, description="First retry delay in seconds."
-    )
-    max_s: float = Field(
-        300.0, gt=0, le=86_400, description="Longest retry delay in seconds."
-    )
+    base_s: float = Field(2.0, gt=0, le=3600, description="First retry delay in seconds.")
+    max_s: float = Field(300.0, gt=0, le=86_400, description="Longest retry delay in seconds.")
     jitter: float = Field(
         0.5,
         ge=0,
@@ -108,9 +104,7 @@ class RetryConfig(NotifySection):
         description="Share of each delay drawn at random, so retries from many alerts do "
         "not hit a recovering provider at the same instant.",
     )
-    max_attempts: int = Field(
-        30, ge=1, le=1000, description="Attempts before an alert fails."
-    )
+    max_attempts: int = Field(30, ge=1, le=1000, description="Attempts before an alert fails.")
     max_age_s: float = Field(
         6 * 3600.0,
         gt=0,
@@ -124,13 +118,9 @@ class RetryConfig(NotifySection):
         description="A claimed alert left 'sending' this long (its dispatcher died) is sent "
         "again; must exceed twice every channel's timeout_s.",
     )
-    poll_s: float = Field(
-        1.0, gt=0, le=60, description="Idle dispatcher check interval, seconds."
-    )
+    poll_s: float = Field(1.0, gt=0, le=60, description="Idle dispatcher check interval, seconds.")
     workers: int = Field(4, ge=1, le=64, description="Sends in parallel (threads).")
-    batch: int = Field(
-        32, ge=1, le=1000, description="Alerts claimed per dispatcher pass."
-    )
+    batch: int = Field(32, ge=1, le=1000, description="Alerts claimed per dispatcher pass.")
 
     @model_validator(mode="after")
     def _order(self) -> RetryConfig:
@@ -142,16 +132,12 @@ class RetryConfig(NotifySection):
 class NotifyConfig(NotifySection):
     """The notify section: what to send where, and how hard to try."""
 
-    channels: list[ChannelConfig] = Field(
-        default_factory=list, description="Configured channels."
-    )
+    channels: list[ChannelConfig] = Field(default_factory=list, description="Configured channels.")
     camera_groups: dict[str, list[str]] = Field(
         default_factory=dict,
         description="Named lists of camera ids or globs, for routes.",
     )
-    routes: list[RouteConfig] = Field(
-        default_factory=list, description="Who hears about what."
-    )
+    routes: list[RouteConfig] = Field(default_factory=list, description="Who hears about what.")
     policy: PolicyConfig = Field(
         default_factory=lambda: PolicyConfig.model_validate({}),
         description="Cooldowns, hourly cap, escalation, resolved messages.",
@@ -165,9 +151,7 @@ class NotifyConfig(NotifySection):
         description="Base URL of the Fallwatch web UI; messages link to "
         "<dashboard_url>/events/<id> and its snapshot.",
     )
-    timezone: str = Field(
-        "UTC", description="IANA time zone for times in message text."
-    )
+    timezone: str = Field("UTC", description="IANA time zone for times in message text.")
 
     @field_validator("timezone")
     @classmethod
@@ -175,9 +159,7 @@ class NotifyConfig(NotifySection):
         try:
             ZoneInfo(v)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(
-                f"unknown time zone {v!r} (IANA name like 'Asia/Seoul')"
-            ) from None
+            raise ValueError(f"unknown time zone {v!r} (IANA name like 'Asia/Seoul')") from None
         return v
 
     @model_validator(mode="after")
@@ -216,9 +198,7 @@ class NotifyConfig(NotifySection):
         for c in self.channels:
             if c.name == name:
                 return c
-        raise ValueError(
-            f"unknown channel {name!r}; configured: {[c.name for c in self.channels]}"
-        )
+        raise ValueError(f"unknown channel {name!r}; configured: {[c.name for c in self.channels]}")
 
     def camera_patterns(self, route: RouteConfig) -> list[str]:
         patterns = list(route.cameras)
@@ -227,9 +207,7 @@ class NotifyConfig(NotifySection):
         return patterns
 
     def route_matches(self, route: RouteConfig, camera_id: str) -> bool:
-        return any(
-            fnmatch.fnmatchcase(camera_id, p) for p in self.camera_patterns(route)
-        )
+        return any(fnmatch.fnmatchcase(camera_id, p) for p in self.camera_patterns(route))
 
 
 def _check_recipients(channel: ChannelBase, target: RouteTarget, where: str) -> None:
@@ -242,9 +220,7 @@ def _check_recipients(channel: ChannelBase, target: RouteTarget, where: str) -> 
             )
         return
     if not target.to:
-        raise ValueError(
-            f"{where}.to: channel {channel.name!r} needs at least one {kind}"
-        )
+        raise ValueError(f"{where}.to: channel {channel.name!r} needs at least one {kind}")
     pattern = channel.recipient_pattern
     for k, recipient in enumerate(target.to):
         if pattern is not None and not pattern.match(recipient):

@@ -33,9 +33,7 @@ class CameraConfig(Section):
         description="Unique id used in URLs, events and notification routes: lower case "
         "letters, digits, '-' and '_', at most 64, e.g. 'ward-3-bed-2'.",
     )
-    name: str = Field(
-        "", max_length=128, description="Label shown on the dashboard ('' = id)."
-    )
+    name: str = Field("", max_length=128, description="Label shown on the dashboard ('' = id).")
     location: str = Field(
         "",
         max_length=256,
@@ -110,13 +108,9 @@ class CameraConfig(Section):
     @model_validator(mode="after")
     def _one_source(self) -> CameraConfig:
         if (self.url is None) == (self.path is None):
-            raise ValueError(
-                "give exactly one source: url (a stream) or path (a video file)"
-            )
+            raise ValueError("give exactly one source: url (a stream) or path (a video file)")
         if self.loop and self.path is None:
-            raise ValueError(
-                "loop applies to a file source (path), not to a stream url"
-            )
+            raise ValueError("loop applies to a file source (path), not to a stream url")
         return self
 
     @property
@@ -132,12 +126,8 @@ class CameraConfig(Section):
 class ReconnectConfig(Section):
     """How a lost stream is retried: exponential backoff between attempts, for ever."""
 
-    initial_s: float = Field(
-        0.5, gt=0, le=60, description="First wait after a failure, seconds."
-    )
-    max_s: float = Field(
-        30.0, gt=0, le=600, description="Longest wait between attempts, seconds."
-    )
+    initial_s: float = Field(0.5, gt=0, le=60, description="First wait after a failure, seconds.")
+    max_s: float = Field(30.0, gt=0, le=600, description="Longest wait between attempts, seconds.")
     read_timeout_s: float = Field(
         5.0,
         gt=0,
@@ -148,9 +138,7 @@ class ReconnectConfig(Section):
     @model_validator(mode="after")
     def _order(self) -> ReconnectConfig:
         if self.max_s < self.initial_s:
-            raise ValueError(
-                f"max_s ({self.max_s}) must be >= initial_s ({self.initial_s})"
-            )
+            raise ValueError(f"max_s ({self.max_s}) must be >= initial_s ({self.initial_s})")
         return self
 
 
@@ -281,10 +269,8 @@ class ServerConfig(Section):
         if v is None:
             return v
         scheme = v.split(":", 1)[0]
-        if not (scheme.startswith("sqlite") or scheme.startswith("postgresql")):
-            raise ValueError(
-                "must be a sqlite:///path or postgresql+psycopg://user@host/db URL"
-            )
+        if not (scheme.startswith(("sqlite", "postgresql"))):
+            raise ValueError("must be a sqlite:///path or postgresql+psycopg://user@host/db URL")
         return v
 
     @model_validator(mode="after")

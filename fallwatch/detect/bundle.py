@@ -56,7 +56,9 @@ def find_bundle() -> Path:
         bundle = Path(root) / BUNDLE_RESOURCE
         if bundle.is_file():
             return bundle
-    raise ModelNotFoundError(f"{BUNDLE_RESOURCE} not found in {CARRIER_PACKAGE}; run: {INSTALL_HINT}")
+    raise ModelNotFoundError(
+        f"{BUNDLE_RESOURCE} not found in {CARRIER_PACKAGE}; run: {INSTALL_HINT}"
+    )
 
 
 def extract_tflite(

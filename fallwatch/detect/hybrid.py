@@ -141,7 +141,9 @@ def down_candidates(people: Poses) -> np.ndarray:
     about a fifth of frames to YOLO, and under a tenth of a seated person's frames."""
     f = posture_features(people)
     with np.errstate(invalid="ignore"):
-        leaning = (f.body_angle_deg >= CANDIDATE_MIN_ANGLE_DEG) | (f.torso_angle_deg >= CANDIDATE_MIN_ANGLE_DEG)
+        leaning = (f.body_angle_deg >= CANDIDATE_MIN_ANGLE_DEG) | (
+            f.torso_angle_deg >= CANDIDATE_MIN_ANGLE_DEG
+        )
     return np.asarray(leaning | (f.aspect_wh >= CANDIDATE_MIN_ASPECT_WH), bool)
 
 

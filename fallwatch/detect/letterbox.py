@@ -52,7 +52,11 @@ def letterbox(
     # degrades to nearest-neighbour blocks, so interpolate linearly instead.
     interpolation = cv2.INTER_AREA if scale <= 1.0 else cv2.INTER_LINEAR
     if (new_w, new_h) == (in_w, in_h):
-        resized = cv2.resize(image, (in_w, in_h), interpolation=interpolation) if (w, h) != (in_w, in_h) else image
+        resized = (
+            cv2.resize(image, (in_w, in_h), interpolation=interpolation)
+            if (w, h) != (in_w, in_h)
+            else image
+        )
         return np.ascontiguousarray(resized), Letterbox(scale, 0, 0, input_wh)
     resized = cv2.resize(image, (new_w, new_h), interpolation=interpolation)
     canvas = np.full((in_h, in_w, image.shape[2]), pad_value, dtype=np.uint8)

@@ -34,7 +34,9 @@ class MoveNetDetector:
         runtime = self._runtimes.get(input_wh)
         if runtime is None:
             w, h = input_wh
-            runtime = LiteRTRuntime(self._model_path, (1, h, w, 3), num_threads=self.config.num_threads)
+            runtime = LiteRTRuntime(
+                self._model_path, (1, h, w, 3), num_threads=self.config.num_threads
+            )
             self._runtimes[input_wh] = runtime
         return runtime
 

@@ -208,7 +208,8 @@ class ZoomPass:
                 continue
             if j < 0 or overlap[j] < SAME_PERSON_MIN_IOU:
                 twice = any(
-                    box_iou(found.xyxy[k : k + 1], p.xyxy)[0, 0] >= SAME_PERSON_MIN_IOU for p in added
+                    box_iou(found.xyxy[k : k + 1], p.xyxy)[0, 0] >= SAME_PERSON_MIN_IOU
+                    for p in added
                 )
                 action = ZoomAction.ADDED if self.add_missing and not twice else ZoomAction.MISSED
                 if action == ZoomAction.ADDED:

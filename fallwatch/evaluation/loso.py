@@ -164,9 +164,10 @@ class RuleGridFitter:
 
     def _nearness(self, c: FallConfig) -> tuple[bool, float]:
         same = (c.down_enter, c.confirm_ratio) == (self.base.down_enter, self.base.confirm_ratio)
-        steps = abs(c.down_enter - self.base.down_enter) / 0.05 + abs(
-            c.confirm_ratio - self.base.confirm_ratio
-        ) / 0.1
+        steps = (
+            abs(c.down_enter - self.base.down_enter) / 0.05
+            + abs(c.confirm_ratio - self.base.confirm_ratio) / 0.1
+        )
         return same, -steps
 
     def fit(self, train: Sequence[ClipRunInput]) -> RulesModel:
@@ -244,9 +245,7 @@ def leave_one_source_out(clips: Sequence[ClipRunInput], fitter: Fitter) -> LosoR
             )
         )
     everything = fitter.fit(list(clips))
-    in_sample = [
-        Scored(c, o) for c, o in zip(clips, score_model(everything, clips), strict=True)
-    ]
+    in_sample = [Scored(c, o) for c, o in zip(clips, score_model(everything, clips), strict=True)]
     return LosoResult(fitter.name, folds, everything.description, in_sample)
 
 
@@ -256,7 +255,10 @@ def _totals(scored: Sequence[Scored], uncertain: bool = False) -> Totals:
 
 
 def _cells(t: Totals) -> tuple[str, str]:
-    return f"{t.fall_events_alerted}/{t.fall_events}", f"{t.no_fall_clips_alerted}/{t.no_fall_clips}"
+    return (
+        f"{t.fall_events_alerted}/{t.fall_events}",
+        f"{t.no_fall_clips_alerted}/{t.no_fall_clips}",
+    )
 
 
 def _pct(x: float | None) -> str:
@@ -382,7 +384,11 @@ def loso_json(result: LosoResult) -> dict[str, Any]:
                     _totals([in_sample[s.clip.name] for s in f.scored])
                 ),
                 "clips": [
-                    {"name": s.clip.name, "alerts_s": list(s.outcome.alerts_s), "verdict": s.outcome.verdict}
+                    {
+                        "name": s.clip.name,
+                        "alerts_s": list(s.outcome.alerts_s),
+                        "verdict": s.outcome.verdict,
+                    }
                     for s in f.scored
                 ],
             }

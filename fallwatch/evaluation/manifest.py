@@ -95,9 +95,7 @@ class ClipLabel(_Record):
     """Ground truth of one clip, times in seconds from the first decoded frame."""
 
     fall: bool = Field(description="True if a fall happens in the clip.")
-    fall_start_s: NonNegative_s | None = Field(
-        None, description="When the falling motion starts."
-    )
+    fall_start_s: NonNegative_s | None = Field(None, description="When the falling motion starts.")
     down_from_s: NonNegative_s | None = Field(
         None,
         description="First moment the person is on the ground; required for falls.",
@@ -107,9 +105,7 @@ class ClipLabel(_Record):
         description="When they get up, or 'end' if still down at the end; required for falls.",
     )
     hard_negative: bool = Field(False, description="A non-fall that looks fall-like.")
-    person_on_floor: bool = Field(
-        False, description="Someone lies on the floor without falling."
-    )
+    person_on_floor: bool = Field(False, description="Someone lies on the floor without falling.")
     on_floor_from_s: NonNegative_s | None = None
     on_floor_until_s: NonNegative_s | Literal["end"] | None = None
     fall_events: list[FallEventLabel] | None = Field(
@@ -132,9 +128,7 @@ class ClipLabel(_Record):
             return self._events_in_order()
         if not self.fall:
             return self
-        missing = [
-            k for k in ("down_from_s", "down_until_s") if getattr(self, k) is None
-        ]
+        missing = [k for k in ("down_from_s", "down_until_s") if getattr(self, k) is None]
         if missing:
             raise ValueError(f"a fall clip needs {' and '.join(missing)}")
         assert self.down_from_s is not None
@@ -148,7 +142,9 @@ class ClipLabel(_Record):
             raise ValueError("fall_events given on a clip with fall: false")
         if not self.fall_events:
             raise ValueError("fall_events is empty; leave it out or list at least one fall")
-        for i, (before, after) in enumerate(zip(self.fall_events, self.fall_events[1:], strict=False)):
+        for i, (before, after) in enumerate(
+            zip(self.fall_events, self.fall_events[1:], strict=False)
+        ):
             # Each fall must end (person up) before the next one starts: one alert each.
             start_s = after.fall_start_s if after.fall_start_s is not None else after.down_from_s
             if _until_s(before.down_until_s) > start_s:
@@ -185,9 +181,7 @@ class ClipSource(_Record):
 class Clip(_Record):
     """One labelled video."""
 
-    file: str = Field(
-        min_length=1, description="Path relative to the manifest, as written."
-    )
+    file: str = Field(min_length=1, description="Path relative to the manifest, as written.")
     label: ClipLabel
     uncertain: bool = Field(
         False,
@@ -215,12 +209,8 @@ class Clip(_Record):
 
 
 class StillItem(_Record):
-    image: str = Field(
-        min_length=1, description="Image path relative to the images `dir`."
-    )
-    label: str = Field(
-        min_length=1, description="YOLO txt path relative to the images `dir`."
-    )
+    image: str = Field(min_length=1, description="Image path relative to the images `dir`.")
+    label: str = Field(min_length=1, description="YOLO txt path relative to the images `dir`.")
 
 
 class StillsSection(_Record):
@@ -235,26 +225,20 @@ class StillsSection(_Record):
 
     @property
     def fallen_class_ids(self) -> frozenset[int]:
-        return frozenset(
-            k for k, v in self.classes.items() if v.casefold().startswith("fall")
-        )
+        return frozenset(k for k, v in self.classes.items() if v.casefold().startswith("fall"))
 
 
 class Manifest(_Record):
     videos: list[Clip]
     images: StillsSection | None = None
-    root: Path = Field(
-        Path("."), description="Folder that `file` paths are relative to."
-    )
+    root: Path = Field(Path("."), description="Folder that `file` paths are relative to.")
 
     @model_validator(mode="before")
     @classmethod
     def _videos_or_items(cls, data: Any) -> Any:
         if not isinstance(data, dict):
             # pydantic turns only ValueError into a validation error, not TypeError.
-            raise ValueError(
-                f"the manifest must be a JSON object, got {type(data).__name__}"
-            )
+            raise ValueError(f"the manifest must be a JSON object, got {type(data).__name__}")
         if "videos" in data and "items" in data:
             raise ValueError("the manifest has both 'videos' and 'items'; keep one")
         if "videos" not in data:
@@ -299,18 +283,9 @@ def _describe(loc: Sequence[int | str], raw: Any) -> str:
     text = ""
     for p in names:
         text += f"[{p}]" if isinstance(p, int) else (f".{p}" if text else str(p))
-    if (
-        loc[0] == "videos"
-        and len(loc) >= 2
-        and isinstance(loc[1], int)
-        and isinstance(raw, dict)
-    ):
+    if loc[0] == "videos" and len(loc) >= 2 and isinstance(loc[1], int) and isinstance(raw, dict):
         entries = raw.get(entries_key)
-        entry = (
-            entries[loc[1]]
-            if isinstance(entries, list) and loc[1] < len(entries)
-            else None
-        )
+        entry = entries[loc[1]] if isinstance(entries, list) and loc[1] < len(entries) else None
         if isinstance(entry, dict) and isinstance(entry.get("file"), str):
             head = f"{entries_key}[{loc[1]}]"
             rest = text[len(head) :].lstrip(".")

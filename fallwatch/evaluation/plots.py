@@ -82,11 +82,7 @@ def _draw_floor(ax: Axes, lbl: ClipLabel, end_s: float) -> None:
 def _draw_alerts(ax: Axes, run: ClipRun, out: ClipOutcome) -> None:
     """Alerts: green where they hit a fall, red where they are false alarms."""
     for k, a in enumerate(run.alerts):
-        hit = (
-            out.hit_s is not None
-            and a.t_s in out.alerts_s
-            and a.t_s not in out.false_alarms_s
-        )
+        hit = out.hit_s is not None and a.t_s in out.alerts_s and a.t_s not in out.false_alarms_s
         ax.axvline(
             a.t_s,
             color="tab:green" if hit else "tab:red",
@@ -123,9 +119,7 @@ def plot_clip(c: ClipResult, down_enter: float, path: Path) -> None:
     ax.set_xlabel("time from first frame (s)")
     ax.set_ylabel("down score")
     flags = clip_flags(c)
-    ax.set_title(
-        f"{c.name}: {out.verdict}" + (f" [{flags}]" if flags else ""), fontsize=9
-    )
+    ax.set_title(f"{c.name}: {out.verdict}" + (f" [{flags}]" if flags else ""), fontsize=9)
     ax.legend(loc="upper left", fontsize=7, ncol=3)
     if not np.isfinite(run.max_down_score).any():
         ax.text(

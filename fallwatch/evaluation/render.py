@@ -86,9 +86,7 @@ def _source_cells(t: Totals, uncertain: Totals) -> tuple[str, ...]:
     )
 
 
-def source_table(
-    rows: Sequence[SourceTotals], total: Totals, uncertain_total: Totals
-) -> list[str]:
+def source_table(rows: Sequence[SourceTotals], total: Totals, uncertain_total: Totals) -> list[str]:
     """Text table, one line per source and a total: certain clips only.
 
     `falls alerted` counts falls (events, one per fall clip unless it lists several) alerted

@@ -87,9 +87,7 @@ class EvalReport:
 
     def _scored(self, uncertain: bool) -> list[ClipOutcome]:
         return [
-            c.outcome
-            for c in self.clips
-            if c.outcome is not None and c.clip.uncertain == uncertain
+            c.outcome for c in self.clips if c.outcome is not None and c.clip.uncertain == uncertain
         ]
 
     @property
@@ -183,12 +181,8 @@ def _clip_json(c: ClipResult) -> dict[str, Any]:
         "window_s": None
         if out is None or out.window_s is None
         else [rounded(v) for v in out.window_s],
-        "windows_s": None
-        if out is None
-        else [[rounded(v) for v in w] for w in out.windows_s],
-        "event_hits_s": None
-        if out is None
-        else [rounded(t, 6) for t in out.event_hits_s],
+        "windows_s": None if out is None else [[rounded(v) for v in w] for w in out.windows_s],
+        "event_hits_s": None if out is None else [rounded(t, 6) for t in out.event_hits_s],
         "verdict": None if out is None else out.verdict,
         "matched": None if out is None else out.matched,
         "delay_s": None if out is None else rounded(out.delay_s),
@@ -201,9 +195,7 @@ def _clip_json(c: ClipResult) -> dict[str, Any]:
         "analysed_fps": None
         if run is None or run.wall_s <= 0
         else rounded(run.frames / run.wall_s, 1),
-        "stage_ms": {}
-        if run is None
-        else {k: rounded(v, 1) for k, v in run.stage_ms.items()},
+        "stage_ms": {} if run is None else {k: rounded(v, 1) for k, v in run.stage_ms.items()},
         "cached": None if run is None else run.cached,
         "error": c.error,
     }
@@ -268,8 +260,7 @@ def to_json(report: EvalReport) -> dict[str, Any]:
         },
         "wall_s": rounded(report.wall_s, 2),
         "failed_clips": [
-            {"file": c.clip.file, "name": c.name, "error": c.error}
-            for c in report.failed
+            {"file": c.clip.file, "name": c.name, "error": c.error} for c in report.failed
         ],
         "clips": [_clip_json(c) for c in report.clips],
         "images": None if report.stills is None else _stills_json(report.stills),

@@ -138,9 +138,7 @@ class PosesCache:
 
     def path_for(self, source: Path) -> Path:
         st = source.stat()
-        key = json.dumps(
-            [str(source.resolve()), st.st_size, st.st_mtime_ns, self._detector_key]
-        )
+        key = json.dumps([str(source.resolve()), st.st_size, st.st_mtime_ns, self._detector_key])
         digest = hashlib.sha256(key.encode()).hexdigest()[:20]
         return self.directory / f"{source.stem}-{digest}.npz"
 
@@ -183,8 +181,7 @@ class PosesCache:
                     )
                 }
                 poses = [
-                    Poses.create(**{k: v[i] for k, v in parts.items()})
-                    for i in range(len(counts))
+                    Poses.create(**{k: v[i] for k, v in parts.items()}) for i in range(len(counts))
                 ]
                 return Detections(
                     fps=float(z["fps"]),

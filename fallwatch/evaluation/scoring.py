@@ -32,8 +32,7 @@ def down_windows_s(
     return tuple(
         (
             fall.down_from_s - tolerance_s,
-            (duration_s if fall.down_until_s == END else float(fall.down_until_s))
-            + tolerance_s,
+            (duration_s if fall.down_until_s == END else float(fall.down_until_s)) + tolerance_s,
         )
         for fall in label.falls
     )

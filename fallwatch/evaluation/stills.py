@@ -126,9 +126,7 @@ class StillsResult:
     @property
     def confusion(self) -> Confusion:
         ok = self.judged
-        return Confusion.count(
-            [o.truth_fallen for o in ok], [o.predicted_fallen for o in ok]
-        )
+        return Confusion.count([o.truth_fallen for o in ok], [o.predicted_fallen for o in ok])
 
     def box_totals(self) -> dict[str, int]:
         keys = (
@@ -171,9 +169,7 @@ class StillsEvaluator:
                 outcome, hit = StillOutcome(name=name, error=str(exc)), False
             outcomes.append(outcome)
             cached += hit
-        return StillsResult(
-            outcomes, self.down_enter, time.perf_counter() - started, cached
-        )
+        return StillsResult(outcomes, self.down_enter, time.perf_counter() - started, cached)
 
     def _detect(self, image_path: Path) -> tuple[Poses, tuple[int, int], bool]:
         if self.cache is not None and image_path.is_file():
@@ -182,9 +178,7 @@ class StillsEvaluator:
                 return hit.poses[0], hit.size_wh, True
         if not image_path.is_file():
             raise ValueError(f"{image_path}: no such image")
-        image: npt.NDArray[np.uint8] | None = cv2.imread(
-            str(image_path), cv2.IMREAD_COLOR
-        )  # type: ignore[assignment]
+        image: npt.NDArray[np.uint8] | None = cv2.imread(str(image_path), cv2.IMREAD_COLOR)  # type: ignore[assignment]
         if image is None:
             raise ValueError(f"{image_path}: not an image OpenCV can decode")
         frame = Frame(image=image, t_s=0.0, index=0, camera_id="stills")
@@ -216,15 +210,9 @@ class StillsEvaluator:
             people=len(poses),
             fall_boxes=sum(is_fall),
             fall_boxes_found=sum(f for f, x in zip(found, is_fall, strict=True) if x),
-            fall_boxes_down=sum(
-                d for d, x in zip(found_down, is_fall, strict=True) if x
-            ),
+            fall_boxes_down=sum(d for d, x in zip(found_down, is_fall, strict=True) if x),
             upright_boxes=sum(not x for x in is_fall),
-            upright_boxes_found=sum(
-                f for f, x in zip(found, is_fall, strict=True) if not x
-            ),
-            upright_boxes_down=sum(
-                d for d, x in zip(found_down, is_fall, strict=True) if not x
-            ),
+            upright_boxes_found=sum(f for f, x in zip(found, is_fall, strict=True) if not x),
+            upright_boxes_down=sum(d for d, x in zip(found_down, is_fall, strict=True) if not x),
         )
         return outcome, hit

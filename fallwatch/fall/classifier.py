@@ -133,7 +133,10 @@ class FallClassifier:
         feats = self._features(poses)
         centers = np.asarray((poses.xyxy[:, :2] + poses.xyxy[:, 2:]) / 2, np.float32)
         in_zone = self._zones.contains(centers) if self._zones else np.zeros(len(poses), bool)
-        too_small = np.maximum(feats.height_px, poses.xyxy[:, 2] - poses.xyxy[:, 0]) < cfg.min_person_height_px
+        too_small = (
+            np.maximum(feats.height_px, poses.xyxy[:, 2] - poses.xyxy[:, 0])
+            < cfg.min_person_height_px
+        )
         events: list[FallEvent] = []
         statuses: list[TrackStatus] = []
         seen: set[int] = set()
@@ -151,7 +154,10 @@ class FallClassifier:
             person.ignored = bool(in_zone[i] or too_small[i])
             after_fall = person.fall_seen_s is not None and person.uncontrolled
             held_up = person.held_up(
-                t_s, bool(feats.arm_support[i]), self._rules.arm_support_window_s, self._rules.arm_support_share
+                t_s,
+                bool(feats.arm_support[i]),
+                self._rules.arm_support_window_s,
+                self._rules.arm_support_share,
             )
             score = (
                 0.0
@@ -188,7 +194,9 @@ class FallClassifier:
                 continue
             self._vote(person, t_s, person.last_down)
             events.extend(self._step(person, t_s))
-        self._alerted_places = [p for p in self._alerted_places if t_s - p[0] <= self._rules.alerted_memory_s]
+        self._alerted_places = [
+            p for p in self._alerted_places if t_s - p[0] <= self._rules.alerted_memory_s
+        ]
         return FallUpdate(events=events, tracks=statuses)
 
     def _inherit_alert(self, person: _Person, xyxy: np.ndarray, t_s: float) -> None:
@@ -204,11 +212,15 @@ class FallClassifier:
                 del self._alerted_places[k]
                 return
 
-    def _observe(self, p: _Person, f: PostureFeatures, i: int, t_s: float, score: float, down: bool) -> None:
+    def _observe(
+        self, p: _Person, f: PostureFeatures, i: int, t_s: float, score: float, down: bool
+    ) -> None:
         r = self._rules
         top, height = float(f.top_y[i]), float(f.height_px[i])
         p.last_score = score
-        upright = score < r.upright_max_score and p.state == FallState.UPRIGHT and self._on_feet(f, i)
+        upright = (
+            score < r.upright_max_score and p.state == FallState.UPRIGHT and self._on_feet(f, i)
+        )
         if upright:
             # Percentiles over the last seconds upright, not an average: the first
             # frames of a fall are still "upright" and must not drag the reference down.
@@ -280,7 +292,11 @@ class FallClassifier:
             p.uncontrolled = True
 
     def _vote(self, p: _Person, t_s: float, down: bool) -> None:
-        dt = 0.0 if p.last_t_s is None else min(self._rules.max_sample_gap_s, max(0.0, t_s - p.last_t_s))
+        dt = (
+            0.0
+            if p.last_t_s is None
+            else min(self._rules.max_sample_gap_s, max(0.0, t_s - p.last_t_s))
+        )
         p.last_t_s = t_s
         p.last_down = down
         p.votes.append((t_s, dt, down))
@@ -293,8 +309,10 @@ class FallClassifier:
         return min(1.0, total / window_s)
 
     def _window_s(self, p: _Person) -> float:
-        if p.fall_seen_s is not None and p.down_from_s is not None and (
-            p.down_from_s - p.fall_seen_s <= self.config.fall_memory_s
+        if (
+            p.fall_seen_s is not None
+            and p.down_from_s is not None
+            and (p.down_from_s - p.fall_seen_s <= self.config.fall_memory_s)
         ):
             return self.config.confirm_s
         return self.config.found_down_s
@@ -304,9 +322,19 @@ class FallClassifier:
         down = p.last_down
         events: list[FallEvent] = []
         seen_s = p.fall_seen_s
-        if seen_s is not None and p.state == FallState.UPRIGHT and not down and t_s - seen_s <= cfg.fall_memory_s:
+        if (
+            seen_s is not None
+            and p.state == FallState.UPRIGHT
+            and not down
+            and t_s - seen_s <= cfg.fall_memory_s
+        ):
             p.state = FallState.FALLING
-        if p.state == FallState.FALLING and not down and seen_s is not None and t_s - seen_s > cfg.fall_memory_s:
+        if (
+            p.state == FallState.FALLING
+            and not down
+            and seen_s is not None
+            and t_s - seen_s > cfg.fall_memory_s
+        ):
             p.state = FallState.UPRIGHT
             p.fall_seen_s = None
         if down:
@@ -330,8 +358,10 @@ class FallClassifier:
         if p.state == FallState.DOWN and p.down_from_s is not None:
             window = self._window_s(p)
             resting = p.resting and window != cfg.confirm_s
-            if not resting and t_s - p.down_from_s >= window and (
-                self._down_share(p, t_s, window) >= cfg.confirm_ratio
+            if (
+                not resting
+                and t_s - p.down_from_s >= window
+                and (self._down_share(p, t_s, window) >= cfg.confirm_ratio)
             ):
                 p.state = FallState.ALERTED
                 p.alerted_kind = EventKind.FALL if window == cfg.confirm_s else EventKind.FOUND_DOWN
@@ -367,7 +397,9 @@ class FallClassifier:
             track_id=p.track_id,
             state=p.state,
             down_score=p.last_score,
-            down_share=self._down_share(p, t_s, self._window_s(p)) if p.down_from_s is not None else 0.0,
+            down_share=self._down_share(p, t_s, self._window_s(p))
+            if p.down_from_s is not None
+            else 0.0,
             down_for_s=down_for,
             ignored=p.ignored,
         )

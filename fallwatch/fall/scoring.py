@@ -83,7 +83,9 @@ class PostureScorer:
                     axis = min(axis, ramp(part, r.lying_part_deg))
         else:
             # Without legs the torso alone leans when bending over: ask for more.
-            axis = ramp(float(f.torso_angle_deg[i]), r.no_legs_torso_deg) * ramp(aspect, r.no_legs_aspect_wh)
+            axis = ramp(float(f.torso_angle_deg[i]), r.no_legs_torso_deg) * ramp(
+                aspect, r.no_legs_aspect_wh
+            )
         wide = ramp(max(aspect, kp_aspect if np.isfinite(kp_aspect) else 0.0), r.wide_aspect_wh)
         if f.visible_fraction[i] > r.min_visible_fraction:
             return r.axis_weight * axis + r.wide_weight * wide, wide

@@ -190,9 +190,7 @@ class SequenceModel:
     @classmethod
     def from_json(cls, data: Any, source: str = "model") -> SequenceModel:
         if not isinstance(data, dict):
-            raise ValueError(  # noqa: TRY004 - a bad file is bad input, as elsewhere
-                f"{source}: expected a JSON object, got {type(data).__name__}"
-            )
+            raise ValueError(f"{source}: expected a JSON object, got {type(data).__name__}")
         if data.get("format") != MODEL_FORMAT or data.get("kind") != "logistic":
             raise ValueError(
                 f"{source}: expected format {MODEL_FORMAT} kind 'logistic', got format "

@@ -24,6 +24,9 @@ class IgnoreZones:
         inside = np.zeros(len(points_xy), bool)
         for contour in self._contours:
             for i, (x, y) in enumerate(points_xy):
-                if not inside[i] and cv2.pointPolygonTest(contour, (float(x), float(y)), False) >= 0:
+                if (
+                    not inside[i]
+                    and cv2.pointPolygonTest(contour, (float(x), float(y)), False) >= 0
+                ):
                     inside[i] = True
         return inside

@@ -69,9 +69,7 @@ class AppriseNotifier(Notifier[AppriseChannel]):
     def send(self, message: Message) -> DeliveryResult:
         client = apprise.Apprise()
         if not client.add(self._url):
-            return DeliveryResult(
-                ok=False, permanent=True, error="Apprise rejected the URL"
-            )
+            return DeliveryResult(ok=False, permanent=True, error="Apprise rejected the URL")
         attach = None
         if message.snapshot_path is not None and message.snapshot_path.is_file():
             attach = apprise.AppriseAttachment()
@@ -87,7 +85,7 @@ class AppriseNotifier(Notifier[AppriseChannel]):
                     notify_type=_NOTIFY_TYPE[message.kind],
                     attach=attach,
                 )
-            except Exception as exc:  # noqa: BLE001 - a plugin bug must not kill the sender
+            except Exception as exc:
                 ok = False
                 capture.lines.append(f"{type(exc).__name__}: {exc}")
             finally:
@@ -97,9 +95,7 @@ class AppriseNotifier(Notifier[AppriseChannel]):
             return DeliveryResult(ok=True, answer=answer)
         statuses = [int(s) for s in _HTTP_ERROR.findall(" ".join(capture.lines))]
         status = statuses[-1] if statuses else None
-        permanent = (
-            status is not None and 300 <= status < 500 and not retryable_status(status)
-        )
+        permanent = status is not None and 300 <= status < 500 and not retryable_status(status)
         return DeliveryResult(
             ok=False,
             permanent=permanent,

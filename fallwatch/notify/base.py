@@ -89,17 +89,11 @@ class HttpNotifier(Notifier[C]):
         try:
             return self._client.request(method, url, **kwargs)
         except httpx.TimeoutException as exc:
-            return DeliveryResult(
-                ok=False, error=self.redact(f"timeout: {type(exc).__name__}")
-            )
+            return DeliveryResult(ok=False, error=self.redact(f"timeout: {type(exc).__name__}"))
         except httpx.HTTPError as exc:
-            return DeliveryResult(
-                ok=False, error=self.redact(f"{type(exc).__name__}: {exc}")
-            )
+            return DeliveryResult(ok=False, error=self.redact(f"{type(exc).__name__}: {exc}"))
 
-    def _failure(
-        self, response: httpx.Response, why: str | None = None
-    ) -> DeliveryResult:
+    def _failure(self, response: httpx.Response, why: str | None = None) -> DeliveryResult:
         status = response.status_code
         answer = self.redact(response.text[:ANSWER_MAX])
         return DeliveryResult(

@@ -124,9 +124,7 @@ class Dispatcher:
         with self._sessions.begin() as session:
             escalated = self._escalator.escalate(session, now)
         if escalated:
-            log.warning(
-                "%d escalation alerts queued (events not acknowledged)", escalated
-            )
+            log.warning("%d escalation alerts queued (events not acknowledged)", escalated)
         with self._in_flight_lock:
             idle = self._retry.workers - self._in_flight
         limit = self._retry.batch if wait else min(self._retry.batch, idle)
@@ -144,9 +142,7 @@ class Dispatcher:
             self._in_flight += len(claims)
         futures = [self._pool.submit(self._deliver_counted, c) for c in claims]
         if not wait:
-            return DispatchStats(
-                requeued=requeued, escalated=escalated, claimed=len(claims)
-            )
+            return DispatchStats(requeued=requeued, escalated=escalated, claimed=len(claims))
         results = [f.result() for f in futures]
         return DispatchStats(
             requeued=requeued,
@@ -183,7 +179,7 @@ class Dispatcher:
             )
             try:
                 result = notifier.send(message)
-            except Exception as exc:  # noqa: BLE001 - a notifier bug must not lose the alert
+            except Exception as exc:
                 result = DeliveryResult(
                     ok=False, error=notifier.redact(f"{type(exc).__name__}: {exc}")
                 )
@@ -218,9 +214,7 @@ class Dispatcher:
             )
         who = f"alert {claim.alert_id} ({claim.kind}, event {claim.event.id}, camera {claim.event.camera_id}) via {claim.channel} to {mask_recipient(claim.recipient) or 'its destination'}"
         if not kept:
-            log.warning(
-                "%s: lease lost before the outcome was recorded (ok=%s)", who, result.ok
-            )
+            log.warning("%s: lease lost before the outcome was recorded (ok=%s)", who, result.ok)
         elif result.ok:
             log.info("%s delivered (attempt %d)", who, claim.attempt)
         elif retry_at is not None:
@@ -245,9 +239,7 @@ class Dispatcher:
         if self._thread is not None:
             raise RuntimeError("dispatcher already started")
         self._stop.clear()
-        self._thread = threading.Thread(
-            target=self._loop, name="fallwatch-dispatcher", daemon=True
-        )
+        self._thread = threading.Thread(target=self._loop, name="fallwatch-dispatcher", daemon=True)
         self._thread.start()
 
     def _loop(self) -> None:
@@ -258,9 +250,7 @@ class Dispatcher:
             except Exception:
                 # The database is unreachable or locked for long: nothing is lost (the
                 # outbox is the database), so log and try again after the poll interval.
-                log.exception(
-                    "dispatcher pass failed; retrying in %.1f s", self._retry.poll_s
-                )
+                log.exception("dispatcher pass failed; retrying in %.1f s", self._retry.poll_s)
                 stats = DispatchStats()
             if stats.claimed and stats.claimed >= self._retry.batch:
                 continue  # more may be due: no sleep

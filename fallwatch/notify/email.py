@@ -6,6 +6,7 @@ to a mail client, and `X-Fallwatch-Alert-Id` carries the id for filters.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import smtplib
 import ssl
@@ -37,11 +38,7 @@ class EmailNotifier(Notifier[EmailChannel]):
         lines.append(f"Alert id: {message.alert_id}")
         mail.set_content("\n".join(lines))
         path = message.snapshot_path
-        if (
-            path is not None
-            and path.is_file()
-            and path.stat().st_size <= SNAPSHOT_MAX_BYTES
-        ):
+        if path is not None and path.is_file() and path.stat().st_size <= SNAPSHOT_MAX_BYTES:
             mail.add_attachment(
                 path.read_bytes(),
                 maintype="image",
@@ -56,9 +53,7 @@ class EmailNotifier(Notifier[EmailChannel]):
         context = ssl.create_default_context()
         client: smtplib.SMTP
         if cfg.security == "ssl":
-            client = smtplib.SMTP_SSL(
-                cfg.host, cfg.port, timeout=cfg.timeout_s, context=context
-            )
+            client = smtplib.SMTP_SSL(cfg.host, cfg.port, timeout=cfg.timeout_s, context=context)
         else:
             client = smtplib.SMTP(cfg.host, cfg.port, timeout=cfg.timeout_s)
             if cfg.security == "starttls":
@@ -74,10 +69,8 @@ class EmailNotifier(Notifier[EmailChannel]):
             try:
                 refused = client.send_message(mail)
             finally:
-                try:
+                with contextlib.suppress(smtplib.SMTPException):
                     client.quit()
-                except smtplib.SMTPException:
-                    pass
         except smtplib.SMTPRecipientsRefused as exc:
             codes = [code for code, _ in exc.recipients.values()]
             return DeliveryResult(
@@ -100,13 +93,9 @@ class EmailNotifier(Notifier[EmailChannel]):
             )
         except smtplib.SMTPNotSupportedError as exc:
             # The server lacks STARTTLS or AUTH: a configuration problem, not a blip.
-            return DeliveryResult(
-                ok=False, permanent=True, error=self.redact(f"SMTP: {exc}")
-            )
+            return DeliveryResult(ok=False, permanent=True, error=self.redact(f"SMTP: {exc}"))
         except (smtplib.SMTPException, OSError) as exc:
-            return DeliveryResult(
-                ok=False, error=self.redact(f"{type(exc).__name__}: {exc}")
-            )
+            return DeliveryResult(ok=False, error=self.redact(f"{type(exc).__name__}: {exc}"))
         if refused:
             return DeliveryResult(ok=False, error=self.redact(f"refused: {refused}"))
         return DeliveryResult(

@@ -50,9 +50,7 @@ class Message:
 
     @property
     def place(self) -> str:
-        return (
-            f"{self.location} ({self.camera_id})" if self.location else self.camera_id
-        )
+        return f"{self.location} ({self.camera_id})" if self.location else self.camera_id
 
     def _clock(self, t: datetime) -> str:
         return t.astimezone(ZoneInfo(self.timezone)).strftime("%H:%M:%S")
@@ -107,9 +105,7 @@ class Message:
             "raised_at": iso(self.raised_at),
             "down_from_at": iso(self.down_from_at),
             "fall_seen_at": iso(self.fall_seen_at),
-            "down_for_s": None
-            if self.down_for_s is None
-            else round(self.down_for_s, 1),
+            "down_for_s": None if self.down_for_s is None else round(self.down_for_s, 1),
             "dashboard_url": self.dashboard_url,
             "snapshot_url": self.snapshot_url,
             "detail": self.detail,
@@ -169,9 +165,7 @@ def build_message(
     )
 
 
-def test_message(
-    channel: str, recipient: str, *, now: datetime, alert_id: str
-) -> Message:
+def test_message(channel: str, recipient: str, *, now: datetime, alert_id: str) -> Message:
     """A harmless message for `fallwatch notify test`."""
     return Message(
         alert_id=alert_id,

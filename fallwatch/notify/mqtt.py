@@ -21,6 +21,7 @@ the broker's PUBACK, so "delivered" means the broker has the message.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import threading
@@ -99,9 +100,7 @@ class MqttNotifier(Notifier[MqttChannel]):
 
     # --- connection ------------------------------------------------------------------
 
-    def _on_connect(
-        self, client: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any
-    ) -> None:
+    def _on_connect(self, client: mqtt.Client, _u: Any, _f: Any, reason: Any, _p: Any) -> None:
         if reason.is_failure:
             self._connect_error = f"broker refused the connection: {reason}"
             return
@@ -118,9 +117,7 @@ class MqttNotifier(Notifier[MqttChannel]):
         with self._lock:
             if self._client is None:
                 cfg = self.config
-                client = mqtt.Client(
-                    CallbackAPIVersion.VERSION2, client_id=cfg.client_id
-                )
+                client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=cfg.client_id)
                 if cfg.username is not None:
                     password = cfg.password.get_secret_value() if cfg.password else None
                     client.username_pw_set(cfg.username, password)
@@ -133,9 +130,7 @@ class MqttNotifier(Notifier[MqttChannel]):
                 try:
                     client.connect(cfg.host, cfg.port, keepalive=30)
                 except OSError as exc:
-                    return self.redact(
-                        f"cannot connect to {cfg.host}:{cfg.port}: {exc}"
-                    )
+                    return self.redact(f"cannot connect to {cfg.host}:{cfg.port}: {exc}")
                 client.loop_start()
                 self._client = client
         if not self._connected.wait(self.config.timeout_s):
@@ -150,10 +145,8 @@ class MqttNotifier(Notifier[MqttChannel]):
         if self._connected.is_set():
             # A clean disconnect does not fire the will: say offline ourselves.
             info = client.publish(self.status_topic, "offline", qos=1, retain=True)
-            try:
+            with contextlib.suppress(RuntimeError, ValueError):
                 info.wait_for_publish(timeout=2.0)
-            except (RuntimeError, ValueError):
-                pass
         client.disconnect()
         client.loop_stop()
         self._connected.clear()
@@ -173,9 +166,7 @@ class MqttNotifier(Notifier[MqttChannel]):
         announce = cfg.discovery and message.kind is not AlertKind.TEST
         if announce and topic_slug(camera) not in self._announced:
             config = self.discovery_config(camera, message.location)
-            publishes.append(
-                (self.discovery_topic(camera), json.dumps(config), 1, True)
-            )
+            publishes.append((self.discovery_topic(camera), json.dumps(config), 1, True))
         state = STATE_BY_KIND.get(message.kind)
         if state is not None:
             publishes.append((self.state_topic(camera), state, cfg.qos, True))
@@ -197,6 +188,4 @@ class MqttNotifier(Notifier[MqttChannel]):
             return DeliveryResult(ok=False, error=self.redact(f"publish failed: {exc}"))
         if announce:
             self._announced.add(topic_slug(camera))
-        return DeliveryResult(
-            ok=True, provider_message_id=f"mid:{last_mid}", answer="PUBACK"
-        )
+        return DeliveryResult(ok=True, provider_message_id=f"mid:{last_mid}", answer="PUBACK")

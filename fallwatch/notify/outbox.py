@@ -62,9 +62,7 @@ class Outbox:
         now = self._clock()
         with self._sessions.begin() as session:
             if event.kind is EventKind.RECOVERED:
-                row = events.find_open_event_for_track(
-                    session, event.camera_id, event.track_id
-                )
+                row = events.find_open_event_for_track(session, event.camera_id, event.track_id)
                 if row is None:
                     log.info(
                         "camera %s: person %d is up, no open event to resolve",
@@ -82,15 +80,11 @@ class Outbox:
                 event_id = row.id
             else:
                 targets = self._router.alert_targets(event.camera_id)
-                decision = self._policy.decide(
-                    session, event.camera_id, event.track_id, now
-                )
+                decision = self._policy.decide(session, event.camera_id, event.track_id, now)
                 reason = decision.reason
                 if not targets:
                     reason = f"no notification route matches camera {event.camera_id}"
-                    log.warning(
-                        "camera %s: event recorded, but %s", event.camera_id, reason
-                    )
+                    log.warning("camera %s: event recorded, but %s", event.camera_id, reason)
                 row = events.record_event(
                     session,
                     event,
@@ -125,9 +119,7 @@ class Outbox:
 
     def acknowledge(self, event_id: int, *, by: str, note: str | None = None) -> None:
         with self._sessions.begin() as session:
-            events.acknowledge_event(
-                session, event_id, by=by, now=self._clock(), note=note
-            )
+            events.acknowledge_event(session, event_id, by=by, now=self._clock(), note=note)
 
     def resolve(self, event_id: int, *, by: str, note: str | None = None) -> None:
         with self._sessions.begin() as session:

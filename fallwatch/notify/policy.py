@@ -38,9 +38,7 @@ class AlertPolicy:
     def __init__(self, config: PolicyConfig) -> None:
         self._config = config
 
-    def decide(
-        self, session: Session, camera_id: str, track_id: int, now: datetime
-    ) -> Decision:
+    def decide(self, session: Session, camera_id: str, track_id: int, now: datetime) -> Decision:
         cfg = self._config
         if cfg.cooldown_track_s > 0:
             last = alerts.last_alert_at(session, camera_id, track_id)
@@ -53,10 +51,7 @@ class AlertPolicy:
                 )
         if cfg.cooldown_camera_s > 0:
             last = alerts.last_alert_at(session, camera_id)
-            if (
-                last is not None
-                and (now - last).total_seconds() < cfg.cooldown_camera_s
-            ):
+            if last is not None and (now - last).total_seconds() < cfg.cooldown_camera_s:
                 ago = (now - last).total_seconds()
                 return Decision(
                     AlertStatus.SUPPRESSED,
@@ -71,9 +66,7 @@ class AlertPolicy:
                 until = since + timedelta(hours=1)
                 reason = f"hourly cap: camera {camera_id} sent {sent} alerts this hour (cap {cap})"
                 summary = None
-                if not alerts.has_alert_kind_since(
-                    session, camera_id, AlertKind.SUMMARY, since
-                ):
+                if not alerts.has_alert_kind_since(session, camera_id, AlertKind.SUMMARY, since):
                     summary = (
                         f"{sent} alerts since {since:%H:%M} UTC, the hourly cap; further alerts "
                         f"from this camera are recorded but not sent until {until:%H:%M} UTC. "
@@ -102,8 +95,6 @@ class Escalator:
             targets = self._router.escalation_targets(event.camera_id)
             if targets:
                 queued += len(
-                    alerts.add_alerts(
-                        session, event.id, AlertKind.ESCALATION, targets, now=now
-                    )
+                    alerts.add_alerts(session, event.id, AlertKind.ESCALATION, targets, now=now)
                 )
         return queued

@@ -78,9 +78,7 @@ class SensSmsNotifier(HttpNotifier[SensSmsChannel]):
         except ValueError:
             answer = {}
         if str(answer.get("statusCode")) != "202" or not answer.get("requestId"):
-            return self._failure(
-                response, "HTTP 202 without statusCode 202 and a requestId"
-            )
+            return self._failure(response, "HTTP 202 without statusCode 202 and a requestId")
         return DeliveryResult(
             ok=True,
             http_status=202,

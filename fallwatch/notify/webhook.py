@@ -26,21 +26,15 @@ def webhook_signature(secret: str, raw_body: bytes) -> str:
 
 class WebhookNotifier(HttpNotifier[WebhookChannel]):
     def send(self, message: Message) -> DeliveryResult:
-        raw = json.dumps(
-            message.to_dict(), ensure_ascii=False, separators=(",", ":")
-        ).encode()
+        raw = json.dumps(message.to_dict(), ensure_ascii=False, separators=(",", ":")).encode()
         headers = {
             "Content-Type": "application/json",
-            SIGNATURE_HEADER: webhook_signature(
-                self.config.secret.get_secret_value(), raw
-            ),
+            SIGNATURE_HEADER: webhook_signature(self.config.secret.get_secret_value(), raw),
             "X-Fallwatch-Timestamp": str(int(time.time())),
             "X-Fallwatch-Attempt": str(message.attempt),
             "Idempotency-Key": message.alert_id,
         }
-        response = self._request(
-            "POST", str(self.config.url), content=raw, headers=headers
-        )
+        response = self._request("POST", str(self.config.url), content=raw, headers=headers)
         if isinstance(response, DeliveryResult):
             return response
         if not 200 <= response.status_code < 300:

@@ -153,7 +153,9 @@ class Analyzer:
         self.tracker = tracker or PersonTracker(self.classifier.config.tracker)
         self.zoom = zoom if zoom is not None else zoom_pass_for(detector)
         self.targets = (
-            ZoomTargets(self.zoom.config, self.zoom.main_input_wh) if self.zoom is not None else None
+            ZoomTargets(self.zoom.config, self.zoom.main_input_wh)
+            if self.zoom is not None
+            else None
         )
         self._candidates: list[ZoomCandidate] = []
 

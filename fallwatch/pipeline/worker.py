@@ -148,9 +148,7 @@ class CameraWorker:
             raise
         self.beat()
         analyzer = Analyzer(detector, cam.fall, camera_id=cam.id)
-        annotator = Annotator(
-            cam.fall.zones, cam.fall.min_keypoint_score, privacy=cam.privacy
-        )
+        annotator = Annotator(cam.fall.zones, cam.fall.min_keypoint_score, privacy=cam.privacy)
         return analyzer, annotator
 
     def _loop(self, analyzer: Analyzer, annotator: Annotator) -> None:
@@ -174,9 +172,7 @@ class CameraWorker:
             next_due = max(next_due + period_s, time.monotonic())
             self._analyse(captured, analyzer, annotator)
 
-    def _analyse(
-        self, captured: CapturedFrame, analyzer: Analyzer, annotator: Annotator
-    ) -> None:
+    def _analyse(self, captured: CapturedFrame, analyzer: Analyzer, annotator: Annotator) -> None:
         """One frame: analyse, annotate, send its events and (room permitting) the frame."""
         cam = self.camera
         frame = Frame(
@@ -189,9 +185,7 @@ class CameraWorker:
         annotated = annotator.annotate(frame.image, result.poses, result.update)
         ann_jpeg = encode_jpeg(annotated, cam.jpeg_quality, cam.max_width_px)
         raw_jpeg = (
-            None
-            if cam.privacy
-            else encode_jpeg(frame.image, cam.jpeg_quality, cam.max_width_px)
+            None if cam.privacy else encode_jpeg(frame.image, cam.jpeg_quality, cam.max_width_px)
         )
         self.analysed += 1
         self.rate.tick(time.monotonic())
@@ -233,9 +227,7 @@ class CameraWorker:
             inference_ms=round(self.inference_ms, 1),
             latency_ms=round(self.latency_ms, 1),
             reconnects=cap.reconnects,
-            last_error=cap.last_error
-            if cap.state is not ConnectionState.CONNECTED
-            else None,
+            last_error=cap.last_error if cap.state is not ConnectionState.CONNECTED else None,
             retry_in_s=None if cap.retry_in_s is None else round(cap.retry_in_s, 1),
             people=self.people,
             wall_time=time.time(),
@@ -257,8 +249,6 @@ def run_worker(
         level=spec.log_level,
         format=f"%(asctime)s %(levelname)s camera {spec.camera.id} [worker]: %(message)s",
     )
-    cv2.setNumThreads(
-        1
-    )  # OpenCV's own pool would fight the other cameras for the cores
+    cv2.setNumThreads(1)  # OpenCV's own pool would fight the other cameras for the cores
     with contextlib.suppress(KeyboardInterrupt):
         CameraWorker(spec, out, heartbeat, stop).run()

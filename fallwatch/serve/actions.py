@@ -15,9 +15,7 @@ class EventActions:
         self.events = events
         self.bus = bus
 
-    def acknowledge(
-        self, event_id: int, *, by: str, note: str | None = None
-    ) -> EventRow:
+    def acknowledge(self, event_id: int, *, by: str, note: str | None = None) -> EventRow:
         self.outbox.acknowledge(event_id, by=by, note=note)
         return self._changed(event_id)
 
@@ -27,7 +25,5 @@ class EventActions:
 
     def _changed(self, event_id: int) -> EventRow:
         row = self.events.read(event_id)
-        self.bus.publish(
-            EventChangedNotice(event_id, row.camera_id, state=row.state.value)
-        )
+        self.bus.publish(EventChangedNotice(event_id, row.camera_id, state=row.state.value))
         return row

@@ -60,9 +60,7 @@ class FallwatchServer:
         self.media = MediaStore(self.data_dir / "media", rec)
         notifiers = build_notifiers(config.notify)
         self.dispatcher: Dispatcher | None = (
-            Dispatcher(self.sessions, notifiers, config.notify, clock=clock)
-            if notifiers
-            else None
+            Dispatcher(self.sessions, notifiers, config.notify, clock=clock) if notifiers else None
         )
         self.outbox = Outbox(
             self.sessions,
@@ -87,9 +85,7 @@ class FallwatchServer:
             target=worker_target,
             log_level=logging.getLogger().level or logging.INFO,
         )
-        self.cameras = CameraService(
-            self.sessions, self.supervisor, self.hub, self.bus, clock
-        )
+        self.cameras = CameraService(self.sessions, self.supervisor, self.hub, self.bus, clock)
         self.events = EventReader(self.sessions)
         self.alerts = AlertReader(self.sessions)
         self.actions = EventActions(self.outbox, self.events, self.bus)

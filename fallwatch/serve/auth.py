@@ -44,9 +44,7 @@ class Principal:
 
 
 class AuthService:
-    def __init__(
-        self, sessions: sessionmaker[Session], clock: Callable[[], datetime]
-    ) -> None:
+    def __init__(self, sessions: sessionmaker[Session], clock: Callable[[], datetime]) -> None:
         self.sessions = sessions
         self.clock = clock
 
@@ -110,9 +108,7 @@ class AuthService:
         """The user when the password matches and the account is enabled, else None."""
         with self.sessions.begin() as session:
             user = repo.find_user(session, username)
-            ok, rehashed = verify_password(
-                user.password_hash if user else None, password
-            )
+            ok, rehashed = verify_password(user.password_hash if user else None, password)
             if user is None or not ok or user.disabled:
                 return None
             repo.record_login(session, user.id, now=self.clock(), rehashed=rehashed)
@@ -126,9 +122,7 @@ class AuthService:
                 return None
             if user.disabled or user.session_version != data.version:
                 return None
-            return Principal(
-                user.username, user.role, user.id, via_token=False, session=data
-            )
+            return Principal(user.username, user.role, user.id, via_token=False, session=data)
 
     def logout_everywhere(self, user_id: int) -> None:
         with self.sessions.begin() as session:
@@ -137,9 +131,7 @@ class AuthService:
 
     # --- API tokens ------------------------------------------------------------------
 
-    def create_token(
-        self, name: str, role: Role, created_by: int | None
-    ) -> tuple[str, TokenView]:
+    def create_token(self, name: str, role: Role, created_by: int | None) -> tuple[str, TokenView]:
         token, hashed, prefix = new_api_token()
         with self.sessions.begin() as session:
             view = repo.add_token(

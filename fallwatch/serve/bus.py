@@ -122,9 +122,7 @@ class NoticeBus:
     def __init__(self, queue_size: int = 100) -> None:
         self.queue_size = queue_size
         self._lock = threading.Lock()
-        self._subscribers: list[
-            tuple[asyncio.AbstractEventLoop, asyncio.Queue[Notice]]
-        ] = []
+        self._subscribers: list[tuple[asyncio.AbstractEventLoop, asyncio.Queue[Notice]]] = []
         self._ids = itertools.count(1)
 
     def publish(self, body: NoticeBody) -> Notice:
@@ -145,9 +143,7 @@ class NoticeBus:
 
     def subscribe(self) -> Subscription:
         """Notices from now on, in the calling event loop; `close()` the subscription after."""
-        sub = Subscription(
-            self, asyncio.get_running_loop(), asyncio.Queue(self.queue_size)
-        )
+        sub = Subscription(self, asyncio.get_running_loop(), asyncio.Queue(self.queue_size))
         with self._lock:
             self._subscribers.append((sub.loop, sub.queue))
         return sub

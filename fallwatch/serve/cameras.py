@@ -70,9 +70,7 @@ class CameraService:
         with self._lock:
             self._entries = {}
             for row in rows:
-                config = file_cams.get(row.id) or CameraConfig.model_validate_json(
-                    row.config_json
-                )
+                config = file_cams.get(row.id) or CameraConfig.model_validate_json(row.config_json)
                 self._entries[row.id] = CameraEntry(config, row.origin, row.paused)
             for entry in self._entries.values():
                 self.supervisor.set_camera(entry.config, paused=entry.paused)
@@ -119,9 +117,7 @@ class CameraService:
                     "and restart (only pause and resume work here)"
                 )
             if "id" in changes and changes["id"] != camera_id:
-                raise Conflict(
-                    "a camera's id cannot change: remove it and add a new one"
-                )
+                raise Conflict("a camera's id cannot change: remove it and add a new one")
             merged = entry.config.model_dump(mode="json", exclude_unset=False)
             merged.update(changes)
             camera = CameraConfig.model_validate(merged)

@@ -34,9 +34,7 @@ class Housekeeper:
 
     def start(self) -> None:
         self._stop.clear()
-        self._thread = threading.Thread(
-            target=self._run, name="housekeeping", daemon=True
-        )
+        self._thread = threading.Thread(target=self._run, name="housekeeping", daemon=True)
         self._thread.start()
 
     def stop(self, timeout_s: float = 5.0) -> None:

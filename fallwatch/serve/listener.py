@@ -44,12 +44,8 @@ class WorkerRouter:
     def on_worker(self, report: WorkerReport) -> None:
         previous = self.hub.worker(report.camera_id)
         if previous is not None and report.restarts > previous.restarts:
-            self.counters.count_restarts(
-                report.camera_id, report.restarts - previous.restarts
-            )
+            self.counters.count_restarts(report.camera_id, report.restarts - previous.restarts)
         self.hub.put_worker(report)
         self.bus.publish(
-            CameraNotice(
-                report.camera_id, worker=report.state.value, message=report.message
-            )
+            CameraNotice(report.camera_id, worker=report.state.value, message=report.message)
         )

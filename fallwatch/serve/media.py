@@ -38,9 +38,7 @@ class MediaStore:
         stem = when.strftime("%H%M%S-") + f"{when.microsecond // 1000:03d}"
         path = folder / stem
         n = 1
-        while (
-            path.with_suffix(".jpg").exists() or path.with_suffix(CLIP_SUFFIX).exists()
-        ):
+        while path.with_suffix(".jpg").exists() or path.with_suffix(CLIP_SUFFIX).exists():
             n += 1  # two events in the same millisecond (two people)
             path = folder / f"{stem}-{n}"
         return path
@@ -54,13 +52,8 @@ class MediaStore:
 
     def write_clip(self, path: Path, frames: Sequence[ClipFrame]) -> Path | None:
         """Encode `frames` (annotated JPEGs, oldest first) as WebM; None when there are none."""
-        images = [
-            cv2.imdecode(np.frombuffer(f.jpeg, np.uint8), cv2.IMREAD_COLOR)
-            for f in frames
-        ]
-        pairs = [
-            (f, im) for f, im in zip(frames, images, strict=True) if im is not None
-        ]
+        images = [cv2.imdecode(np.frombuffer(f.jpeg, np.uint8), cv2.IMREAD_COLOR) for f in frames]
+        pairs = [(f, im) for f, im in zip(frames, images, strict=True) if im is not None]
         if len(pairs) < 2:
             log.warning("clip %s: fewer than 2 frames, not written", path.name)
             return None

@@ -65,9 +65,7 @@ class AlertReader:
     def counts(self) -> dict[str, int]:
         """Alerts per delivery status."""
         with self.sessions.begin() as session:
-            return {
-                k.value: v for k, v in alerts.alert_status_counts(session).items()
-            }
+            return {k.value: v for k, v in alerts.alert_status_counts(session).items()}
 
     def of_event(self, event_id: int) -> list[AlertView]:
         """One event's alerts with every delivery attempt."""

@@ -61,9 +61,7 @@ class EventRecorder:
         self.on_recorded = on_recorded
         self._lock = threading.Lock()
         self._pending: list[_PendingClip] = []
-        self._writer = ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="clip-writer"
-        )
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clip-writer")
 
     def on_event(self, camera_event: CameraEvent) -> int | None:
         """Store one event; returns its id (None: a recovery with no open event)."""
@@ -84,9 +82,7 @@ class EventRecorder:
                 clip_path=clip,
             )
             assert event_id is not None
-            pre = self.hub.recent(
-                event.camera_id, camera_event.captured_at - self.recording.pre_s
-            )
+            pre = self.hub.recent(event.camera_id, camera_event.captured_at - self.recording.pre_s)
             with self._lock:
                 self._pending.append(
                     _PendingClip(
@@ -125,9 +121,7 @@ class EventRecorder:
                 if clip.camera_id != packet.camera_id:
                     continue
                 if not clip.frames or packet.captured_at > clip.frames[-1].captured_at:
-                    clip.frames.append(
-                        ClipFrame(packet.captured_at, packet.annotated_jpeg)
-                    )
+                    clip.frames.append(ClipFrame(packet.captured_at, packet.annotated_jpeg))
                 if packet.captured_at >= clip.until:
                     done.append(clip)
             for clip in done:
@@ -152,9 +146,7 @@ class EventRecorder:
             log.exception("event %d: writing the clip failed", clip.event_id)
             return
         if written is not None:
-            self.bus.publish(
-                EventChangedNotice(clip.event_id, clip.camera_id, clip=True)
-            )
+            self.bus.publish(EventChangedNotice(clip.event_id, clip.camera_id, clip=True))
 
     def flush(self, timeout_s: float = 30.0) -> None:
         """Write every pending clip now with what it has (shutdown, tests)."""
@@ -163,9 +155,7 @@ class EventRecorder:
         for clip in pending:
             self._writer.submit(self._write, clip)
         self._writer.shutdown(wait=True)
-        self._writer = ThreadPoolExecutor(
-            max_workers=1, thread_name_prefix="clip-writer"
-        )
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="clip-writer")
 
     def pending(self) -> int:
         with self._lock:

@@ -41,9 +41,7 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def verify_password(
-    password_hash: str | None, password: str
-) -> tuple[bool, str | None]:
+def verify_password(password_hash: str | None, password: str) -> tuple[bool, str | None]:
     """(matches, new hash when the stored one uses outdated parameters, else None)."""
     try:
         _hasher.verify(password_hash or _DUMMY_HASH, password)
@@ -51,9 +49,7 @@ def verify_password(
         return False, None
     if password_hash is None:
         return False, None
-    return True, _hasher.hash(password) if _hasher.check_needs_rehash(
-        password_hash
-    ) else None
+    return True, _hasher.hash(password) if _hasher.check_needs_rehash(password_hash) else None
 
 
 def new_api_token() -> tuple[str, str, str]:
@@ -109,9 +105,7 @@ class SessionSigner:
         self, user_id: int, version: int, now: float | None = None
     ) -> tuple[str, SessionData]:
         now = time.time() if now is None else now
-        data = SessionData(
-            user_id, version, secrets.token_urlsafe(16), now + self.max_age_s
-        )
+        data = SessionData(user_id, version, secrets.token_urlsafe(16), now + self.max_age_s)
         payload = _b64(
             json.dumps(
                 {"u": user_id, "v": version, "n": data.nonce, "e": int(data.expires_at)}
@@ -127,21 +121,13 @@ class SessionSigner:
             return None
         try:
             raw = json.loads(_unb64(payload))
-            data = SessionData(
-                int(raw["u"]), int(raw["v"]), str(raw["n"]), float(raw["e"])
-            )
+            data = SessionData(int(raw["u"]), int(raw["v"]), str(raw["n"]), float(raw["e"]))
         except (ValueError, KeyError, TypeError):
             return None
         return data if data.expires_at > now else None
 
     def csrf_token(self, session: SessionData) -> str:
-        return _b64(
-            hmac.new(
-                self.key, f"csrf:{session.nonce}".encode(), hashlib.sha256
-            ).digest()
-        )
+        return _b64(hmac.new(self.key, f"csrf:{session.nonce}".encode(), hashlib.sha256).digest())
 
     def check_csrf(self, session: SessionData, token: str | None) -> bool:
-        return bool(token) and hmac.compare_digest(
-            token or "", self.csrf_token(session)
-        )
+        return bool(token) and hmac.compare_digest(token or "", self.csrf_token(session))

@@ -122,9 +122,7 @@ class Supervisor:
     def start(self) -> None:
         if self._thread is not None:
             raise RuntimeError("supervisor already started")
-        self._thread = threading.Thread(
-            target=self._monitor, name="supervisor", daemon=True
-        )
+        self._thread = threading.Thread(target=self._monitor, name="supervisor", daemon=True)
         self._thread.start()
 
     def stop(self) -> None:
@@ -242,9 +240,7 @@ class Supervisor:
                 return
             silent_s = now - gen.heartbeat.value
             if silent_s > self.config.stall_s:
-                self._crashed(
-                    cam, f"worker stalled: no heartbeat for {silent_s:.0f} s, killed"
-                )
+                self._crashed(cam, f"worker stalled: no heartbeat for {silent_s:.0f} s, killed")
                 return
             if now - gen.started_at > HEALTHY_AFTER_S and cam.crash_streak:
                 cam.crash_streak = 0
@@ -283,12 +279,12 @@ class Supervisor:
         cam.worker = None
         cam.restarts += 1
         cam.crash_streak += 1
-        delay_s = Backoff(base_s=1.0, max_s=self.config.restart_backoff_max_s).delay_s(cam.crash_streak)
+        delay_s = Backoff(base_s=1.0, max_s=self.config.restart_backoff_max_s).delay_s(
+            cam.crash_streak
+        )
         cam.restart_at = time.monotonic() + delay_s
         cam.state = WorkerState.RESTARTING
-        self._report(
-            cam, f"{why}; restarting in {delay_s:.0f} s", level=logging.WARNING
-        )
+        self._report(cam, f"{why}; restarting in {delay_s:.0f} s", level=logging.WARNING)
 
     def _stop_worker(self, cam: _Camera, state: WorkerState, why: str) -> None:
         with self._lock:
@@ -320,9 +316,7 @@ class Supervisor:
         cam.last_message = message
         log.log(level, "camera %s: %s", cam.config.id, message)
         try:
-            self.listener.on_worker(
-                WorkerReport(cam.config.id, cam.state, message, cam.restarts)
-            )
+            self.listener.on_worker(WorkerReport(cam.config.id, cam.state, message, cam.restarts))
         except Exception:
             log.exception("camera %s: worker listener failed", cam.config.id)
 
@@ -339,18 +333,13 @@ class Supervisor:
             try:
                 self._dispatch(cam, gen, msg)
             except Exception:
-                log.exception(
-                    "camera %s: handling %s failed", cam.config.id, type(msg).__name__
-                )
+                log.exception("camera %s: handling %s failed", cam.config.id, type(msg).__name__)
 
     def _dispatch(self, cam: _Camera, gen: _Generation, msg: object) -> None:
         # No lock here: the monitor may hold it while ending this very generation (and
         # joining this thread); the state is informative, so a benign race is fine.
         if isinstance(msg, (FramePacket, CameraStats)):
-            if (
-                cam.state in (WorkerState.STARTING, WorkerState.RESTARTING)
-                and cam.worker is gen
-            ):
+            if cam.state in (WorkerState.STARTING, WorkerState.RESTARTING) and cam.worker is gen:
                 cam.state = WorkerState.RUNNING
                 self._report(cam, "running")
             if isinstance(msg, FramePacket):

@@ -188,11 +188,7 @@ class MjpegReader:
 
     def open(self) -> None:
         parts = urlsplit(self.url)
-        cls = (
-            http.client.HTTPSConnection
-            if parts.scheme == "https"
-            else http.client.HTTPConnection
-        )
+        cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
         conn = cls(parts.hostname or "", parts.port, timeout=self.timeout_s)
         path = parts.path or "/"
         if parts.query:
@@ -200,9 +196,7 @@ class MjpegReader:
         headers = {"Accept": "multipart/x-mixed-replace, image/jpeg"}
         if parts.username is not None:
             creds = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
-            headers["Authorization"] = (
-                "Basic " + base64.b64encode(creds.encode()).decode()
-            )
+            headers["Authorization"] = "Basic " + base64.b64encode(creds.encode()).decode()
         try:
             conn.request("GET", path, headers=headers)
             resp = conn.getresponse()
@@ -215,9 +209,7 @@ class MjpegReader:
             raise CaptureError(f"HTTP {resp.status} {resp.reason}")
         if "multipart" not in ctype:
             conn.close()
-            raise CaptureError(
-                f"not an MJPEG stream (Content-Type {ctype or 'missing'})"
-            )
+            raise CaptureError(f"not an MJPEG stream (Content-Type {ctype or 'missing'})")
         self._conn, self._resp = conn, resp
 
     def read(self) -> Image:
@@ -310,9 +302,7 @@ class FfmpegReader:
             self._cap = None
 
 
-def make_reader(
-    source: str, *, is_file: bool, loop: bool, timeout_s: float
-) -> FrameReader:
+def make_reader(source: str, *, is_file: bool, loop: bool, timeout_s: float) -> FrameReader:
     if is_file:
         return FileReader(source, loop=loop)
     scheme = urlsplit(source).scheme
@@ -326,9 +316,7 @@ def redact_url(url: str) -> str:
     parts = urlsplit(url)
     if parts.password is None:
         return url
-    netloc = f"{parts.username}:***@{parts.hostname}" + (
-        f":{parts.port}" if parts.port else ""
-    )
+    netloc = f"{parts.username}:***@{parts.hostname}" + (f":{parts.port}" if parts.port else "")
     return parts._replace(netloc=netloc).geturl()
 
 
@@ -349,9 +337,7 @@ class CaptureThread:
         self.slot = LatestFrame()
         self._on_state = on_state
         self._stop = threading.Event()
-        self._thread = threading.Thread(
-            target=self._run, name=f"capture-{camera_id}", daemon=True
-        )
+        self._thread = threading.Thread(target=self._run, name=f"capture-{camera_id}", daemon=True)
         self._lock = threading.Lock()
         self._state = ConnectionState.CONNECTING
         self._frames = 0
@@ -390,9 +376,7 @@ class CaptureThread:
                 reconnects=self._reconnects,
                 failures=self._failures,
                 last_error=self._last_error,
-                retry_in_s=None
-                if self._retry_at is None
-                else max(0.0, self._retry_at - now),
+                retry_in_s=None if self._retry_at is None else max(0.0, self._retry_at - now),
                 source_fps=fps,
             )
 
@@ -461,9 +445,7 @@ class CaptureThread:
                         if len(self._recent) > 120:
                             del self._recent[:60]
                     self.slot.put(
-                        CapturedFrame(
-                            image=image, index=index, t_s=t_s, captured_at=time.time()
-                        )
+                        CapturedFrame(image=image, index=index, t_s=t_s, captured_at=time.time())
                     )
                     failures_in_row = 0  # a frame arrived: healthy again
                     if period_s:

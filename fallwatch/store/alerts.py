@@ -131,9 +131,7 @@ def suppress_pending(
 # --- policy and escalation queries -------------------------------------------------
 
 
-def last_alert_at(
-    session: Session, camera_id: str, track_id: int | None = None
-) -> datetime | None:
+def last_alert_at(session: Session, camera_id: str, track_id: int | None = None) -> datetime | None:
     """When the last event on the camera (and person, if given) was alerted (not suppressed)."""
     query = (
         select(func.max(Alert.created_at))
@@ -178,18 +176,14 @@ def has_alert_kind_since(
     return bool(session.execute(query).scalar())
 
 
-def events_due_for_escalation(
-    session: Session, *, created_before: datetime
-) -> list[Event]:
+def events_due_for_escalation(session: Session, *, created_before: datetime) -> list[Event]:
     """Open events raised before `created_before` that alerted someone and were never escalated."""
     alerted = exists().where(
         Alert.event_id == Event.id,
         Alert.kind == AlertKind.ALERT,
         Alert.status != AlertStatus.SUPPRESSED,
     )
-    escalated = exists().where(
-        Alert.event_id == Event.id, Alert.kind == AlertKind.ESCALATION
-    )
+    escalated = exists().where(Alert.event_id == Event.id, Alert.kind == AlertKind.ESCALATION)
     query = (
         select(Event)
         .where(Event.state == EventState.OPEN, Event.created_at <= created_before)
@@ -271,7 +265,5 @@ def list_alerts(
 
 def alert_status_counts(session: Session) -> dict[AlertStatus, int]:
     """How many alerts are in each status (for health checks and tests)."""
-    rows = session.execute(
-        select(Alert.status, func.count()).group_by(Alert.status)
-    ).all()
+    rows = session.execute(select(Alert.status, func.count()).group_by(Alert.status)).all()
     return {status: int(n) for status, n in rows}

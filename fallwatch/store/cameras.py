@@ -121,18 +121,14 @@ def sync_config_cameras(
     for camera_id, config_json in cameras.items():
         row = rows.get(camera_id)
         if row is None:
-            add_camera(
-                session, camera_id, config_json, origin=CameraOrigin.CONFIG, now=now
-            )
+            add_camera(session, camera_id, config_json, origin=CameraOrigin.CONFIG, now=now)
             added.append(camera_id)
         elif row.config_json != config_json or row.origin is not CameraOrigin.CONFIG:
             row.config_json = config_json
             row.origin = CameraOrigin.CONFIG
             row.updated_at = now
     removed = [
-        r.id
-        for r in rows.values()
-        if r.origin is CameraOrigin.CONFIG and r.id not in cameras
+        r.id for r in rows.values() if r.origin is CameraOrigin.CONFIG and r.id not in cameras
     ]
     if removed:
         session.execute(delete(CameraRow).where(CameraRow.id.in_(removed)))

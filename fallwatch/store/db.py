@@ -75,9 +75,7 @@ def migrate(url_or_engine: str | Engine, revision: str = "head") -> None:
     from alembic import command
     from alembic.config import Config
 
-    engine = (
-        make_engine(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
-    )
+    engine = make_engine(url_or_engine) if isinstance(url_or_engine, str) else url_or_engine
     cfg = Config()
     cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
     try:

@@ -89,21 +89,15 @@ def requeue_expired(session: Session, *, now: datetime) -> int:
     """
     expired = list(
         session.execute(
-            select(Alert.id).where(
-                Alert.status == AlertStatus.SENDING, Alert.lease_until < now
-            )
+            select(Alert.id).where(Alert.status == AlertStatus.SENDING, Alert.lease_until < now)
         ).scalars()
     )
     if not expired:
         return 0
-    reason = (
-        "lease expired: the dispatcher stopped mid-send; outcome unknown, sending again"
-    )
+    reason = "lease expired: the dispatcher stopped mid-send; outcome unknown, sending again"
     session.execute(
         update(DeliveryAttempt)
-        .where(
-            DeliveryAttempt.alert_id.in_(expired), DeliveryAttempt.finished_at.is_(None)
-        )
+        .where(DeliveryAttempt.alert_id.in_(expired), DeliveryAttempt.finished_at.is_(None))
         .values(finished_at=now, ok=False, error=reason)
     )
     result = session.execute(
@@ -158,9 +152,7 @@ def claim_due_alerts(
     and recipient is still pending or sending, so nobody reads "resolved" before
     "person down".
     """
-    candidates = list(
-        session.execute(_due_alerts_query(), {"now": now, "limit": limit}).scalars()
-    )
+    candidates = list(session.execute(_due_alerts_query(), {"now": now, "limit": limit}).scalars())
     lease_until = now + timedelta(seconds=lease_s)
     claimed: list[ClaimedAlert] = []
     for alert_id in candidates:
@@ -183,9 +175,7 @@ def claim_due_alerts(
             .options(selectinload(Alert.event))
             .execution_options(populate_existing=True)
         ).scalar_one()
-        attempt = DeliveryAttempt(
-            alert_id=alert_id, started_at=now, claimed_by=claimed_by
-        )
+        attempt = DeliveryAttempt(alert_id=alert_id, started_at=now, claimed_by=claimed_by)
         session.add(attempt)
         session.flush()
         claimed.append(
@@ -276,9 +266,7 @@ def finish_attempt(
         error = outcome.error or "failed"
         values = {
             "status": AlertStatus.FAILED,
-            "last_error": _clip(
-                f"{give_up_reason}: {error}" if give_up_reason else error
-            ),
+            "last_error": _clip(f"{give_up_reason}: {error}" if give_up_reason else error),
         }
     result = session.execute(
         update(Alert)
@@ -299,7 +287,5 @@ def finish_attempt(
 def next_due_at(session: Session) -> datetime | None:
     """When the earliest pending alert becomes due, None when nothing is pending."""
     return session.execute(
-        select(func.min(Alert.next_attempt_at)).where(
-            Alert.status == AlertStatus.PENDING
-        )
+        select(func.min(Alert.next_attempt_at)).where(Alert.status == AlertStatus.PENDING)
     ).scalar_one_or_none()

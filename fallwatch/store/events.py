@@ -48,9 +48,7 @@ def record_event(
     if event.kind is EventKind.RECOVERED:
         raise ValueError("a recovered event closes an earlier event: use resolve_track")
     if alert_status not in (AlertStatus.PENDING, AlertStatus.SUPPRESSED):
-        raise ValueError(
-            f"alert_status must be pending or suppressed, got {alert_status}"
-        )
+        raise ValueError(f"alert_status must be pending or suppressed, got {alert_status}")
     fall_seen_at = (
         None
         if event.fall_seen_s is None
@@ -107,9 +105,7 @@ def acknowledge_event(
         row.state = EventState.ACKNOWLEDGED
     if note:
         row.notes = f"{row.notes}\n{note}" if row.notes else note
-    suppress_pending(
-        session, event_id, [AlertKind.ESCALATION], f"acknowledged by {by}", now
-    )
+    suppress_pending(session, event_id, [AlertKind.ESCALATION], f"acknowledged by {by}", now)
     return row
 
 
@@ -139,30 +135,22 @@ def resolve_event(
     row.resolved_by = by
     if note:
         row.notes = f"{row.notes}\n{note}" if row.notes else note
-    suppress_pending(
-        session, event_id, [AlertKind.ESCALATION], f"resolved by {by}", now
-    )
+    suppress_pending(session, event_id, [AlertKind.ESCALATION], f"resolved by {by}", now)
     if was_suppressed or (notify_channels is not None and not notify_channels):
         return row
     query = select(Alert.channel, Alert.recipient).where(
         Alert.event_id == event_id,
         Alert.kind.in_([AlertKind.ALERT, AlertKind.ESCALATION]),
-        Alert.status.in_(
-            [AlertStatus.PENDING, AlertStatus.SENDING, AlertStatus.DELIVERED]
-        ),
+        Alert.status.in_([AlertStatus.PENDING, AlertStatus.SENDING, AlertStatus.DELIVERED]),
     )
     if notify_channels is not None:
         query = query.where(Alert.channel.in_(list(notify_channels)))
-    targets = [
-        AlertTarget(c, r) for c, r in session.execute(query.order_by(Alert.created_at))
-    ]
+    targets = [AlertTarget(c, r) for c, r in session.execute(query.order_by(Alert.created_at))]
     add_alerts(session, event_id, AlertKind.RESOLVED, targets, now=now)
     return row
 
 
-def find_open_event_for_track(
-    session: Session, camera_id: str, track_id: int
-) -> Event | None:
+def find_open_event_for_track(session: Session, camera_id: str, track_id: int) -> Event | None:
     """The latest not-yet-resolved event for one person on one camera."""
     query = (
         select(Event)

@@ -54,21 +54,15 @@ class UtcDateTime(TypeDecorator[datetime]):
     impl = DateTime
     cache_ok = True
 
-    def process_bind_param(
-        self, value: datetime | None, dialect: Dialect
-    ) -> datetime | None:
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
             # A naive time is ambiguous (local? UTC?); refusing it catches the bug early.
-            raise ValueError(
-                f"datetime must be timezone-aware, got naive {value.isoformat()}"
-            )
+            raise ValueError(f"datetime must be timezone-aware, got naive {value.isoformat()}")
         return value.astimezone(UTC).replace(tzinfo=None)
 
-    def process_result_value(
-        self, value: datetime | None, dialect: Dialect
-    ) -> datetime | None:
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         return None if value is None else value.replace(tzinfo=UTC)
 
 
@@ -104,9 +98,7 @@ class Event(Base):
     acknowledged_by: Mapped[str | None] = mapped_column(String(128))
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     resolved_by: Mapped[str | None] = mapped_column(String(128))
-    state: Mapped[EventState] = mapped_column(
-        _enum(EventState), default=EventState.OPEN
-    )
+    state: Mapped[EventState] = mapped_column(_enum(EventState), default=EventState.OPEN)
     notes: Mapped[str | None] = mapped_column(Text)
     snapshot_path: Mapped[str | None] = mapped_column(String(1024))
     clip_path: Mapped[str | None] = mapped_column(String(1024))
@@ -132,9 +124,7 @@ class Alert(Base):
         doc="Random hex id, sent with every message as the idempotency key. Random rather "
         "than a counter so a rebuilt database never reuses an id a receiver has seen.",
     )
-    event_id: Mapped[int] = mapped_column(
-        ForeignKey("events.id", ondelete="CASCADE"), index=True
-    )
+    event_id: Mapped[int] = mapped_column(ForeignKey("events.id", ondelete="CASCADE"), index=True)
     kind: Mapped[AlertKind] = mapped_column(_enum(AlertKind))
     channel: Mapped[str] = mapped_column(String(64))
     recipient: Mapped[str] = mapped_column(
@@ -150,9 +140,7 @@ class Alert(Base):
     claimed_by: Mapped[str | None] = mapped_column(String(64))
     last_error: Mapped[str | None] = mapped_column(Text)
     provider_message_id: Mapped[str | None] = mapped_column(String(256))
-    detail: Mapped[str | None] = mapped_column(
-        Text, doc="Kind-specific text (summary counts)."
-    )
+    detail: Mapped[str | None] = mapped_column(Text, doc="Kind-specific text (summary counts).")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
     delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
@@ -168,9 +156,7 @@ class Alert(Base):
     __table_args__ = (
         # Kind is part of the key: the same recipient gets the alert and later the
         # "resolved" message for one event, but never the same kind twice.
-        UniqueConstraint(
-            "event_id", "kind", "channel", "recipient", name="uq_alerts_target"
-        ),
+        UniqueConstraint("event_id", "kind", "channel", "recipient", name="uq_alerts_target"),
         Index("ix_alerts_status_due", "status", "next_attempt_at"),
     )
 
@@ -179,9 +165,7 @@ class DeliveryAttempt(Base):
     __tablename__ = "delivery_attempts"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    alert_id: Mapped[str] = mapped_column(
-        ForeignKey("alerts.id", ondelete="CASCADE"), index=True
-    )
+    alert_id: Mapped[str] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"), index=True)
     started_at: Mapped[datetime] = mapped_column(UtcDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(
         UtcDateTime, doc="None while in flight, or when the sender died mid-attempt."
@@ -218,9 +202,7 @@ class User(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
-    password_hash: Mapped[str] = mapped_column(
-        String(256), doc="argon2id hash (PHC string)."
-    )
+    password_hash: Mapped[str] = mapped_column(String(256), doc="argon2id hash (PHC string).")
     role: Mapped[Role] = mapped_column(_enum(Role))
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
     session_version: Mapped[int] = mapped_column(
@@ -236,9 +218,7 @@ class ApiToken(Base):
     __tablename__ = "api_tokens"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    name: Mapped[str] = mapped_column(
-        String(64), doc="What it is for ('nurse-call gateway')."
-    )
+    name: Mapped[str] = mapped_column(String(64), doc="What it is for ('nurse-call gateway').")
     token_hash: Mapped[str] = mapped_column(
         String(64),
         unique=True,
@@ -248,9 +228,7 @@ class ApiToken(Base):
         String(16), doc="First characters, to recognise it in lists."
     )
     role: Mapped[Role] = mapped_column(_enum(Role))
-    created_by: Mapped[int | None] = mapped_column(
-        ForeignKey("users.id", ondelete="SET NULL")
-    )
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     last_used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

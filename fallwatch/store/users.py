@@ -46,9 +46,7 @@ def user_view(u: User) -> UserView:
 
 
 def token_view(t: ApiToken) -> TokenView:
-    return TokenView(
-        t.id, t.name, t.prefix, t.role, t.created_at, t.last_used_at, t.revoked_at
-    )
+    return TokenView(t.id, t.name, t.prefix, t.role, t.created_at, t.last_used_at, t.revoked_at)
 
 
 # --- users ---------------------------------------------------------------------------
@@ -66,9 +64,7 @@ def get_user(session: Session, user_id: int) -> User:
 
 
 def find_user(session: Session, username: str) -> User | None:
-    return session.execute(
-        select(User).where(User.username == username)
-    ).scalar_one_or_none()
+    return session.execute(select(User).where(User.username == username)).scalar_one_or_none()
 
 
 def list_users(session: Session) -> list[UserView]:
@@ -159,16 +155,12 @@ def add_token(
 def find_token(session: Session, token_hash: str) -> ApiToken | None:
     """A live (not revoked) token by its hash."""
     return session.execute(
-        select(ApiToken).where(
-            ApiToken.token_hash == token_hash, ApiToken.revoked_at.is_(None)
-        )
+        select(ApiToken).where(ApiToken.token_hash == token_hash, ApiToken.revoked_at.is_(None))
     ).scalar_one_or_none()
 
 
 def touch_token(session: Session, token_id: int, *, now: datetime) -> None:
-    session.execute(
-        update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now)
-    )
+    session.execute(update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now))
 
 
 def list_tokens(session: Session) -> list[TokenView]:

@@ -108,7 +108,9 @@ class PersonTracker:
         cfg = self.config
         boxes = poses.xyxy
         area = np.maximum((boxes[:, 2] - boxes[:, 0]) * (boxes[:, 3] - boxes[:, 1]), 1.0)
-        seen = (poses.keypoint_scores >= cfg.duplicate_min_keypoint_score) & np.isfinite(poses.keypoints).all(axis=2)
+        seen = (poses.keypoint_scores >= cfg.duplicate_min_keypoint_score) & np.isfinite(
+            poses.keypoints
+        ).all(axis=2)
         order = np.argsort(-poses.scores, kind="stable")
         for rank, j in enumerate(order):
             for i in order[:rank]:
@@ -121,7 +123,9 @@ class PersonTracker:
                 shared = seen[i] & seen[j]
                 if shared.sum() < cfg.duplicate_min_shared_keypoints:
                     continue
-                dist = np.linalg.norm(poses.keypoints[i][shared] - poses.keypoints[j][shared], axis=1)
+                dist = np.linalg.norm(
+                    poses.keypoints[i][shared] - poses.keypoints[j][shared], axis=1
+                )
                 diag = float(np.hypot(boxes[j, 2] - boxes[j, 0], boxes[j, 3] - boxes[j, 1]))
                 if float(np.median(dist)) <= cfg.duplicate_keypoint_dist * max(diag, 1.0):
                     dup[j] = True

@@ -135,7 +135,9 @@ def label_windows(
     y[times_s < before] = 0
     if got_up:
         y[times_s > until + NEGATIVE_AFTER_UP_S] = 0
-    down = (times_s >= down_from + POSITIVE_AFTER_DOWN_S) & (times_s <= until - POSITIVE_BEFORE_UP_S)
+    down = (times_s >= down_from + POSITIVE_AFTER_DOWN_S) & (
+        times_s <= until - POSITIVE_BEFORE_UP_S
+    )
     for t in np.unique(times_s[down]):
         at = np.flatnonzero(times_s == t)
         # The faller is the person the rules find most down at that moment, frame by
@@ -188,7 +190,11 @@ def load_clips(
                 missing.append(f"{name}:{clip.file}")
                 continue
             w = _record(det, config, window_s)
-            duration = clip.duration_s if clip.duration_s is not None else len(det.times_s) / max(det.fps, 1e-6)
+            duration = (
+                clip.duration_s
+                if clip.duration_s is not None
+                else len(det.times_s) / max(det.fps, 1e-6)
+            )
             clips.append(
                 ClipData(
                     manifest=name,

@@ -80,7 +80,9 @@ def auc(y: FloatArr, score: FloatArr) -> float | None:
     return float((ranks[: len(pos)].sum() - len(pos) * (len(pos) + 1) / 2) / (len(pos) * len(neg)))
 
 
-def _held_out_windows(model: SequenceModel, held: Sequence[ClipData]) -> tuple[FloatArr, FloatArr, FloatArr]:
+def _held_out_windows(
+    model: SequenceModel, held: Sequence[ClipData]
+) -> tuple[FloatArr, FloatArr, FloatArr]:
     ys, ps, rs = [np.zeros(0)], [np.zeros(0)], [np.zeros(0)]
     for c in held:
         keep = c.y >= 0
@@ -192,6 +194,8 @@ def render(folds: Sequence[Fold], decisions: Sequence[Decision], clips: Sequence
         )
     for d in decisions:
         diffs = [line for f in folds for line in f.changed[d]]
-        lines.append(f"{d[0]}@{d[1]:g} changed {len(diffs)} certain clip(s) from the rules' verdict")
+        lines.append(
+            f"{d[0]}@{d[1]:g} changed {len(diffs)} certain clip(s) from the rules' verdict"
+        )
         lines.extend(f"  {line}" for line in diffs)
     return "\n".join(lines)

@@ -42,9 +42,7 @@ def _errors_text(errors: list[Any]) -> str:
     parts = []
     for err in errors:
         loc = ".".join(str(p) for p in err.get("loc", ()) if p != "body") or "body"
-        parts.append(
-            f"{loc}: {str(err.get('msg', 'invalid')).removeprefix('Value error, ')}"
-        )
+        parts.append(f"{loc}: {str(err.get('msg', 'invalid')).removeprefix('Value error, ')}")
     return "; ".join(parts)
 
 
@@ -72,9 +70,7 @@ def create_app(server: FallwatchServer) -> FastAPI:
     @app.exception_handler(NotAuthenticated)
     async def not_authenticated(request: Request, exc: NotAuthenticated) -> Response:
         if _wants_page(request) and request.method == "GET":
-            target = request.url.path + (
-                f"?{request.url.query}" if request.url.query else ""
-            )
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
         return JSONResponse(
             {"detail": exc.detail},
@@ -122,6 +118,5 @@ def create_app(server: FallwatchServer) -> FastAPI:
 def _jsonable(errors: list[Any]) -> list[dict[str, Any]]:
     # `input` and `ctx` can hold non-JSON values (bytes, exceptions) or secrets.
     return [
-        {"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")}
-        for e in errors
+        {"loc": list(e.get("loc", ())), "msg": e.get("msg"), "type": e.get("type")} for e in errors
     ]

@@ -62,9 +62,7 @@ class ServerCollector(Collector):
             latency.add_metric([cam], s.latency_ms)
             dropped.add_metric([cam], s.dropped)
             reconnects.add_metric([cam], s.reconnects)
-            connected.add_metric(
-                [cam], 1.0 if s.connection is ConnectionState.CONNECTED else 0.0
-            )
+            connected.add_metric([cam], 1.0 if s.connection is ConnectionState.CONNECTED else 0.0)
         yield from (fps, src, infer, latency, dropped, reconnects, connected)
         restarts = CounterMetricFamily(
             "fallwatch_worker_restarts",

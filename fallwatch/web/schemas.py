@@ -20,19 +20,13 @@ class Input(BaseModel):
 
 
 class CameraStatsPublic(BaseModel):
-    connection: str = Field(
-        description="connecting, connected, disconnected, ended or stopped."
-    )
-    analysis_fps: float = Field(
-        description="Frames analysed per second, last few seconds."
-    )
+    connection: str = Field(description="connecting, connected, disconnected, ended or stopped.")
+    analysis_fps: float = Field(description="Frames analysed per second, last few seconds.")
     target_fps: float
     source_fps: float = Field(description="Frames per second read from the source.")
     frames: int
     analysed: int
-    dropped: int = Field(
-        description="Frames read but not analysed since the worker started."
-    )
+    dropped: int = Field(description="Frames read but not analysed since the worker started.")
     inference_ms: float
     latency_ms: float = Field(description="Capture to annotated frame, milliseconds.")
     reconnects: int
@@ -61,15 +55,11 @@ class CameraPublic(BaseModel):
     worker_message: str
     restarts: int
     stats: CameraStatsPublic | None
-    config: dict[str, Any] = Field(
-        description="The full camera config (password hidden)."
-    )
+    config: dict[str, Any] = Field(description="The full camera config (password hidden).")
 
 
 class ActionInput(Input):
-    note: str | None = Field(
-        None, max_length=2000, description="Free text kept with the event."
-    )
+    note: str | None = Field(None, max_length=2000, description="Free text kept with the event.")
 
 
 class Stored(BaseModel):
@@ -134,9 +124,7 @@ class AlertPublic(Stored):
 
 class UserCreate(Input):
     username: str = Field(pattern=USERNAME_PATTERN, description="Login name.")
-    password: str = Field(
-        min_length=8, max_length=1024, description="At least 8 characters."
-    )
+    password: str = Field(min_length=8, max_length=1024, description="At least 8 characters.")
     role: Role = Role.VIEWER
 
 
@@ -173,19 +161,13 @@ class TokenPublic(Stored):
 
 
 class TokenCreated(TokenPublic):
-    token: str = Field(
-        description="Shown once: send it as 'Authorization: Bearer <token>'."
-    )
+    token: str = Field(description="Shown once: send it as 'Authorization: Bearer <token>'.")
 
 
 class HealthPublic(BaseModel):
-    status: str = Field(
-        description="'ok', or 'degraded' when the database or a camera is down."
-    )
+    status: str = Field(description="'ok', or 'degraded' when the database or a camera is down.")
     database: bool
     uptime_s: float
-    cameras: dict[str, str] = Field(
-        description="Camera id -> worker state / connection."
-    )
+    cameras: dict[str, str] = Field(description="Camera id -> worker state / connection.")
     alerts: dict[str, int] = Field(description="Alerts per delivery status.")
     open_events: int

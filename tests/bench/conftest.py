@@ -5,7 +5,9 @@ import numpy as np
 import pytest
 
 
-def write_video(path: Path, frames: int, size_wh: tuple[int, int] = (64, 48), fps: float = 10.0) -> Path:
+def write_video(
+    path: Path, frames: int, size_wh: tuple[int, int] = (64, 48), fps: float = 10.0
+) -> Path:
     """A tiny synthetic clip: frame i is a flat grey of level 10 * i."""
     writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, size_wh)
     assert writer.isOpened()

@@ -13,7 +13,9 @@ SHORT_CLIP = "videos/gmdcsa24/GMDCSA24_S1_ADL_16.mp4"
 """3.5 s: the shortest non-uncertain clip of the shared set."""
 
 
-def test_frame_bench_on_real_clip(falls_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_frame_bench_on_real_clip(
+    falls_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "bench.json"
     clip = falls_dir / data.DEFAULT_CLIP
     assert main(["bench", str(clip), "--frames", "30", "--warmup", "2", "--json", str(out)]) == 0
@@ -85,10 +87,23 @@ def test_no_data_and_no_video(
     assert "FALLWATCH_DATA" in _one_line_error(capsys)
 
 
-def test_zoom_compare_on_real_clip(falls_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_zoom_compare_on_real_clip(
+    falls_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     out = tmp_path / "zoom.json"
     clip = falls_dir / data.DEFAULT_CLIP
-    argv = ["bench", str(clip), "--zoom", "compare", "--frames", "20", "--warmup", "1", "--json", str(out)]
+    argv = [
+        "bench",
+        str(clip),
+        "--zoom",
+        "compare",
+        "--frames",
+        "20",
+        "--warmup",
+        "1",
+        "--json",
+        str(out),
+    ]
     assert main(argv) == 0
     figures = json.loads(out.read_text())
     assert set(figures["runs"]) == {"off", "on"}
@@ -104,6 +119,8 @@ def test_zoom_compare_on_real_clip(falls_dir: Path, tmp_path: Path, capsys: pyte
         assert words in printed
 
 
-def test_zoom_compare_needs_a_pose_model(tiny_video: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_zoom_compare_needs_a_pose_model(
+    tiny_video: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert main(["bench", str(tiny_video), "--zoom", "compare", "--detector", "yolo"]) == 2
     assert "has no zoomed look" in _one_line_error(capsys)

@@ -77,7 +77,9 @@ def test_hybrid_config_threads_both_models() -> None:
     assert (cfg.pose.num_threads, cfg.yolo.num_threads, cfg.pose.input_wh) == (1, 1, (320, 256))
 
 
-@pytest.mark.parametrize(("threads", "wh", "match"), [(0, None, "threads"), (2, (250, 192), "multiples of 32")])
+@pytest.mark.parametrize(
+    ("threads", "wh", "match"), [(0, None, "threads"), (2, (250, 192), "multiples of 32")]
+)
 def test_detector_config_rejects(threads: int, wh: tuple[int, int] | None, match: str) -> None:
     with pytest.raises(ValueError, match=match):
         bench_detector_config("pose", threads, wh)
@@ -94,7 +96,9 @@ def test_zoom_effect_counts_looks_and_down_score_changes() -> None:
     nan = float("nan")
     info = VideoInfo(Path("x.mp4"), 640, 480, 10.0, 4)
 
-    def report(down: tuple[float, ...], looks: tuple[tuple[ZoomLook, ...], ...]) -> FrameBenchReport:
+    def report(
+        down: tuple[float, ...], looks: tuple[tuple[ZoomLook, ...], ...]
+    ) -> FrameBenchReport:
         return FrameBenchReport(info, 4, 0, {}, 1.0, True, 1.0, looks, down)
 
     added = ZoomLook(1, (0, 0, 10, 10), ZoomAction.ADDED, 0, 15)
@@ -102,7 +106,9 @@ def test_zoom_effect_counts_looks_and_down_score_changes() -> None:
     off = report((0.1, 0.2, nan, nan), ())
     on = report((0.1, 0.5, 0.7, nan), ((), (kept,), (added,), ()))
     effect = zoom_effect(off, on)
-    assert effect["looks"] == 2 and effect["actions"]["added"] == 1 and effect["actions"]["kept"] == 1
+    assert (
+        effect["looks"] == 2 and effect["actions"]["added"] == 1 and effect["actions"]["kept"] == 1
+    )
     assert effect["looks_with_more_keypoints"] == 1 and effect["mean_keypoints_gained"] == 15
     assert effect["frames_with_someone_tracked"] == {"off": 2, "on": 3}
     assert effect["frames_down_score_changed"] == 1  # frame 1; frame 2 had nobody before

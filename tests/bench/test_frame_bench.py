@@ -46,7 +46,9 @@ def test_frame_bench_whole_clip_after_warmup(tiny_video: Path) -> None:
     assert report.frames == 5  # the clip once through; warm-up frames are not counted
     assert detector.calls == 8
     # No split: preprocess and postprocess are inside inference.
-    assert list(report.stages) == [s for s in STAGES if s not in ("preprocess", "postprocess", "zoom")]
+    assert list(report.stages) == [
+        s for s in STAGES if s not in ("preprocess", "postprocess", "zoom")
+    ]
     assert not report.detector_split
     assert all(s.mean_ms > 0 for s in report.stages.values())
     assert report.fps > 0 and report.x_realtime == pytest.approx(report.fps / report.video.fps)

@@ -36,14 +36,25 @@ peer_nfd = _load_script()
 
 def _run(*args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, str(SCRIPT), *args], capture_output=True, text=True, timeout=300, check=False
+        [sys.executable, str(SCRIPT), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
     )
 
 
 @needs_peer
 def test_peer_comparison_on_one_clip(falls_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "peer.json"
-    proc = _run("--manifest", str(falls_dir / "manifest.json"), "--only", SHORT_CLIP_GLOB, "--json", str(out))
+    proc = _run(
+        "--manifest",
+        str(falls_dir / "manifest.json"),
+        "--only",
+        SHORT_CLIP_GLOB,
+        "--json",
+        str(out),
+    )
     assert proc.returncode == 0, proc.stderr
     report = json.loads(out.read_text())
     (clip,) = report["clips"]
@@ -101,8 +112,16 @@ def test_selection_across_manifests_by_file_or_name(tmp_path: Path) -> None:
     home = _manifest(tmp_path / "home", ["videos/a.mp4"])
     names = [r.name for r in peer_nfd.select_clips([lab, home], None, None)]
     assert names == ["lab/videos/a.mp4", "lab/videos/b.mp4", "home/videos/a.mp4"]
-    assert [r.name for r in peer_nfd.select_clips([lab, home], ["home/*"], None)] == ["home/videos/a.mp4"]
-    assert [r.name for r in peer_nfd.select_clips([lab, home], ["videos/a.mp4"], 1)] == ["lab/videos/a.mp4"]
-    assert [r.source for r in peer_nfd.select_clips([lab, home], None, None)] == ["lab", "lab", "home"]
-    with pytest.raises(ValueError, match="no clips in .* match --only 'x\\*'"):
+    assert [r.name for r in peer_nfd.select_clips([lab, home], ["home/*"], None)] == [
+        "home/videos/a.mp4"
+    ]
+    assert [r.name for r in peer_nfd.select_clips([lab, home], ["videos/a.mp4"], 1)] == [
+        "lab/videos/a.mp4"
+    ]
+    assert [r.source for r in peer_nfd.select_clips([lab, home], None, None)] == [
+        "lab",
+        "lab",
+        "home",
+    ]
+    with pytest.raises(ValueError, match=r"no clips in .* match --only 'x\*'"):
         peer_nfd.select_clips([lab, home], ["x*"], None)

@@ -25,7 +25,17 @@ def fallwatch(*args, cwd=None):
 
 def test_analyze_writes_annotated_video_and_event_report(falls_dir, tmp_path):
     out, report = tmp_path / "a.mp4", tmp_path / "ev.json"
-    r = fallwatch("analyze", falls_dir / CLIP, "-o", out, "--report", report, "--confirm-s", "2", "--no-progress")
+    r = fallwatch(
+        "analyze",
+        falls_dir / CLIP,
+        "-o",
+        out,
+        "--report",
+        report,
+        "--confirm-s",
+        "2",
+        "--no-progress",
+    )
     assert r.returncode == 0, r.stderr
     data = json.loads(report.read_text())
     alerts = [e for e in data["events"] if e["kind"] == "fall"]
@@ -44,9 +54,22 @@ def test_analyze_writes_annotated_video_and_event_report(falls_dir, tmp_path):
 
 def test_zone_over_the_faller_suppresses_the_alert(falls_dir, tmp_path):
     zones = tmp_path / "zones.yaml"
-    zones.write_text("zones:\n  - name: mat\n    polygon_xy: [[0, 250], [640, 250], [640, 480], [0, 480]]\n")
+    zones.write_text(
+        "zones:\n  - name: mat\n    polygon_xy: [[0, 250], [640, 250], [640, 480], [0, 480]]\n"
+    )
     report = tmp_path / "ev.json"
-    r = fallwatch("analyze", falls_dir / CLIP, "--no-video", "--report", report, "--confirm-s", "2", "--zones", zones, "--no-progress")
+    r = fallwatch(
+        "analyze",
+        falls_dir / CLIP,
+        "--no-video",
+        "--report",
+        report,
+        "--confirm-s",
+        "2",
+        "--zones",
+        zones,
+        "--no-progress",
+    )
     assert r.returncode == 0, r.stderr
     assert [e for e in json.loads(report.read_text())["events"] if e["kind"] != "recovered"] == []
 

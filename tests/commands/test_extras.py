@@ -15,7 +15,15 @@ import numpy as np
 import pytest
 
 EXTRA_MODULES = {
-    "server": ["fastapi", "starlette", "uvicorn", "jinja2", "argon2", "prometheus_client", "multipart"],
+    "server": [
+        "fastapi",
+        "starlette",
+        "uvicorn",
+        "jinja2",
+        "argon2",
+        "prometheus_client",
+        "multipart",
+    ],
     "notify": ["sqlalchemy", "alembic", "httpx", "paho", "apprise"],
     "eval": ["matplotlib", "tqdm"],
     "yolo": ["onnxruntime"],
@@ -53,7 +61,11 @@ def core_only(*args: object, cwd: Path | None = None) -> subprocess.CompletedPro
 def test_the_blocker_blocks() -> None:
     # Without this the tests below could pass on a machine that simply has everything.
     r = subprocess.run(
-        [sys.executable, "-c", CORE_ONLY.replace("from fallwatch.cli", "import fastapi\nfrom fallwatch.cli")],
+        [
+            sys.executable,
+            "-c",
+            CORE_ONLY.replace("from fallwatch.cli", "import fastapi\nfrom fallwatch.cli"),
+        ],
         capture_output=True,
         text=True,
         timeout=60,
@@ -64,7 +76,18 @@ def test_the_blocker_blocks() -> None:
 def test_help_lists_every_command_without_extras() -> None:
     r = core_only("--help")
     assert r.returncode == 0, r.stderr
-    for command in ("analyze", "eval", "bench", "train", "config", "notify", "serve", "user", "token", "bench-serve"):
+    for command in (
+        "analyze",
+        "eval",
+        "bench",
+        "train",
+        "config",
+        "notify",
+        "serve",
+        "user",
+        "token",
+        "bench-serve",
+    ):
         assert command in r.stdout, (command, r.stdout)
 
 

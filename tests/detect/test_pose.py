@@ -54,7 +54,10 @@ def test_installed_bundle_is_found():
     assert find_bundle().name.endswith(".nfd")
 
 
-@pytest.mark.parametrize("size_wh,input_wh", [((640, 480), (256, 192)), ((640, 360), (256, 192)), ((480, 640), (320, 320))])
+@pytest.mark.parametrize(
+    "size_wh,input_wh",
+    [((640, 480), (256, 192)), ((640, 360), (256, 192)), ((480, 640), (320, 320))],
+)
 def test_letterbox_maps_points_back(size_wh, input_wh):
     w, h = size_wh
     img = np.zeros((h, w, 3), np.uint8)
@@ -75,7 +78,9 @@ def test_decoder_filters_and_converts():
     poses = decode_movenet_multipose(raw, box, min_person_score=0.1)
     assert len(poses) == 1
     np.testing.assert_allclose(poses.keypoints[0, 0], [0.25 * 256, 0.5 * 192], atol=1e-3)
-    np.testing.assert_allclose(poses.xyxy[0], [0.2 * 256, 0.1 * 192, 0.3 * 256, 0.9 * 192], atol=1e-3)
+    np.testing.assert_allclose(
+        poses.xyxy[0], [0.2 * 256, 0.1 * 192, 0.3 * 256, 0.9 * 192], atol=1e-3
+    )
     assert poses.scores[0] == pytest.approx(0.8)
     with pytest.raises(ValueError, match=r"\(1, k, 56\)"):
         decode_movenet_multipose(np.zeros((1, 6, 50)), box, 0.1)

@@ -22,7 +22,12 @@ from fallwatch.types import Frame
 # "Normal" -5 and "Fall" +5, so every box is a confident fall.
 ONE_ANCHOR = {"anchors": "16,16", "mask": "0"}
 HEAD_BIAS = np.array([0, 0, 0, 0, 10, -5, 5], np.float32)
-SIGMOID = lambda x: 1 / (1 + np.exp(-x))
+
+
+def SIGMOID(x):
+    return 1 / (1 + np.exp(-x))
+
+
 FALL_SCORE = SIGMOID(5.0) * SIGMOID(10.0)
 
 
@@ -104,7 +109,10 @@ def test_known_head_gives_anchor_boxes_stretched_back_to_the_frame(tiny_darknet)
     cx = np.repeat((np.arange(8) + 0.5) * 16, 8)
     cy = np.tile((np.arange(8) + 0.5) * 8, 8)
     expected = np.clip(np.stack([cx - 16, cy - 8, cx + 16, cy + 8], 1), 0, [128, 64, 128, 64])
-    order = lambda boxes: boxes[np.lexsort(boxes.T[::-1])]
+
+    def order(boxes):
+        return boxes[np.lexsort(boxes.T[::-1])]
+
     np.testing.assert_allclose(order(poses.xyxy), order(expected), atol=1e-3)
 
 
@@ -149,7 +157,7 @@ def test_truncated_weights_are_refused(tiny_darknet):
     ):
         check_weights_file(parse_darknet_cfg(files.cfg), files.weights)
     # OpenCV itself would load the short file without a word: the runtime must not.
-    with pytest.raises(ValueError, match="cut.weights"):
+    with pytest.raises(ValueError, match=r"cut\.weights"):
         OpenCvDnnRuntime(files.cfg, files.weights)
 
 

@@ -73,7 +73,7 @@ def test_names_metadata_dict_and_list():
     ],
 )
 def test_bad_names_metadata_is_refused(text):
-    with pytest.raises(ClassNamesError, match="m.onnx"):
+    with pytest.raises(ClassNamesError, match=r"m\.onnx"):
         parse_names_metadata(text, "m.onnx")
 
 
@@ -81,10 +81,10 @@ def test_names_file(tmp_path):
     path = tmp_path / "obj.names"
     path.write_text("fallen person\n\nperson\n\n")
     assert read_names_file(path) == ("fallen person", "person")
-    with pytest.raises(ClassNamesError, match="missing.names"):
+    with pytest.raises(ClassNamesError, match=r"missing\.names"):
         read_names_file(tmp_path / "missing.names")
     (tmp_path / "empty.names").write_text("\n \n")
-    with pytest.raises(ClassNamesError, match="empty.names.*no classes"):
+    with pytest.raises(ClassNamesError, match=r"empty\.names.*no classes"):
         read_names_file(tmp_path / "empty.names")
 
 

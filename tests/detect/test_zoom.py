@@ -72,7 +72,9 @@ def test_a_crop_letterbox_maps_model_points_to_frame_pixels(region) -> None:  # 
     crop = np.zeros((y2 - y1, x2 - x1, 3), np.uint8)
     _, box = letterbox(crop, INPUT_WH)
     box = replace(box, origin_xy=(float(x1), float(y1)))
-    frame_xy = np.array([[x1 + 3.0, y1 + 7.0], [x2 - 1.0, y2 - 2.0], [(x1 + x2) / 2, (y1 + y2) / 2]])
+    frame_xy = np.array(
+        [[x1 + 3.0, y1 + 7.0], [x2 - 1.0, y2 - 2.0], [(x1 + x2) / 2, (y1 + y2) / 2]]
+    )
     model_norm = np.empty_like(frame_xy)
     model_norm[:, 0] = ((frame_xy[:, 0] - x1) * box.scale + box.pad_x) / INPUT_WH[0]
     model_norm[:, 1] = ((frame_xy[:, 1] - y1) * box.scale + box.pad_y) / INPUT_WH[1]
@@ -91,11 +93,14 @@ def test_letterbox_enlarges_smoothly() -> None:
 # ---------------------------------------------------------------- refine rules
 def _person(xyxy: tuple[float, float, float, float], kp_score: float, score: float = 0.5) -> Poses:
     x1, y1, x2, y2 = xyxy
-    kp = np.stack(
-        [np.linspace(x1, x2, NUM_KEYPOINTS), np.linspace(y1, y2, NUM_KEYPOINTS)], axis=1
-    )[None]
+    kp = np.stack([np.linspace(x1, x2, NUM_KEYPOINTS), np.linspace(y1, y2, NUM_KEYPOINTS)], axis=1)[
+        None
+    ]
     return Poses.create(
-        xyxy=[xyxy], scores=[score], keypoints=kp, keypoint_scores=np.full((1, NUM_KEYPOINTS), kp_score)
+        xyxy=[xyxy],
+        scores=[score],
+        keypoints=kp,
+        keypoint_scores=np.full((1, NUM_KEYPOINTS), kp_score),
     )
 
 
@@ -153,7 +158,9 @@ def test_refine_ignores_people_in_the_crop_far_from_the_candidate() -> None:
 def test_refine_looks_at_most_max_crops_per_frame() -> None:
     model = FakeRegionModel(Poses.empty())
     zp = ZoomPass(model, ZoomConfig(max_crops_per_frame=2))
-    candidates = [ZoomCandidate((x, 100.0, x + 20, 150.0), k) for k, x in enumerate((50.0, 200.0, 400.0))]
+    candidates = [
+        ZoomCandidate((x, 100.0, x + 20, 150.0), k) for k, x in enumerate((50.0, 200.0, 400.0))
+    ]
     zp.refine(FRAME, Poses.empty(), candidates)
     assert len(model.regions) == 2 and len(zp.looks) == 2
 
@@ -214,7 +221,9 @@ def _frames(falls_dir: Path, indices: set[int]) -> dict[int, Frame]:
 
 
 def _shrunk(frame: Frame) -> Frame:
-    small = cv2.resize(frame.image, None, fx=SMALL_SCALE, fy=SMALL_SCALE, interpolation=cv2.INTER_AREA)
+    small = cv2.resize(
+        frame.image, None, fx=SMALL_SCALE, fy=SMALL_SCALE, interpolation=cv2.INTER_AREA
+    )
     canvas = np.zeros_like(frame.image)
     x, y = CANVAS_AT
     canvas[y : y + small.shape[0], x : x + small.shape[1]] = small
@@ -271,7 +280,10 @@ def test_a_lost_person_beside_a_helper_does_not_take_the_helpers_place() -> None
 def test_two_candidates_on_one_person_give_one_person() -> None:
     zoomed = _person((300, 199, 319, 251), 0.8)
     zp = ZoomPass(FakeRegionModel(zoomed), ZoomConfig())
-    twins = [ZoomCandidate(BOX, 7, lost=True), ZoomCandidate((302.0, 202.0, 322.0, 252.0), 8, lost=True)]
+    twins = [
+        ZoomCandidate(BOX, 7, lost=True),
+        ZoomCandidate((302.0, 202.0, 322.0, 252.0), 8, lost=True),
+    ]
     assert len(zp.refine(FRAME, Poses.empty(), twins)) == 1
     assert [look.action for look in zp.looks] == [ZoomAction.ADDED, ZoomAction.MISSED]
     main = _person((301, 201, 321, 252), 0.2)

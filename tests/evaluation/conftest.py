@@ -64,9 +64,7 @@ def make_clip(file: str = "videos/a.mp4", **label: Any) -> dict[str, Any]:
 
 def write_manifest(folder: Path, videos: list[dict[str, Any]], **top: Any) -> Path:
     path = folder / "manifest.json"
-    path.write_text(
-        json.dumps({"name": "test manifest", "videos": videos, **top}, indent=1)
-    )
+    path.write_text(json.dumps({"name": "test manifest", "videos": videos, **top}, indent=1))
     return path
 
 

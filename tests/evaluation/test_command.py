@@ -27,9 +27,7 @@ FALL_CLIP = "videos/gmdcsa24/GMDCSA24_S1_Fall_14.mp4"
 ADL_CLIP = "videos/gmdcsa24/GMDCSA24_S1_ADL_16.mp4"
 
 
-def _entry(
-    manifest: dict[str, Any], file: str, written_as: str | None = None
-) -> dict[str, Any]:
+def _entry(manifest: dict[str, Any], file: str, written_as: str | None = None) -> dict[str, Any]:
     entry = next(v for v in manifest["videos"] if v["file"] == file)
     return {**entry, "file": written_as or file}
 
@@ -50,9 +48,7 @@ def tiny(tmp_path: Path, falls_data: Path, falls_manifest: dict[str, Any]) -> Pa
     )
 
 
-def test_eval_tiny_manifest(
-    tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_eval_tiny_manifest(tiny: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     report = tmp_path / "out" / "report.json"
     cache = tmp_path / "cache"
     args = [
@@ -83,9 +79,7 @@ def test_eval_tiny_manifest(
     assert fall["matched"] == bool(fall["alerts_s"]) or fall["false_alarm"]
     assert adl["hard_negative"] and adl["false_alarm"] == bool(adl["alerts_s"])
     st = data["settings"]
-    default_found_down_s = (
-        FallConfig().found_down_s
-    )  # the rules' own default, whatever it is
+    default_found_down_s = FallConfig().found_down_s  # the rules' own default, whatever it is
     assert (st["confirm_s"], st["found_down_s"], st["detector"]) == (
         2.0,
         default_found_down_s,
@@ -125,9 +119,7 @@ def test_eval_tiny_manifest(
     data2 = json.loads(again.read_text())
     assert all(c["cached"] for c in data2["clips"]) and data2["images"]["cached"] == 3
     assert [c["frames"] for c in data2["clips"]] == [c["frames"] for c in data["clips"]]
-    assert all(c["alerts_s"] == [] for c in data2["clips"]), (
-        "60 s confirm cannot fire in 6 s clips"
-    )
+    assert all(c["alerts_s"] == [] for c in data2["clips"]), "60 s confirm cannot fire in 6 s clips"
     assert data2["settings"]["confirm_s"] == 60.0
     assert "set with --confirm-s" in capsys.readouterr().out
 
@@ -150,14 +142,10 @@ def test_only_limit_and_no_images(tiny: Path, tmp_path: Path) -> None:
         == 0
     )
     data = json.loads(report.read_text())
-    assert [c["file"] for c in data["clips"]] == ["./" + ADL_CLIP] and data[
-        "images"
-    ] is None
+    assert [c["file"] for c in data["clips"]] == ["./" + ADL_CLIP] and data["images"] is None
     assert run_eval([str(tiny), "--limit", "1", "--report", str(report), *cache]) == 0
     data = json.loads(report.read_text())
-    assert [c["file"] for c in data["clips"]] == ["./" + ADL_CLIP] and data["images"][
-        "images"
-    ] == 1
+    assert [c["file"] for c in data["clips"]] == ["./" + ADL_CLIP] and data["images"]["images"] == 1
 
 
 def test_missing_clip_is_reported_and_exits_1(
@@ -240,10 +228,7 @@ def test_malformed_manifest_in_a_real_process_has_no_traceback(tmp_path: Path) -
     assert "Traceback" not in proc.stderr
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1, proc.stderr
-    assert (
-        "videos[1] (videos/b.mp4) label.fall: Input should be a valid boolean"
-        in lines[0]
-    )
+    assert "videos[1] (videos/b.mp4) label.fall: Input should be a valid boolean" in lines[0]
     assert proc.stdout == ""
 
 

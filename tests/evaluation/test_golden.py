@@ -61,9 +61,7 @@ def _run_set(root: Path, name: str) -> dict[str, ClipOutcome]:
     clips = {c.file: c for c in manifest.videos}
     missing = [f for f in GOLDEN_CLIPS[name] if f not in clips]
     assert not missing, f"golden clips gone from {name}/manifest.json: {missing}"
-    runner = ClipRunner(
-        build_detector(PoseDetectorConfig()), FallConfig(confirm_s=CONFIRM_S[name])
-    )
+    runner = ClipRunner(build_detector(PoseDetectorConfig()), FallConfig(confirm_s=CONFIRM_S[name]))
     outcomes = {}
     for file in GOLDEN_CLIPS[name]:
         clip = clips[file]
@@ -89,8 +87,6 @@ def test_golden_metrics() -> None:
         GOLDEN_NO_FALL_CLIPS,
     )
     wrong = {
-        f: (o.verdict, o.alerts_s)
-        for f, o in outcomes.items()
-        if o.verdict not in ("hit", "quiet")
+        f: (o.verdict, o.alerts_s) for f, o in outcomes.items() if o.verdict not in ("hit", "quiet")
     }
     assert len(wrong) <= MAX_WRONG_CLIPS, wrong

@@ -50,9 +50,7 @@ def test_items_is_another_name_for_videos(tmp_path: Path) -> None:
 def test_real_manifest_loads(falls_data: Path) -> None:
     m = load_manifest(falls_data / "manifest.json")
     assert len(m.videos) >= 70 and m.images is not None and len(m.images.items) == 300
-    assert any(c.uncertain for c in m.videos) and any(
-        c.label.hard_negative for c in m.videos
-    )
+    assert any(c.uncertain for c in m.videos) and any(c.label.hard_negative for c in m.videos)
 
 
 def _with(change: Any) -> dict[str, Any]:
@@ -175,9 +173,7 @@ def _with(change: Any) -> dict[str, Any]:
         ),
     ],
 )
-def test_bad_manifest_names_clip_and_field(
-    tmp_path: Path, change: Any, message: str
-) -> None:
+def test_bad_manifest_names_clip_and_field(tmp_path: Path, change: Any, message: str) -> None:
     path = tmp_path / "manifest.json"
     path.write_text(json.dumps(_with(change)))
     with pytest.raises(ManifestError) as err:
@@ -206,9 +202,7 @@ def test_many_errors_stay_on_one_line(tmp_path: Path) -> None:
         (b"\xff\xfe\x00", "not UTF-8 text"),
     ],
 )
-def test_unreadable_manifest(
-    tmp_path: Path, content: str | bytes | None, message: str
-) -> None:
+def test_unreadable_manifest(tmp_path: Path, content: str | bytes | None, message: str) -> None:
     path = tmp_path / "manifest.json"
     if isinstance(content, bytes):
         path.write_bytes(content)

@@ -60,9 +60,7 @@ def make_result(
 def report() -> EvalReport:
     clips = [
         make_result(0, make_clip("./videos/Fall 1.mp4"), [4.2777777]),
-        make_result(
-            1, make_clip("videos/adl.mp4", fall=False, hard_negative=True), [1.5, 3.0]
-        ),
+        make_result(1, make_clip("videos/adl.mp4", fall=False, hard_negative=True), [1.5, 3.0]),
         make_result(2, {**make_clip("videos/bed.mp4"), "uncertain": True}, []),
         make_result(3, make_clip("videos/quiet.mp4", fall=False), [], cached=True),
         ClipResult(
@@ -74,9 +72,7 @@ def report() -> EvalReport:
     return EvalReport(SETTINGS, clips, stills=None, wall_s=12.0)
 
 
-def test_json_keeps_file_exactly_and_alert_seconds(
-    report: EvalReport, tmp_path: Path
-) -> None:
+def test_json_keeps_file_exactly_and_alert_seconds(report: EvalReport, tmp_path: Path) -> None:
     path = tmp_path / "out" / "report.json"
     write_json(report, path)
     data = json.loads(path.read_text())
@@ -95,28 +91,17 @@ def test_json_keeps_file_exactly_and_alert_seconds(
         [],
         [],
     ]
-    assert (
-        data["settings"]["confirm_s"] == 2.0
-        and data["settings"]["fallwatch_version"] == "0.1.0"
-    )
+    assert data["settings"]["confirm_s"] == 2.0 and data["settings"]["fallwatch_version"] == "0.1.0"
 
 
 def test_json_clip_fields(report: EvalReport) -> None:
     data = to_json(report)
     hit, fa, unc, quiet, gone = data["clips"]
     assert (
-        hit["matched"]
-        and hit["delay_s"] == pytest.approx(2.278)
-        and hit["window_s"] == [1.0, 8.0]
+        hit["matched"] and hit["delay_s"] == pytest.approx(2.278) and hit["window_s"] == [1.0, 8.0]
     )
-    assert (
-        hit["label"]["down_until_s"] == "end"
-        and hit["frames"] == 126
-        and hit["fps"] == 18.0
-    )
-    assert (
-        fa["false_alarm"] and fa["false_alarms_s"] == [1.5, 3.0] and fa["hard_negative"]
-    )
+    assert hit["label"]["down_until_s"] == "end" and hit["frames"] == 126 and hit["fps"] == 18.0
+    assert fa["false_alarm"] and fa["false_alarms_s"] == [1.5, 3.0] and fa["hard_negative"]
     assert unc["uncertain"] and unc["verdict"] == "missed"
     assert quiet["cached"] and quiet["verdict"] == "quiet"
     assert (
@@ -133,10 +118,7 @@ def test_headline_leaves_out_uncertain_and_failed_clips(report: EvalReport) -> N
     data = to_json(report)
     assert data["totals"]["clips"] == 3
     assert (data["totals"]["fall_clips"], data["totals"]["falls_alerted"]) == (1, 1)
-    assert (
-        data["totals"]["false_alarms"] == 2
-        and data["totals"]["hard_negatives_alerted"] == 1
-    )
+    assert data["totals"]["false_alarms"] == 2 and data["totals"]["hard_negatives_alerted"] == 1
     assert (
         data["uncertain_totals"]["clips"],
         data["uncertain_totals"]["falls_alerted"],

@@ -45,21 +45,15 @@ def test_cache_round_trip(tmp_path: Path, source: Path) -> None:
         np.testing.assert_array_equal(a.xyxy, b.xyxy)
         np.testing.assert_array_equal(a.keypoints, b.keypoints)
         np.testing.assert_array_equal(a.keypoint_scores, b.keypoint_scores)
-        np.testing.assert_array_equal(
-            a.fallen_scores, b.fallen_scores
-        )  # NaN == NaN here
+        np.testing.assert_array_equal(a.fallen_scores, b.fallen_scores)  # NaN == NaN here
     assert not list((tmp_path / "cache").glob("*.part"))
 
 
-def test_cache_key_follows_detector_config_and_file(
-    tmp_path: Path, source: Path
-) -> None:
+def test_cache_key_follows_detector_config_and_file(tmp_path: Path, source: Path) -> None:
     a = PosesCache(tmp_path, PoseDetectorConfig())
     b = PosesCache(tmp_path, PoseDetectorConfig(min_person_score=0.3))
     assert a.path_for(source) != b.path_for(source)
-    assert a.path_for(source) == PosesCache(tmp_path, PoseDetectorConfig()).path_for(
-        source
-    )
+    assert a.path_for(source) == PosesCache(tmp_path, PoseDetectorConfig()).path_for(source)
     before = a.path_for(source)
     source.write_bytes(b"a different clip now")
     assert a.path_for(source) != before
@@ -102,9 +96,7 @@ def test_replay_from_cache_gives_the_same_alerts(
     assert slow.cached and not slow.alerts
 
 
-def test_hybrid_is_composed_from_cached_pose_and_yolo_outputs(
-    tmp_path: Path, source: Path
-) -> None:
+def test_hybrid_is_composed_from_cached_pose_and_yolo_outputs(tmp_path: Path, source: Path) -> None:
     """A hybrid miss with both models' outputs cached gives what the real hybrid detector
     gives on those outputs, and nothing when either part is missing or differs."""
     from fallwatch.config.detector import HybridDetectorConfig, YoloDetectorConfig
@@ -120,13 +112,9 @@ def test_hybrid_is_composed_from_cached_pose_and_yolo_outputs(
     yolo = [fallen] * 6
     cache = PosesCache(tmp_path, hybrid, 12.0)
     assert cache.load(source) is None
-    PosesCache(tmp_path, hybrid.pose, 12.0).save(
-        source, Detections(18.0, (640, 480), times, pose)
-    )
+    PosesCache(tmp_path, hybrid.pose, 12.0).save(source, Detections(18.0, (640, 480), times, pose))
     assert cache.load(source) is None  # the YOLO part is missing
-    PosesCache(tmp_path, hybrid.yolo, 12.0).save(
-        source, Detections(18.0, (640, 480), times, yolo)
-    )
+    PosesCache(tmp_path, hybrid.yolo, 12.0).save(source, Detections(18.0, (640, 480), times, yolo))
     composed = cache.load(source)
     assert composed is not None and (composed.fps, composed.size_wh) == (18.0, (640, 480))
 
@@ -166,10 +154,9 @@ def test_zoom_settings_do_not_change_the_cache_key(tmp_path: Path, source: Path)
     no_zoom = PoseDetectorConfig(zoom=ZoomConfig(enabled=False, margin=2.5))
     assert PosesCache(tmp_path, no_zoom).path_for(source) == plain
     yolo = YoloDetectorConfig(format="hfd")
-    assert (
-        PosesCache(tmp_path, HybridDetectorConfig(yolo=yolo)).path_for(source)
-        == PosesCache(tmp_path, HybridDetectorConfig(yolo=yolo, pose=no_zoom)).path_for(source)
-    )
+    assert PosesCache(tmp_path, HybridDetectorConfig(yolo=yolo)).path_for(source) == PosesCache(
+        tmp_path, HybridDetectorConfig(yolo=yolo, pose=no_zoom)
+    ).path_for(source)
 
 
 def test_cached_replay_runs_the_zoom_live(tmp_path: Path, falls_data: Path) -> None:
@@ -196,4 +183,6 @@ def test_cached_replay_runs_the_zoom_live(tmp_path: Path, falls_data: Path) -> N
     main_only = ClipRunner(zoom_off, fall, cache, analysis_fps=12.0).run(clip)
     assert main_only.cached and "zoom" not in main_only.stage_ms
     # Frames with somebody tracked: the zoom keeps the fallen person in view.
-    assert np.isfinite(replay.max_down_score).sum() > np.isfinite(main_only.max_down_score).sum() + 20
+    assert (
+        np.isfinite(replay.max_down_score).sum() > np.isfinite(main_only.max_down_score).sum() + 20
+    )

@@ -89,11 +89,7 @@ def test_score_clip(
 ) -> None:
     out = score_clip(alerts_s, make_label(**label), duration_s=10.0)
     assert out.matched is matched
-    assert (
-        out.delay_s == pytest.approx(delay_s)
-        if delay_s is not None
-        else out.delay_s is None
-    )
+    assert out.delay_s == pytest.approx(delay_s) if delay_s is not None else out.delay_s is None
     assert list(out.false_alarms_s) == false_alarms_s
     assert out.false_alarm is bool(false_alarms_s)
     assert out.verdict == verdict
@@ -146,11 +142,7 @@ def test_summarize_counts_each_kind_of_clip() -> None:
 def test_summarize_nothing() -> None:
     t = summarize([])
     assert t.clips == 0
-    assert (
-        t.fall_recall is None
-        and t.delay_median_s is None
-        and t.false_alarms_per_hour is None
-    )
+    assert t.fall_recall is None and t.delay_median_s is None and t.false_alarms_per_hour is None
 
 
 def test_uncertain_is_carried_for_the_caller_to_split() -> None:

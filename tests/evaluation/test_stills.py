@@ -29,9 +29,7 @@ def test_read_yolo_labels_in_pixels(tmp_path: Path) -> None:
         ("0 0.5 0.5 0.5 0.5\nx 1 1 1 1\n", r"a.txt:2:"),
     ],
 )
-def test_read_yolo_labels_names_the_bad_line(
-    tmp_path: Path, text: str, message: str
-) -> None:
+def test_read_yolo_labels_names_the_bad_line(tmp_path: Path, text: str, message: str) -> None:
     path = tmp_path / "a.txt"
     path.write_text(text)
     with pytest.raises(ValueError, match=message):
@@ -45,9 +43,7 @@ def test_match_boxes_one_to_one_best_first() -> None:
     assert match_boxes(truth[:0], found, 0.3) == {}
 
 
-def test_stills_on_real_images(
-    tmp_path: Path, falls_data: Path, falls_manifest: dict
-) -> None:
+def test_stills_on_real_images(tmp_path: Path, falls_data: Path, falls_manifest: dict) -> None:
     images = falls_manifest["images"]
     fallen = [i for i in images["items"] if i["classes_present"] == ["Fall-Action"]][:2]
     standing = [i for i in images["items"] if i["classes_present"] == ["Stand"]][:2]
@@ -55,9 +51,7 @@ def test_stills_on_real_images(
     broken = {"image": "images/missing.jpg", "label": "labels/missing.txt"}
     path = tmp_path / "manifest.json"
     path.write_text(
-        json.dumps(
-            {"videos": [], "images": {**images, "items": [*fallen, *standing, broken]}}
-        )
+        json.dumps({"videos": [], "images": {**images, "items": [*fallen, *standing, broken]}})
     )
     manifest = load_manifest(path)
     assert manifest.images is not None
@@ -66,10 +60,5 @@ def test_stills_on_real_images(
     assert [o.truth_fallen for o in result.judged] == [True, True, False, False]
     assert len(result.errors) == 1 and "no such image" in (result.errors[0].error or "")
     assert result.confusion.total == 4
-    assert all(o.people >= 1 for o in result.judged), (
-        "the detector finds someone in each"
-    )
-    assert (
-        result.box_totals()["fall_boxes"] == 2
-        and result.box_totals()["upright_boxes"] == 2
-    )
+    assert all(o.people >= 1 for o in result.judged), "the detector finds someone in each"
+    assert result.box_totals()["fall_boxes"] == 2 and result.box_totals()["upright_boxes"] == 2

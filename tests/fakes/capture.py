@@ -16,9 +16,7 @@ import numpy as np
 def numbered_jpeg(n: int, wh: tuple[int, int] = (160, 120)) -> bytes:
     """A small JPEG whose mean grey level encodes `n` (so tests can tell frames apart)."""
     image = np.full((wh[1], wh[0], 3), (n * 10) % 250, np.uint8)
-    cv2.putText(
-        image, str(n), (10, 60), cv2.FONT_HERSHEY_SIMPLEX, 1.0, (255, 255, 255), 2
-    )
+    cv2.putText(image, str(n), (10, 60), cv2.FONT_HERSHEY_SIMPLEX, 1.0, (255, 255, 255), 2)
     ok, buf = cv2.imencode(".jpg", image)
     assert ok
     return buf.tobytes()
@@ -79,9 +77,7 @@ class MjpegServer:
                     self.end_headers()
                     return
                 self.send_response(200)
-                self.send_header(
-                    "Content-Type", "multipart/x-mixed-replace; boundary=frame"
-                )
+                self.send_header("Content-Type", "multipart/x-mixed-replace; boundary=frame")
                 self.end_headers()
                 n = 0
                 try:

@@ -15,6 +15,7 @@ the client's timeout and then answer 503), then behaves. It records every reques
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -71,9 +72,7 @@ def make_event(
         track_id=track_id,
         t_s=t_s,
         down_from_s=down_from_s,
-        fall_seen_s=None
-        if fall_seen_before_s is None
-        else down_from_s - fall_seen_before_s,
+        fall_seen_s=None if fall_seen_before_s is None else down_from_s - fall_seen_before_s,
         xyxy=(10.0, 20.0, 200.0, 120.0),
         down_score=0.9,
     )
@@ -134,10 +133,9 @@ class FakeHttpServer:
                 for k, v in reply.headers.items():
                     self.send_header(k, v)
                 self.end_headers()
-                try:
+                # The client may have given up (a stall): fine.
+                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
                     self.wfile.write(raw)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up (a stall): fine
 
             def log_message(self, *args: Any) -> None:
                 pass
@@ -269,14 +267,9 @@ class TwilioServer(FakeHttpServer):
         if rec.path != f"/2010-04-01/Accounts/{TWILIO_SID}/Messages.json":
             return self.violation(f"unexpected path {rec.path}", 404)
         auth = rec.headers.get("authorization", "")
-        expected = (
-            "Basic "
-            + base64.b64encode(f"{TWILIO_SID}:{TWILIO_TOKEN}".encode()).decode()
-        )
+        expected = "Basic " + base64.b64encode(f"{TWILIO_SID}:{TWILIO_TOKEN}".encode()).decode()
         if auth != expected:
-            reply = Reply(
-                401, {"code": 20003, "message": "Authenticate", "status": 401}
-            )
+            reply = Reply(401, {"code": 20003, "message": "Authenticate", "status": 401})
             self.violations.append("bad basic auth")
             return reply, None
         if rec.headers.get("content-type") != "application/x-www-form-urlencoded":
@@ -308,10 +301,7 @@ class WebhookServer(FakeHttpServer):
 
     def handle(self, rec: Received) -> tuple[Reply, dict[str, Any] | None]:
         h = rec.headers
-        expected = (
-            "sha256="
-            + hmac.new(self.secret.encode(), rec.body, hashlib.sha256).hexdigest()
-        )
+        expected = "sha256=" + hmac.new(self.secret.encode(), rec.body, hashlib.sha256).hexdigest()
         if not hmac.compare_digest(h.get("x-fallwatch-signature", ""), expected):
             return self.violation("bad signature", 401)
         if h.get("content-type") != "application/json":
@@ -321,9 +311,7 @@ class WebhookServer(FakeHttpServer):
         body = json.loads(rec.body)
         if h.get("idempotency-key") != body.get("alert_id"):
             return self.violation("Idempotency-Key is not the alert id")
-        return Reply(
-            200, {"ok": True}, {"X-Request-Id": f"wh-{len(self.accepted) + 1}"}
-        ), body
+        return Reply(200, {"ok": True}, {"X-Request-Id": f"wh-{len(self.accepted) + 1}"}), body
 
 
 class JsonSink(FakeHttpServer):
@@ -371,10 +359,6 @@ class SmtpInbox:
 
 def mosquitto_binary() -> str | None:
     return shutil.which("mosquitto") or next(
-        (
-            p
-            for p in ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto")
-            if Path(p).exists()
-        ),
+        (p for p in ("/usr/sbin/mosquitto", "/usr/local/sbin/mosquitto") if Path(p).exists()),
         None,
     )

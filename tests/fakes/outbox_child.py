@@ -32,9 +32,7 @@ HANG_S = 600
 class HangingNotifier(Notifier):  # type: ignore[type-arg]
     """Wraps a notifier; after `send_first` or instead of sending, prints the marker and hangs."""
 
-    def __init__(
-        self, inner: Notifier, marker: str, send_first: bool, expected: int
-    ) -> None:  # type: ignore[type-arg]
+    def __init__(self, inner: Notifier, marker: str, send_first: bool, expected: int) -> None:  # type: ignore[type-arg]
         super().__init__(inner.config)
         self._inner = inner
         self._marker = marker

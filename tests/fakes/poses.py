@@ -11,7 +11,25 @@ from fallwatch.types import NUM_KEYPOINTS, Frame, Poses
 
 # Fractions of body height from the feet, per COCO keypoint, for a standing person.
 _HEIGHT_FRACTION = np.array(
-    [0.95, 0.97, 0.97, 0.96, 0.96, 0.82, 0.82, 0.65, 0.65, 0.5, 0.5, 0.52, 0.52, 0.28, 0.28, 0.02, 0.02]
+    [
+        0.95,
+        0.97,
+        0.97,
+        0.96,
+        0.96,
+        0.82,
+        0.82,
+        0.65,
+        0.65,
+        0.5,
+        0.5,
+        0.52,
+        0.52,
+        0.28,
+        0.28,
+        0.02,
+        0.02,
+    ]
 )
 _SIDE_OFFSET = np.array([0, -1, 1, -2, 2, -3, 3, -4, 4, -4, 4, -2, 2, -2, 2, -2, 2]) * 0.04
 
@@ -32,7 +50,9 @@ def person_keypoints(
     return np.stack([x, y], axis=1).astype(np.float32)
 
 
-def make_poses(people: list[np.ndarray], scores: list[float] | None = None, track_ids: list[int] | None = None) -> Poses:
+def make_poses(
+    people: list[np.ndarray], scores: list[float] | None = None, track_ids: list[int] | None = None
+) -> Poses:
     """Poses from keypoint arrays; boxes are the keypoints' extent plus a margin."""
     if not people:
         return Poses.empty()
@@ -55,7 +75,9 @@ class FakeRegionModel:
     region, and records the regions asked for. With `only_inside`, a region finds them
     only when it holds the first person's box centre."""
 
-    def __init__(self, people: Poses, config: PoseDetectorConfig | None = None, only_inside: bool = False) -> None:
+    def __init__(
+        self, people: Poses, config: PoseDetectorConfig | None = None, only_inside: bool = False
+    ) -> None:
         self.people = people
         self.config = config or PoseDetectorConfig()
         self.only_inside = only_inside

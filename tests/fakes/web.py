@@ -75,9 +75,7 @@ def stats(camera_id: str, **changes: Any) -> CameraStats:
     return CameraStats(**values)
 
 
-def packet(
-    camera_id: str, seq: int, *, raw: bool = True, level: int | None = None
-) -> FramePacket:
+def packet(camera_id: str, seq: int, *, raw: bool = True, level: int | None = None) -> FramePacket:
     lv = (seq * 37) % 256 if level is None else level
     return FramePacket(
         camera_id=camera_id,
@@ -89,9 +87,7 @@ def packet(
     )
 
 
-def fall_event(
-    camera_id: str, track_id: int = 1, kind: EventKind = EventKind.FALL
-) -> CameraEvent:
+def fall_event(camera_id: str, track_id: int = 1, kind: EventKind = EventKind.FALL) -> CameraEvent:
     event = FallEvent(
         kind=kind,
         camera_id=camera_id,
@@ -105,9 +101,7 @@ def fall_event(
     return CameraEvent(event, jpeg(200), time.time())
 
 
-def login(
-    client: TestClient, username: str = ADMIN[0], password: str = ADMIN[1]
-) -> str:
+def login(client: TestClient, username: str = ADMIN[0], password: str = ADMIN[1]) -> str:
     """Log `client` in through the form; returns the page's CSRF token."""
     page = client.get("/login")
     token = re.search(r'name="login_csrf" value="([^"]+)"', page.text)

@@ -64,9 +64,7 @@ def stall_after_stats(spec: WorkerSpec, out: Any, heartbeat: Any, stop: Any) -> 
 
 
 def fail_to_start(spec: WorkerSpec, out: Any, heartbeat: Any, stop: Any) -> None:
-    out.put(
-        WorkerFailed(spec.camera.id, "cannot build the detector: model file missing")
-    )
+    out.put(WorkerFailed(spec.camera.id, "cannot build the detector: model file missing"))
     time.sleep(0.3)
     sys.exit(1)
 
@@ -101,9 +99,7 @@ class RecordingListener:
             return [r.message for r in self.reports if r.camera_id == camera_id]
 
 
-def wait_for(
-    predicate: Callable[[], object], timeout_s: float, step_s: float = 0.05
-) -> bool:
+def wait_for(predicate: Callable[[], object], timeout_s: float, step_s: float = 0.05) -> bool:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if predicate():

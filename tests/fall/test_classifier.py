@@ -65,7 +65,7 @@ def run(frames, config: FallConfig) -> tuple[list[FallEvent], FallClassifier]:
 
 
 def seconds(s: float) -> int:
-    return int(round(s * FPS))
+    return round(s * FPS)
 
 
 def fall_sequence(down_s: float = 4.0, feet=FEET):
@@ -129,7 +129,7 @@ def test_lying_in_ignore_zone_is_ignored_but_found_outside():
 def test_two_people_only_the_faller_alerts():
     other_feet = (560.0, 420.0)
     fall = fall_sequence(down_s=4.0, feet=(200.0, 420.0))
-    seq = [people + [standing(other_feet)] for people in fall]
+    seq = [[*people, standing(other_feet)] for people in fall]
     events, clf = run(seq, FallConfig(confirm_s=2.0))
     (alert,) = alerts(events)
     assert alert.xyxy[2] < 450  # the faller's box, not the bystander's
@@ -167,7 +167,10 @@ def test_lost_and_found_again_at_the_same_place_does_not_repeat():
 
 def test_min_person_size_ignores_tiny_people():
     tiny = [person_keypoints((320, 420), 15.0, 90.0)]
-    events, _ = run([tiny for _ in range(seconds(8))], FallConfig(confirm_s=2.0, found_down_s=3.0, min_person_height_px=40))
+    events, _ = run(
+        [tiny for _ in range(seconds(8))],
+        FallConfig(confirm_s=2.0, found_down_s=3.0, min_person_height_px=40),
+    )
     assert alerts(events) == []
 
 
@@ -188,12 +191,18 @@ def test_fallen_score_from_a_box_detector_decides_alone_and_vetoes_with_pose():
     assert s[0] == pytest.approx(0.9) and s[1] == pytest.approx(0.1)
     hybrid = make_poses([lying((320, 200))])
     hybrid = Poses.create(
-        xyxy=hybrid.xyxy, keypoints=hybrid.keypoints, keypoint_scores=hybrid.keypoint_scores, fallen_scores=[0.05]
+        xyxy=hybrid.xyxy,
+        keypoints=hybrid.keypoints,
+        keypoint_scores=hybrid.keypoint_scores,
+        fallen_scores=[0.05],
     )
     # A low fallen score vetoes the pose: the lying skeleton scores far below down.
     assert clf.down_scores(hybrid)[0] < 0.2
     agree = Poses.create(
-        xyxy=hybrid.xyxy, keypoints=hybrid.keypoints, keypoint_scores=hybrid.keypoint_scores, fallen_scores=[0.7]
+        xyxy=hybrid.xyxy,
+        keypoints=hybrid.keypoints,
+        keypoint_scores=hybrid.keypoint_scores,
+        fallen_scores=[0.7],
     )
     assert clf.down_scores(agree)[0] >= clf.config.down_enter
 
@@ -238,7 +247,9 @@ def sitting_on_floor(feet=FEET):
     return kp
 
 
-@pytest.mark.parametrize("posture", [all_fours, sitting_on_floor], ids=["all_fours", "sitting_on_floor"])
+@pytest.mark.parametrize(
+    "posture", [all_fours, sitting_on_floor], ids=["all_fours", "sitting_on_floor"]
+)
 def test_floor_postures_that_are_not_lying(posture):
     clf = FallClassifier(FallConfig())
     assert clf.down_scores(make_poses([posture()]))[0] < clf.config.down_enter
@@ -341,7 +352,9 @@ def fast_fall_then(posture, down_s: float, feet=FEET):
 def test_after_a_fall_any_floor_posture_is_down(posture):
     """Fallen and then sitting up with the legs out, or curled on the knees with the head
     low: still down, alerted after the confirm time, and never recovered while there."""
-    events, clf = run(fast_fall_then(posture, down_s=8.0), FallConfig(confirm_s=3.0, found_down_s=60.0))
+    events, clf = run(
+        fast_fall_then(posture, down_s=8.0), FallConfig(confirm_s=3.0, found_down_s=60.0)
+    )
     (alert,) = alerts(events)
     assert alert.kind == EventKind.FALL and alert.fall_seen_s is not None
     assert not [e for e in events if e.kind == EventKind.RECOVERED]
@@ -351,7 +364,7 @@ def test_after_a_fall_any_floor_posture_is_down(posture):
 def test_after_a_fall_standing_up_again_recovers():
     seq = fast_fall_then(sitting_on_floor, down_s=4.0)
     seq += descend(sitting_on_floor(), standing(), 1.0) + [[standing()] for _ in range(seconds(4))]
-    events, clf = run(seq, FallConfig(confirm_s=2.0))
+    events, _clf = run(seq, FallConfig(confirm_s=2.0))
     assert [e.kind for e in events] == [EventKind.FALL, EventKind.RECOVERED]
 
 

@@ -72,7 +72,9 @@ def windows_of(frames: list[np.ndarray], window_s: float = 2.0) -> tuple[np.ndar
         f = posture_features(poses)
         person = clf._people.get(int(poses.track_ids[0]))
         base = None if person is None else person.baseline
-        row = frame_features(f, 0, None if base is None else base.top_y, None if base is None else base.height_px)
+        row = frame_features(
+            f, 0, None if base is None else base.top_y, None if base is None else base.height_px
+        )
         xs.append(scorer.window(int(poses.track_ids[0]), t, row))
         times.append(t)
         clf.update(poses, t)
@@ -160,7 +162,9 @@ def test_shipped_weights_load_and_score_in_range() -> None:
 
 
 # ---------------------------------------------------------------- the hook in the rules
-def run_rules(frames: list[np.ndarray], config: FallConfig, sequence: SequenceScorer | None = None) -> list[float]:
+def run_rules(
+    frames: list[np.ndarray], config: FallConfig, sequence: SequenceScorer | None = None
+) -> list[float]:
     tracker = PersonTracker()
     clf = FallClassifier(config, sequence=sequence)
     alerts = []
@@ -206,15 +210,33 @@ def _cached_manifest(root: Path, cache: PosesCache) -> Path:
     videos = []
     for s in range(3):
         for name, frames, label in (
-            ("fall", fall_clip(stand_s=3.0 + 0.25 * s), {"fall": True, "fall_start_s": 3.0 + 0.25 * s, "down_from_s": 3.5 + 0.25 * s, "down_until_s": "end"}),
+            (
+                "fall",
+                fall_clip(stand_s=3.0 + 0.25 * s),
+                {
+                    "fall": True,
+                    "fall_start_s": 3.0 + 0.25 * s,
+                    "down_from_s": 3.5 + 0.25 * s,
+                    "down_until_s": "end",
+                },
+            ),
             ("still", still_clip(), {"fall": False}),
         ):
             file = f"videos/s{s}-{name}.mp4"
             (root / file).parent.mkdir(parents=True, exist_ok=True)
             (root / file).write_bytes(b"not decoded: the cache stands in for it")
             times = np.arange(len(frames)) / FPS
-            cache.save(root / file, Detections(FPS, (640, 480), times, [make_poses([kp]) for kp in frames]))
-            videos.append({"file": file, "label": label, "duration_s": len(frames) / FPS, "source": {"repo": f"owner/src{s}"}})
+            cache.save(
+                root / file, Detections(FPS, (640, 480), times, [make_poses([kp]) for kp in frames])
+            )
+            videos.append(
+                {
+                    "file": file,
+                    "label": label,
+                    "duration_s": len(frames) / FPS,
+                    "source": {"repo": f"owner/src{s}"},
+                }
+            )
     path = root / "manifest.json"
     path.write_text(json.dumps({"videos": videos}))
     return path
@@ -222,9 +244,13 @@ def _cached_manifest(root: Path, cache: PosesCache) -> Path:
 
 def test_train_writes_a_weights_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     cache_dir = tmp_path / "cache"
-    manifest = _cached_manifest(tmp_path / "data", PosesCache(cache_dir, PoseDetectorConfig(), 12.0))
+    manifest = _cached_manifest(
+        tmp_path / "data", PosesCache(cache_dir, PoseDetectorConfig(), 12.0)
+    )
     out = tmp_path / "seq.json"
-    code = run_train([str(manifest), "--cache-dir", str(cache_dir), "--confirm-s", "2", "--out", str(out)])
+    code = run_train(
+        [str(manifest), "--cache-dir", str(cache_dir), "--confirm-s", "2", "--out", str(out)]
+    )
     assert code == 0
     printed = capsys.readouterr().out
     assert "owner/src1" in printed and "pooled all" in printed
@@ -232,13 +258,17 @@ def test_train_writes_a_weights_file(tmp_path: Path, capsys: pytest.CaptureFixtu
     meta = model.metadata
     assert meta["clips"] == 6 and meta["sources"] == 3
     assert meta["command"].startswith("fallwatch train ")
-    assert list(meta["data_version"].values()) == [hashlib.sha256(manifest.read_bytes()).hexdigest()]
+    assert list(meta["data_version"].values()) == [
+        hashlib.sha256(manifest.read_bytes()).hexdigest()
+    ]
     assert meta["loso_certain_clips"]["rules"]["falls"] == 3
     _, x = windows_of(fall_clip())
     assert model.predict(x[-1])[0] > model.predict(x[10])[0]
 
 
-def test_train_rejects_mismatched_confirm_times(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_train_rejects_mismatched_confirm_times(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     manifest = tmp_path / "m.json"
     manifest.write_text(json.dumps({"videos": []}))
     code = run_train([str(manifest), "--cache-dir", str(tmp_path), "--confirm-s", "1", "2", "3"])
@@ -258,9 +288,18 @@ def test_loso_never_trains_on_the_held_out_source() -> None:
     empty = Detections(FPS, (640, 480), times, [make_poses([]) for _ in times])
     clips = [
         ClipData(
-            manifest="m", file=f"{s}-{k}.mp4", source=s, label=ClipLabel(fall=False),
-            uncertain=False, duration_s=2.0, confirm_s=2.0, detections=empty, times_s=np.zeros(0),
-            x=np.zeros((0, d)), y=np.zeros(0, np.int8), rules_alerts_s=(),
+            manifest="m",
+            file=f"{s}-{k}.mp4",
+            source=s,
+            label=ClipLabel(fall=False),
+            uncertain=False,
+            duration_s=2.0,
+            confirm_s=2.0,
+            detections=empty,
+            times_s=np.zeros(0),
+            x=np.zeros((0, d)),
+            y=np.zeros(0, np.int8),
+            rules_alerts_s=(),
         )
         for s in ("a", "b", "c")
         for k in range(2)

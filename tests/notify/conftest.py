@@ -104,9 +104,7 @@ def smtp_server() -> Iterator[SmtpInbox]:
             return "250 OK"
 
         async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-            inbox.mails.append(
-                (envelope.mail_from, list(envelope.rcpt_tos), envelope.content)
-            )
+            inbox.mails.append((envelope.mail_from, list(envelope.rcpt_tos), envelope.content))
             return "250 Message accepted for delivery"
 
     controller = Controller(Handler(), hostname=inbox.host, port=inbox.port)
@@ -120,14 +118,11 @@ def mosquitto(tmp_path: Path) -> Iterator[int]:
     """A real mosquitto broker on a free port; yields the port."""
     binary = mosquitto_binary()
     if binary is None:
-        pytest.skip(
-            "mosquitto is not installed (apt-get install mosquitto; it is in .ci/run)"
-        )
+        pytest.skip("mosquitto is not installed (apt-get install mosquitto; it is in .ci/run)")
     port = free_port()
     conf = tmp_path / "mosquitto.conf"
     conf.write_text(
-        f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\n"
-        "log_dest stderr\n"
+        f"listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nlog_dest stderr\n"
     )
     proc = subprocess.Popen(
         [binary, "-c", str(conf)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE

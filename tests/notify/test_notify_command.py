@@ -12,9 +12,7 @@ from tests.fakes.notify import SENS_SERVICE_ID, SensServer, WebhookServer
 pytestmark = pytest.mark.usefixtures("secrets_env")
 
 
-def write_config(
-    tmp_path: Path, hook_url: str, sens_url: str = "https://sens.example"
-) -> Path:
+def write_config(tmp_path: Path, hook_url: str, sens_url: str = "https://sens.example") -> Path:
     path = tmp_path / "fallwatch.yaml"
     path.write_text(
         f"""
@@ -49,10 +47,7 @@ def test_webhook_test_message_delivered(
     out = capsys.readouterr().out
     (body,) = webhook_server.accepted
     assert body["kind"] == "test" and body["alert_id"].startswith("test-")
-    assert (
-        f"ok      hook -> {webhook_server.url}/in: alert id {body['alert_id']}, HTTP 200"
-        in out
-    )
+    assert f"ok      hook -> {webhook_server.url}/in: alert id {body['alert_id']}, HTTP 200" in out
 
 
 def test_sms_goes_to_every_routed_recipient_or_to(
@@ -126,7 +121,10 @@ def test_bad_config_exits_2_naming_the_field(
     monkeypatch.delenv("FW_SENS_SECRET")
     assert main(["notify", "test", "--channel", "hook", "--config", str(path)]) == 2
     err = capsys.readouterr().err
-    assert "fallwatch.yaml: notify.channels[1].sens.secret_key" in err and "FW_SENS_SECRET is not set" in err
+    assert (
+        "fallwatch.yaml: notify.channels[1].sens.secret_key" in err
+        and "FW_SENS_SECRET is not set" in err
+    )
     assert (
         main(
             [

@@ -56,11 +56,7 @@ def test_secrets_come_from_the_environment_and_never_show() -> None:
 def test_secret_file(tmp_path: Path) -> None:
     (tmp_path / "ncp").write_text("from-a-file\n")
     cfg = NotifyConfig.model_validate(
-        {
-            "channels": [
-                {**SENS, "secret_key": None, "secret_key_file": str(tmp_path / "ncp")}
-            ]
-        }
+        {"channels": [{**SENS, "secret_key": None, "secret_key_file": str(tmp_path / "ncp")}]}
     )
     assert cfg.channel("sms").secret_key.get_secret_value() == "from-a-file"  # type: ignore[union-attr]
 
@@ -110,16 +106,12 @@ def test_misconfigured_channel_names_the_field(
 
 def test_missing_key_is_named() -> None:
     channel = {k: v for k, v in SENS.items() if k != "access_key"}
-    assert "channels[0].sens.access_key: Field required" in error_of(
-        {"channels": [channel]}
-    )
+    assert "channels[0].sens.access_key: Field required" in error_of({"channels": [channel]})
 
 
 def test_literal_secret_is_not_echoed_in_the_exception() -> None:
     with pytest.raises(ValidationError) as info:
-        NotifyConfig.model_validate(
-            {"channels": [{**HOOK, "secret": "typed-secret-value"}]}
-        )
+        NotifyConfig.model_validate({"channels": [{**HOOK, "secret": "typed-secret-value"}]})
     assert "typed-secret-value" not in str(info.value)
 
 
@@ -157,19 +149,12 @@ def test_bad_routes_name_the_place(routes: list[dict[str, Any]], says: str) -> N
 
 
 def test_lease_must_outlast_slow_sends() -> None:
-    message = error_of(
-        {"channels": [{**HOOK, "timeout_s": 60}], "retry": {"lease_s": 100}}
-    )
-    assert (
-        "retry.lease_s (100.0) must exceed twice the longest channel timeout_s (60.0)"
-        in message
-    )
+    message = error_of({"channels": [{**HOOK, "timeout_s": 60}], "retry": {"lease_s": 100}})
+    assert "retry.lease_s (100.0) must exceed twice the longest channel timeout_s (60.0)" in message
 
 
 def test_unknown_time_zone_is_named() -> None:
-    assert "timezone: unknown time zone 'Mars/Olympus'" in error_of(
-        {"timezone": "Mars/Olympus"}
-    )
+    assert "timezone: unknown time zone 'Mars/Olympus'" in error_of({"timezone": "Mars/Olympus"})
 
 
 def test_routes_by_id_glob_and_group() -> None:
@@ -221,9 +206,8 @@ def test_start_up_check_names_a_bad_apprise_url_without_showing_it(
     )
     with pytest.raises(ValueError) as info:
         build_notifiers(cfg)
-    assert (
-        "channel 'chat': url: Apprise does not support this URL (scheme 'nosuchservice')"
-        in str(info.value)
+    assert "channel 'chat': url: Apprise does not support this URL (scheme 'nosuchservice')" in str(
+        info.value
     )
     assert "token-abc123" not in str(info.value)
 

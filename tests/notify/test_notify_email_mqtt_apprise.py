@@ -59,9 +59,7 @@ def email_notifier(inbox: SmtpInbox) -> EmailNotifier:
     return EmailNotifier(cfg)
 
 
-def test_email_arrives_with_the_snapshot_attached(
-    smtp_server: SmtpInbox, tmp_path: Path
-) -> None:
+def test_email_arrives_with_the_snapshot_attached(smtp_server: SmtpInbox, tmp_path: Path) -> None:
     snapshot = tmp_path / "snap.jpg"
     snapshot.write_bytes(JPEG)
     result = email_notifier(smtp_server).send(
@@ -125,9 +123,7 @@ class Subscriber:
         self.client = mqtt.Client(
             CallbackAPIVersion.VERSION2, client_id=f"test-sub-{time.monotonic_ns()}"
         )
-        self.client.on_connect = lambda c, u, f, rc, p: c.subscribe(
-            [(t, 1) for t in topics]
-        )
+        self.client.on_connect = lambda c, u, f, rc, p: c.subscribe([(t, 1) for t in topics])
         self.client.on_subscribe = lambda c, u, mid, rcs, p: self._subscribed.set()
         self.client.on_message = self._on_message
         self.client.connect("127.0.0.1", port)
@@ -158,15 +154,11 @@ def test_topic_slug_keeps_topics_single_level() -> None:
 
 
 def test_mqtt_state_event_and_home_assistant_discovery(mosquitto: int) -> None:
-    cfg = MqttChannel(
-        name="mqtt", host="127.0.0.1", port=mosquitto, client_id="fallwatch-test"
-    )
+    cfg = MqttChannel(name="mqtt", host="127.0.0.1", port=mosquitto, client_id="fallwatch-test")
     notifier = MqttNotifier(cfg)
     alert = notifier.send(message())
     assert alert.ok, alert.error
-    resolved = notifier.send(
-        message(kind=AlertKind.RESOLVED, alert_id="0000000000000002")
-    )
+    resolved = notifier.send(message(kind=AlertKind.RESOLVED, alert_id="0000000000000002"))
     assert resolved.ok
     # A subscriber arriving now sees the retained messages: current state and discovery.
     late = Subscriber(mosquitto, "fallwatch/#", "homeassistant/#")
@@ -174,9 +166,7 @@ def test_mqtt_state_event_and_home_assistant_discovery(mosquitto: int) -> None:
     late.close()
     notifier.close()
 
-    discovery_topic = (
-        "homeassistant/binary_sensor/fallwatch_lobby_east/person_down/config"
-    )
+    discovery_topic = "homeassistant/binary_sensor/fallwatch_lobby_east/person_down/config"
     assert set(retained) == {
         discovery_topic,
         "fallwatch/lobby_east/person_down",
@@ -212,9 +202,7 @@ def test_mqtt_live_messages_in_order_and_offline_on_close(mosquitto: int) -> Non
     ]  # retain is only set for late subscribers; live ones get retain=False
     assert got[1][1] == "ON" and got[0][1] == "online" and got[3][1] == "offline"
     event = json.loads(got[2][1])
-    assert (
-        event["alert_id"] == "feedfacecafebeef" and event["camera_id"] == "lobby/east"
-    )
+    assert event["alert_id"] == "feedfacecafebeef" and event["camera_id"] == "lobby/east"
     assert event["event_kind"] == "found_down" and event["down_for_s"] == 30.0
 
 
@@ -237,9 +225,7 @@ def apprise_notifier(
 ) -> AppriseNotifier:
     port = sink.url.rsplit(":", 1)[1]
     monkeypatch.setenv("FW_APPRISE_URL", f"json://127.0.0.1:{port}{path}")
-    notifier = build_notifier(
-        AppriseChannel(name="chat", url="${FW_APPRISE_URL}", timeout_s=2)
-    )  # type: ignore[arg-type]
+    notifier = build_notifier(AppriseChannel(name="chat", url="${FW_APPRISE_URL}", timeout_s=2))  # type: ignore[arg-type]
     assert isinstance(notifier, AppriseNotifier)
     return notifier
 
@@ -249,9 +235,7 @@ def test_apprise_json_url_delivers_title_body_and_snapshot(
 ) -> None:
     snapshot = tmp_path / "snap.jpg"
     snapshot.write_bytes(JPEG)
-    result = apprise_notifier(json_sink, monkeypatch).send(
-        message(snapshot_path=snapshot)
-    )
+    result = apprise_notifier(json_sink, monkeypatch).send(message(snapshot_path=snapshot))
     assert result.ok, result.error
     (got,) = json_sink.accepted
     assert got["path"] == "/hook"

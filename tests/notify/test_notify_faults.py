@@ -44,9 +44,7 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def figures(name: str, **values: Any) -> None:
-    print(
-        f"\n[notify-fault] {name}: " + ", ".join(f"{k}={v}" for k, v in values.items())
-    )
+    print(f"\n[notify-fault] {name}: " + ", ".join(f"{k}={v}" for k, v in values.items()))
 
 
 def drain(dispatcher: Dispatcher, clock: FakeClock, max_passes: int = 200) -> int:
@@ -127,20 +125,14 @@ def test_outage_then_recovery_delivers_every_alert_exactly_once(
     notifiers = build_notifiers(config)
     simulated_from = clock.now
     started = time.monotonic()
-    with Dispatcher(
-        sessions, notifiers, config, clock=clock, rng=random.Random(3)
-    ) as dispatcher:
+    with Dispatcher(sessions, notifiers, config, clock=clock, rng=random.Random(3)) as dispatcher:
         passes = drain(dispatcher, clock)
     wall_s = time.monotonic() - started
     for notifier in notifiers.values():
         notifier.close()
     with sessions() as session:
         counts = alerts.alert_status_counts(session)
-        views = [
-            v
-            for e in range(1, n_events + 1)
-            for v in alerts.list_event_alerts(session, e)
-        ]
+        views = [v for e in range(1, n_events + 1) for v in alerts.list_event_alerts(session, e)]
     alert_ids = {v.id for v in views}
     accepted = webhook_server.accepted_ids() + sens_server.accepted_ids()
     figures(
@@ -187,10 +179,7 @@ def test_permanent_rejection_is_not_retried(
     assert alert.status is AlertStatus.FAILED and alert.attempts == 1
     assert alert.last_error == "permanently rejected: HTTP 400 Bad Request"
     (attempt,) = alert.attempt_log
-    assert (
-        attempt.http_status == 400
-        and attempt.provider_answer == '{"error": "planned 400"}'
-    )
+    assert attempt.http_status == 400 and attempt.provider_answer == '{"error": "planned 400"}'
 
 
 def run_child_until(db_url: str, hook_url: str, mode: str, n: int, marker: str) -> None:
@@ -235,9 +224,12 @@ def test_sigkill_mid_flight_then_restart(
     config = webhook_config(webhook_server.url, retry={"lease_s": 30})
     with sessions() as session:
         left = alerts.alert_status_counts(session)
+
     # Restart. Leases taken by the dead process end 30 s after its claim: a clock 31 s
     # ahead stands in for waiting that long.
-    later = lambda: utc_now() + timedelta(seconds=31)
+    def later():
+        return utc_now() + timedelta(seconds=31)
+
     notifiers = build_notifiers(config)
     with Dispatcher(sessions, notifiers, config, clock=later) as dispatcher:
         stats = dispatcher.run_once()

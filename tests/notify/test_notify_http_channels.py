@@ -89,11 +89,7 @@ def test_sens_sends_a_signed_sms_the_gateway_accepts(sens_server: SensServer) ->
     assert result.ok and result.http_status == 202
     assert result.provider_message_id == "RSSA-0001"
     (got,) = sens_server.accepted
-    assert (
-        got["to"] == "01012345678"
-        and got["from"] == "0212345678"
-        and got["countryCode"] == "82"
-    )
+    assert got["to"] == "01012345678" and got["from"] == "0212345678" and got["countryCode"] == "82"
     assert got["alert_id"] == "0123456789abcdef"
     # 18:00:02 in Seoul; the text is longer than 80 bytes, so 'auto' made it an LMS.
     assert "Ward 1, bed 3 (ward-1) since 18:00:02 (10 s)" in got["content"]
@@ -103,9 +99,7 @@ def test_sens_sends_a_signed_sms_the_gateway_accepts(sens_server: SensServer) ->
 def test_sens_short_text_goes_as_sms(sens_server: SensServer) -> None:
     notifier = sens(sens_server)
     result = notifier.send(
-        message(
-            kind=AlertKind.RESOLVED, location=None, camera_id="c1", dashboard_url=None
-        )
+        message(kind=AlertKind.RESOLVED, location=None, camera_id="c1", dashboard_url=None)
     )
     notifier.close()
     assert result.ok
@@ -179,9 +173,7 @@ def test_twilio_invalid_number_is_permanent_with_twilio_code(
     assert '"code": 21211' in (result.answer or "")
 
 
-def webhook(
-    server: WebhookServer, secret_env: str = "${FW_WEBHOOK_SECRET}"
-) -> WebhookNotifier:
+def webhook(server: WebhookServer, secret_env: str = "${FW_WEBHOOK_SECRET}") -> WebhookNotifier:
     cfg = WebhookChannel.model_validate(
         {"name": "hook", "url": f"{server.url}/in", "secret": secret_env}
     )
@@ -201,15 +193,10 @@ def test_webhook_body_is_signed_and_carries_the_event(
     assert rec.headers["idempotency-key"] == "0123456789abcdef"
     assert (
         rec.headers["x-fallwatch-signature"]
-        == "sha256="
-        + hmac.new(WEBHOOK_SECRET.encode(), rec.body, hashlib.sha256).hexdigest()
+        == "sha256=" + hmac.new(WEBHOOK_SECRET.encode(), rec.body, hashlib.sha256).hexdigest()
     )
     assert body["camera_id"] == "ward-1" and body["location"] == "Ward 1, bed 3"
-    assert (
-        body["kind"] == "alert"
-        and body["event_kind"] == "fall"
-        and body["event_id"] == 7
-    )
+    assert body["kind"] == "alert" and body["event_kind"] == "fall" and body["event_id"] == 7
     assert body["down_from_at"] == "2026-03-02T09:00:02+00:00"
     assert body["raised_at"] == "2026-03-02T09:00:12+00:00"
     assert body["down_for_s"] == 10.0
@@ -226,10 +213,7 @@ def test_webhook_retries_send_identical_bodies(webhook_server: WebhookServer) ->
     assert not first.ok and not first.permanent and second.ok
     a, b = webhook_server.received
     assert a.body == b.body  # same alert, same bytes: receivers can compare
-    assert (
-        a.headers["x-fallwatch-attempt"] == "1"
-        and b.headers["x-fallwatch-attempt"] == "2"
-    )
+    assert a.headers["x-fallwatch-attempt"] == "1" and b.headers["x-fallwatch-attempt"] == "2"
 
 
 def test_webhook_rejected_signature_is_permanent(

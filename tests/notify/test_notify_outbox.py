@@ -107,9 +107,7 @@ def test_out_of_attempts_fails_with_the_reason(
         h.clock.advance(10)
     (alert,) = h.alerts(event_id)
     assert alert.status is AlertStatus.FAILED and alert.attempts == 3
-    assert (
-        alert.last_error == "gave up after 3 attempts: HTTP 500 Internal Server Error"
-    )
+    assert alert.last_error == "gave up after 3 attempts: HTTP 500 Internal Server Error"
     assert len(webhook_server.received) == 3
 
 
@@ -264,21 +262,16 @@ def test_hourly_cap_sends_one_summary_then_suppresses(
     (summary,) = [b for b in webhook_server.accepted if b["kind"] == "summary"]
     assert summary["event_id"] == ids[3]
     assert (
-        "3 alerts since 09:00 UTC" in summary["detail"]
-        and "until 10:00 UTC" in summary["detail"]
+        "3 alerts since 09:00 UTC" in summary["detail"] and "until 10:00 UTC" in summary["detail"]
     )
     assert (
         h.alerts(ids[4])[0].last_error
         == "hourly cap: camera ward-1 sent 3 alerts this hour (cap 3)"
     )
     # Another camera is not capped; the next hour starts afresh.
-    assert statuses(h, h.outbox.record(make_event(camera_id="ward-2"))) == [
-        AlertStatus.PENDING
-    ]
+    assert statuses(h, h.outbox.record(make_event(camera_id="ward-2"))) == [AlertStatus.PENDING]
     h.clock.now = h.clock.now.replace(minute=0) + timedelta(hours=1)
-    assert statuses(h, h.outbox.record(make_event(track_id=99))) == [
-        AlertStatus.PENDING
-    ]
+    assert statuses(h, h.outbox.record(make_event(track_id=99))) == [AlertStatus.PENDING]
 
 
 def escalation_config(after_s: float = 300, **policy: Any) -> dict[str, Any]:
@@ -299,9 +292,7 @@ def escalation_config(after_s: float = 300, **policy: Any) -> dict[str, Any]:
                 "timeout_s": 0.5,
             },
         ],
-        "routes": [
-            {"notify": [{"channel": "hook"}], "escalate_to": [{"channel": "boss"}]}
-        ],
+        "routes": [{"notify": [{"channel": "hook"}], "escalate_to": [{"channel": "boss"}]}],
         "policy": {"escalate_after_s": after_s, **policy},
     }
 
@@ -316,9 +307,7 @@ def test_escalation_after_n_minutes_without_acknowledgement(
     harness_for: Any, webhook_server: WebhookServer
 ) -> None:
     data = with_url(escalation_config(300), webhook_server.url)
-    h = harness_for(
-        channels=data["channels"], routes=data["routes"], policy=data["policy"]
-    )
+    h = harness_for(channels=data["channels"], routes=data["routes"], policy=data["policy"])
     ignored = h.outbox.record(make_event(track_id=1))
     acked = h.outbox.record(make_event(track_id=2))
     h.dispatcher.run_once()
@@ -350,10 +339,7 @@ def test_resolved_message_when_the_person_is_up(
     h.dispatcher.run_once()
     assert [b["kind"] for b in webhook_server.accepted] == ["alert", "resolved"]
     resolved = webhook_server.accepted[1]
-    assert (
-        resolved["event_id"] == event_id
-        and resolved["detail"] == "by system: person up again"
-    )
+    assert resolved["event_id"] == event_id and resolved["detail"] == "by system: person up again"
     event = h.event(event_id)
     assert event.state is EventState.RESOLVED and event.resolved_at == h.clock.now
 

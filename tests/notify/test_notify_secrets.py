@@ -55,9 +55,7 @@ def test_failing_sends_log_no_secrets(
     }
     for k, v in env.items():
         monkeypatch.setenv(k, v)
-    sens_server.secret_key = (
-        "gateway-expects-another"  # 401, answer echoes the access key
-    )
+    sens_server.secret_key = "gateway-expects-another"  # 401, answer echoes the access key
     twilio_server.plan = [500]
     webhook_server.secret = "receiver-expects-another"  # 401
     json_sink.plan = [503]
@@ -125,9 +123,7 @@ def test_failing_sends_log_no_secrets(
     with sessions() as session:
         stored = [
             str(v)
-            for row in session.execute(
-                select(Alert.last_error, Alert.provider_message_id)
-            ).all()
+            for row in session.execute(select(Alert.last_error, Alert.provider_message_id)).all()
             for v in row
         ] + [
             str(v)

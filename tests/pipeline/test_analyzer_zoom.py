@@ -52,16 +52,16 @@ def ids(candidates: list[ZoomCandidate]) -> list[tuple[int, bool]]:
 )
 def test_only_small_candidates_are_zoomed(box, state, score, picked) -> None:  # type: ignore[no-untyped-def]
     targets = ZoomTargets(ZoomConfig(), INPUT_WH)
-    assert ids(targets.update(result(0.0, [(1, box, state, score)]))) == ([(1, False)] if picked else [])
+    assert ids(targets.update(result(0.0, [(1, box, state, score)]))) == (
+        [(1, False)] if picked else []
+    )
 
 
 def test_the_size_limit_is_in_model_pixels() -> None:
     """A 100-px person is small in 640x480 (40 model px) but not at 320x240 (80)."""
     targets = ZoomTargets(ZoomConfig(), INPUT_WH)
     r = result(0.0, [(1, SMALL, FallState.DOWN, 1.0)])
-    small_frame = FrameResult(
-        Frame(np.zeros((240, 320, 3), np.uint8), 0.0, 0), r.poses, r.update
-    )
+    small_frame = FrameResult(Frame(np.zeros((240, 320, 3), np.uint8), 0.0, 0), r.poses, r.update)
     assert targets.update(small_frame) == []
 
 
@@ -108,7 +108,9 @@ def test_a_person_found_only_by_the_zoom_is_still_looked_for_but_not_forever() -
         ]
     assert targets.update(result(1.5, [(1, SMALL, FallState.UPRIGHT, 0.0)], added)) == []
     # ... unless the zoomed look shows them down: a candidate renews the hold.
-    assert ids(targets.update(result(1.6, [(1, SMALL, FallState.DOWN, 0.9)], added))) == [(1, False)]
+    assert ids(targets.update(result(1.6, [(1, SMALL, FallState.DOWN, 0.9)], added))) == [
+        (1, False)
+    ]
     assert ids(targets.update(result(2.5, []))) == [(1, True)]
 
 
@@ -131,16 +133,18 @@ class Scripted:
         return self.script[frame.index]
 
 
-def lying(height_px: float, feet_xy: tuple[float, float] = (100.0, 300.0), score: float = 0.8) -> Poses:
+def lying(
+    height_px: float, feet_xy: tuple[float, float] = (100.0, 300.0), score: float = 0.8
+) -> Poses:
     poses: Poses = make_poses([person_keypoints(feet_xy, height_px, angle_deg=90)], scores=[score])
     return poses
 
 
-def run(script: list[Poses], zoom_person: Poses, **zoom: float) -> tuple[list[FrameResult], FakeRegionModel]:
+def run(
+    script: list[Poses], zoom_person: Poses, **zoom: float
+) -> tuple[list[FrameResult], FakeRegionModel]:
     model = FakeRegionModel(zoom_person, only_inside=True)
-    analyzer = Analyzer(
-        Scripted(script), FallConfig(), zoom=ZoomPass(model, ZoomConfig(**zoom))
-    )
+    analyzer = Analyzer(Scripted(script), FallConfig(), zoom=ZoomPass(model, ZoomConfig(**zoom)))
     results = [analyzer.process(Frame(IMAGE, k / 10, k)) for k in range(len(script))]
     return results, model
 

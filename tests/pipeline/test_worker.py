@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import queue
 import threading
 import time
@@ -18,9 +19,7 @@ from fallwatch.sources.capture import ConnectionState
 
 
 def write_video(path: Path, frames: int = 40, fps: float = 20.0) -> Path:
-    writer = cv2.VideoWriter(
-        str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (320, 240)
-    )
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (320, 240))
     for i in range(frames):
         writer.write(np.full((240, 320, 3), (i * 5) % 250, np.uint8))
     writer.release()
@@ -37,10 +36,8 @@ def run_in_thread(spec: WorkerSpec, seconds: float) -> list[object]:
     items = []
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:  # drain as the main process does
-        try:
+        with contextlib.suppress(queue.Empty):
             items.append(out.get(timeout=0.1))
-        except queue.Empty:
-            pass
     stop.set()
     thread.join(10)
     assert not thread.is_alive()
@@ -54,9 +51,7 @@ def test_worker_analyses_at_its_rate_and_publishes_jpegs_and_stats(
     tmp_path: Path,
 ) -> None:
     video = write_video(tmp_path / "grey.avi")
-    cam = CameraConfig(
-        id="grey", path=video, loop=True, analysis_fps=4, max_width_px=160
-    )
+    cam = CameraConfig(id="grey", path=video, loop=True, analysis_fps=4, max_width_px=160)
     items = run_in_thread(WorkerSpec(cam, ReconnectConfig()), seconds=4.0)
     packets = [i for i in items if isinstance(i, FramePacket)]
     stats = [i for i in items if isinstance(i, CameraStats)]
@@ -67,9 +62,7 @@ def test_worker_analyses_at_its_rate_and_publishes_jpegs_and_stats(
     assert last.connection is ConnectionState.CONNECTED
     assert last.dropped > 0 and last.frames > last.analysed
     assert last.target_fps == 4
-    image = cv2.imdecode(
-        np.frombuffer(packets[-1].annotated_jpeg, np.uint8), cv2.IMREAD_COLOR
-    )
+    image = cv2.imdecode(np.frombuffer(packets[-1].annotated_jpeg, np.uint8), cv2.IMREAD_COLOR)
     assert image.shape == (120, 160, 3), "live frames are scaled to max_width_px"
     assert packets[-1].raw_jpeg is not None
     assert [p.seq for p in packets] == sorted(p.seq for p in packets)
@@ -77,9 +70,7 @@ def test_worker_analyses_at_its_rate_and_publishes_jpegs_and_stats(
 
 def test_worker_reports_a_missing_source_without_crashing(tmp_path: Path) -> None:
     cam = CameraConfig(id="gone", path=tmp_path / "nope.mp4")
-    items = run_in_thread(
-        WorkerSpec(cam, ReconnectConfig(initial_s=0.2, max_s=0.5)), seconds=2.5
-    )
+    items = run_in_thread(WorkerSpec(cam, ReconnectConfig(initial_s=0.2, max_s=0.5)), seconds=2.5)
     stats = [i for i in items if isinstance(i, CameraStats)]
     assert stats and not any(isinstance(i, FramePacket) for i in items)
     assert stats[-1].connection is ConnectionState.DISCONNECTED
@@ -88,11 +79,7 @@ def test_worker_reports_a_missing_source_without_crashing(tmp_path: Path) -> Non
 
 def test_encode_jpeg_keeps_small_frames_and_scales_wide_ones() -> None:
     image = np.zeros((100, 400, 3), np.uint8)
-    small = cv2.imdecode(
-        np.frombuffer(encode_jpeg(image, 80, 200), np.uint8), cv2.IMREAD_COLOR
-    )
+    small = cv2.imdecode(np.frombuffer(encode_jpeg(image, 80, 200), np.uint8), cv2.IMREAD_COLOR)
     assert small.shape == (50, 200, 3)
-    same = cv2.imdecode(
-        np.frombuffer(encode_jpeg(image, 80, 960), np.uint8), cv2.IMREAD_COLOR
-    )
+    same = cv2.imdecode(np.frombuffer(encode_jpeg(image, 80, 960), np.uint8), cv2.IMREAD_COLOR)
     assert same.shape == (100, 400, 3)

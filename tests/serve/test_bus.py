@@ -55,12 +55,8 @@ def test_subscribers_get_numbered_notices_from_other_threads() -> None:
     async def scenario() -> list[tuple[int, str, dict[str, object]]]:
         with bus.subscribe() as sub:
             loop = asyncio.get_running_loop()
-            await loop.run_in_executor(
-                None, bus.publish, CameraNotice("lobby", change="added")
-            )
-            await loop.run_in_executor(
-                None, bus.publish, EventChangedNotice(1, "lobby", clip=True)
-            )
+            await loop.run_in_executor(None, bus.publish, CameraNotice("lobby", change="added"))
+            await loop.run_in_executor(None, bus.publish, EventChangedNotice(1, "lobby", clip=True))
             got = [await sub.next(2.0), await sub.next(2.0)]
         assert bus.subscribers == 0
         return [(n.id, n.kind.value, dict(n.data)) for n in got if n is not None]

@@ -26,7 +26,9 @@ def test_snapshot_and_clip_are_written_and_playable(tmp_path: Path) -> None:
     assert base.parent.name == "2023-11-14" and base.parent.parent.name == "ward-1"
     snap = media.save_snapshot(base, jpeg(100))
     assert snap.read_bytes()[:2] == b"\xff\xd8"
-    assert media.base_path("ward-1", 1_700_000_000.25) != base, "a second event in the same ms gets its own name"
+    assert media.base_path("ward-1", 1_700_000_000.25) != base, (
+        "a second event in the same ms gets its own name"
+    )
     frames = [ClipFrame(1000.0 + i / 5, jpeg(i * 20)) for i in range(10)]
     clip = media.write_clip(base.with_suffix(".webm"), frames)
     assert clip is not None
@@ -57,7 +59,9 @@ def test_retention_deletes_old_files_then_the_oldest_beyond_the_budget(tmp_path:
 
 def test_live_hub_keeps_the_newest_frame_and_a_short_past() -> None:
     hub = LiveHub(ring_s=2.0)
-    stats = CameraStats("cam", ConnectionState.CONNECTED, 5, 5, 25, 1, 1, 0, 1, 1, 0, None, None, 0, 0)
+    stats = CameraStats(
+        "cam", ConnectionState.CONNECTED, 5, 5, 25, 1, 1, 0, 1, 1, 0, None, None, 0, 0
+    )
     t0 = 1000.0
     for i in range(30):
         hub.put_packet(FramePacket("cam", i, t0 + i * 0.2, jpeg(i), None, stats))
@@ -65,6 +69,8 @@ def test_live_hub_keeps_the_newest_frame_and_a_short_past() -> None:
     recent = hub.recent("cam", since=0)
     assert recent[-1].captured_at == t0 + 29 * 0.2
     assert recent[-1].captured_at - recent[0].captured_at <= 2.0
-    assert [f.captured_at for f in hub.recent("cam", since=t0 + 5.0)] == [t0 + i * 0.2 for i in range(25, 30)]
+    assert [f.captured_at for f in hub.recent("cam", since=t0 + 5.0)] == [
+        t0 + i * 0.2 for i in range(25, 30)
+    ]
     hub.forget("cam")
     assert hub.latest("cam") is None and hub.recent("cam", 0) == []

@@ -46,9 +46,7 @@ def test_worker_process_sees_a_real_fall_and_keeps_privacy(falls_dir: Path) -> N
     assert listener.packets and all(p.raw_jpeg is None for p in listener.packets), (
         "privacy: no raw picture leaves the worker"
     )
-    snap = cv2.imdecode(
-        np.frombuffer(fall.snapshot_jpeg, np.uint8), cv2.IMREAD_GRAYSCALE
-    )
+    snap = cv2.imdecode(np.frombuffer(fall.snapshot_jpeg, np.uint8), cv2.IMREAD_GRAYSCALE)
     assert (snap < 20).mean() > 0.8, "privacy: skeletons on black"
     fps = [s.analysis_fps for s in listener.stats[-5:]]
     assert max(fps) >= 3.0, fps  # target 6 on two shared cores

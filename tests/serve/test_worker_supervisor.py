@@ -13,9 +13,7 @@ from tests.fakes.worker import RecordingListener, wait_for
 CAM = CameraConfig(id="cam", path=Path("unused.mp4"))
 
 
-def supervisor(
-    target: object, **workers: float
-) -> tuple[Supervisor, RecordingListener]:
+def supervisor(target: object, **workers: float) -> tuple[Supervisor, RecordingListener]:
     listener = RecordingListener()
     cfg = WorkersConfig(**{"stall_s": 2.0, "restart_backoff_max_s": 1.0, **workers})
     sup = Supervisor(cfg, listener, target=target, poll_s=0.1)  # type: ignore[arg-type]
@@ -27,16 +25,12 @@ def test_crashed_worker_is_restarted_and_reported() -> None:
     sup.set_camera(CAM)
     sup.start()
     try:
-        assert wait_for(lambda: sup.report("cam").restarts >= 2, 20.0), (
-            listener.messages("cam")
-        )  # type: ignore[union-attr]
+        assert wait_for(lambda: sup.report("cam").restarts >= 2, 20.0), listener.messages("cam")  # type: ignore[union-attr]
     finally:
         sup.stop()
     crashes = [m for m in listener.messages("cam") if "exited with code 3" in m]
     assert crashes and "restarting in" in crashes[0]
-    assert any(r.state is WorkerState.RUNNING for r in listener.reports), (
-        "it ran before it crashed"
-    )
+    assert any(r.state is WorkerState.RUNNING for r in listener.reports), "it ran before it crashed"
 
 
 def test_stalled_worker_is_killed_and_restarted() -> None:
@@ -44,9 +38,7 @@ def test_stalled_worker_is_killed_and_restarted() -> None:
     sup.set_camera(CAM)
     sup.start()
     try:
-        assert wait_for(lambda: sup.report("cam").restarts >= 1, 20.0), (
-            listener.messages("cam")
-        )  # type: ignore[union-attr]
+        assert wait_for(lambda: sup.report("cam").restarts >= 1, 20.0), listener.messages("cam")  # type: ignore[union-attr]
         first_pid = None
         assert wait_for(lambda: sup.pid("cam") is not None, 10.0)
         first_pid = sup.pid("cam")

@@ -63,9 +63,7 @@ def test_looping_file_is_paced_at_its_fps_with_a_growing_clock(tmp_path: Path) -
     assert 15 <= stats.frames <= 36, stats
     assert stats.state is ConnectionState.CONNECTED
     times = [f.t_s for f in seen]
-    assert times == sorted(times) and len(set(times)) == len(times), (
-        "t_s must grow across loops"
-    )
+    assert times == sorted(times) and len(set(times)) == len(times), "t_s must grow across loops"
     assert max(times) > 10 / 20.0, "the clock goes on past the file's length"
 
 
@@ -109,10 +107,7 @@ def test_stream_lost_then_back_reconnects_with_backoff() -> None:
     cap = CaptureThread("cam", MjpegReader(server.url, 1.0), FAST).start()
     try:
         assert wait_for(
-            lambda: (
-                cap.stats().state is ConnectionState.CONNECTED
-                and cap.stats().frames > 3
-            ),
+            lambda: cap.stats().state is ConnectionState.CONNECTED and cap.stats().frames > 3,
             5.0,
         )
         server.stop()
@@ -191,8 +186,5 @@ def test_basic_auth_credentials_from_the_url() -> None:
 
 
 def test_redact_url_hides_only_the_password() -> None:
-    assert (
-        redact_url("rtsp://admin:pw@10.0.0.5:554/s1")
-        == "rtsp://admin:***@10.0.0.5:554/s1"
-    )
+    assert redact_url("rtsp://admin:pw@10.0.0.5:554/s1") == "rtsp://admin:***@10.0.0.5:554/s1"
     assert redact_url("http://cam.local/video.mjpg") == "http://cam.local/video.mjpg"

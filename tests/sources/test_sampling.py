@@ -11,7 +11,10 @@ def frames(fps: float, seconds: float):
     return [Frame(IMG, i / fps, i) for i in range(int(fps * seconds))]
 
 
-@pytest.mark.parametrize("src_fps,target,expected", [(30.0, 12.0, 120), (18.0, 12.0, 120), (18.0, 30.0, 180), (29.97, 0, 299)])
+@pytest.mark.parametrize(
+    "src_fps,target,expected",
+    [(30.0, 12.0, 120), (18.0, 12.0, 120), (18.0, 30.0, 180), (29.97, 0, 299)],
+)
 def test_keeps_the_target_rate(src_fps, target, expected):
     kept = list(FrameSampler(target).sample(frames(src_fps, 10.0)))
     assert abs(len(kept) - expected) <= 2

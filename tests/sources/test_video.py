@@ -35,7 +35,9 @@ def test_looping_reader_starts_over_and_counts_loops(tmp_path: Path) -> None:
     finally:
         reader.close()
     assert reader.loops == 2
-    assert means[4] == pytest.approx(means[0], abs=2.0) and means[8] == pytest.approx(means[0], abs=2.0)
+    assert means[4] == pytest.approx(means[0], abs=2.0) and means[8] == pytest.approx(
+        means[0], abs=2.0
+    )
 
 
 def test_bad_inputs_say_what_is_wrong(tmp_path: Path) -> None:
@@ -71,4 +73,3 @@ def test_file_reader_is_the_same_reader_with_capture_errors(tmp_path: Path) -> N
         reader.close()
     with pytest.raises(CaptureError, match="no such file"):
         FileReader(tmp_path / "gone.mp4").open()
-

@@ -18,9 +18,7 @@ def test_one_alert_per_event_kind_channel_recipient(
     event_id = record(sessions)
     with sessions.begin() as session:
         again = add_alerts(session, event_id, AlertKind.ALERT, TARGETS, now=T0)
-        other_kind = add_alerts(
-            session, event_id, AlertKind.RESOLVED, TARGETS[:1], now=T0
-        )
+        other_kind = add_alerts(session, event_id, AlertKind.RESOLVED, TARGETS[:1], now=T0)
     assert again == []  # already queued: skipped
     assert len(other_kind) == 1
     with pytest.raises(IntegrityError), sessions.begin() as session:

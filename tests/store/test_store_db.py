@@ -23,9 +23,7 @@ def test_migrations_build_exactly_the_models(db_url: str) -> None:
         diff = compare_metadata(
             MigrationContext.configure(conn, opts={"compare_type": True}), Base.metadata
         )
-        version = conn.execute(
-            text("SELECT version_num FROM alembic_version")
-        ).scalar_one()
+        version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
     engine.dispose()
     # A model change without a migration (or the reverse) shows up here.
     assert diff == []

@@ -29,23 +29,15 @@ def test_claim_takes_due_pending_alerts_and_opens_an_attempt(
         early = claim_due_alerts(
             session, now=T0 - timedelta(seconds=1), limit=10, lease_s=60, claimed_by="a"
         )
-        claims = claim_due_alerts(
-            session, now=T0, limit=2, lease_s=60, claimed_by="a"
-        )
+        claims = claim_due_alerts(session, now=T0, limit=2, lease_s=60, claimed_by="a")
     assert early == []
     assert len(claims) == 2
-    assert all(
-        c.attempt == 1 and c.lease_until == T0 + timedelta(seconds=60) for c in claims
-    )
+    assert all(c.attempt == 1 and c.lease_until == T0 + timedelta(seconds=60) for c in claims)
     with sessions() as session:
         statuses = alert_status_counts(session)
         attempt = session.get(DeliveryAttempt, claims[0].attempt_id)
     assert statuses == {AlertStatus.SENDING: 2, AlertStatus.PENDING: 1}
-    assert (
-        attempt is not None
-        and attempt.finished_at is None
-        and attempt.claimed_by == "a"
-    )
+    assert attempt is not None and attempt.finished_at is None and attempt.claimed_by == "a"
 
 
 def test_two_dispatchers_never_claim_the_same_alert(
@@ -64,9 +56,7 @@ def test_two_dispatchers_never_claim_the_same_alert(
         start.wait()
         while True:
             with factory.begin() as session:
-                got = claim_due_alerts(
-                    session, now=T0, limit=3, lease_s=60, claimed_by=name
-                )
+                got = claim_due_alerts(session, now=T0, limit=3, lease_s=60, claimed_by=name)
             if not got:
                 break
             claimed[name].extend(c.alert_id for c in got)
@@ -88,25 +78,15 @@ def test_expired_lease_goes_back_to_pending_and_closes_the_attempt(
 ) -> None:
     record(sessions)
     with sessions.begin() as session:
-        (claim,) = claim_due_alerts(
-            session, now=T0, limit=1, lease_s=60, claimed_by="dead"
-        )
+        (claim,) = claim_due_alerts(session, now=T0, limit=1, lease_s=60, claimed_by="dead")
     with sessions.begin() as session:
         assert requeue_expired(session, now=T0 + timedelta(seconds=59)) == 0
         assert requeue_expired(session, now=T0 + timedelta(seconds=61)) == 1
     with sessions() as session:
         alert = session.get(Alert, claim.alert_id)
         attempt = session.get(DeliveryAttempt, claim.attempt_id)
-    assert (
-        alert is not None
-        and alert.status is AlertStatus.PENDING
-        and alert.claimed_by is None
-    )
-    assert (
-        attempt is not None
-        and attempt.ok is False
-        and "lease expired" in (attempt.error or "")
-    )
+    assert alert is not None and alert.status is AlertStatus.PENDING and alert.claimed_by is None
+    assert attempt is not None and attempt.ok is False and "lease expired" in (attempt.error or "")
     # The dead dispatcher's late report no longer counts.
     with sessions.begin() as session:
         kept = finish_attempt(
@@ -124,9 +104,7 @@ def test_expired_lease_goes_back_to_pending_and_closes_the_attempt(
 def test_finish_attempt_records_outcomes(sessions: sessionmaker[Session]) -> None:
     event_id = record(sessions)
     with sessions.begin() as session:
-        c1, c2, c3 = claim_due_alerts(
-            session, now=T0, limit=3, lease_s=60, claimed_by="w"
-        )
+        c1, c2, c3 = claim_due_alerts(session, now=T0, limit=3, lease_s=60, claimed_by="w")
     t1 = T0 + timedelta(seconds=1)
     with sessions.begin() as session:
         ok = AttemptOutcome(
@@ -137,9 +115,7 @@ def test_finish_attempt_records_outcomes(sessions: sessionmaker[Session]) -> Non
         )
         assert finish_attempt(session, c1, ok, now=t1, retry_at=None)
         bad = AttemptOutcome(ok=False, http_status=500, error="HTTP 500")
-        assert finish_attempt(
-            session, c2, bad, now=t1, retry_at=t1 + timedelta(seconds=4)
-        )
+        assert finish_attempt(session, c2, bad, now=t1, retry_at=t1 + timedelta(seconds=4))
         refused = AttemptOutcome(
             ok=False, http_status=400, provider_answer="bad number", error="HTTP 400"
         )
@@ -171,16 +147,10 @@ def test_resolved_waits_for_the_alert_to_the_same_recipient(
     event_id = record(sessions)
     with sessions.begin() as session:
         resolve_event(session, event_id, by="system", now=T0, notify_channels=None)
-        claims = claim_due_alerts(
-            session, now=T0, limit=10, lease_s=60, claimed_by="w"
-        )
+        claims = claim_due_alerts(session, now=T0, limit=10, lease_s=60, claimed_by="w")
     assert {c.kind for c in claims} == {AlertKind.ALERT}
     with sessions.begin() as session:
         for c in claims:
-            finish_attempt(
-                session, c, AttemptOutcome(ok=True), now=T0, retry_at=None
-            )
-        later = claim_due_alerts(
-            session, now=T0, limit=10, lease_s=60, claimed_by="w"
-        )
+            finish_attempt(session, c, AttemptOutcome(ok=True), now=T0, retry_at=None)
+        later = claim_due_alerts(session, now=T0, limit=10, lease_s=60, claimed_by="w")
     assert sorted(c.kind for c in later) == [AlertKind.RESOLVED] * 3

@@ -24,11 +24,7 @@ def test_record_event_stores_event_and_one_alert_per_target(
     with sessions() as session:
         event = session.get(Event, event_id)
         assert event is not None
-        alerts = (
-            session.execute(select(Alert).where(Alert.event_id == event_id))
-            .scalars()
-            .all()
-        )
+        alerts = session.execute(select(Alert).where(Alert.event_id == event_id)).scalars().all()
     # t_s 112, down 10 s, fall seen 1.5 s before: times relative to when it was raised.
     assert event.down_from_at == T0 - timedelta(seconds=10)
     assert event.fall_seen_at == T0 - timedelta(seconds=11.5)
@@ -63,18 +59,12 @@ def test_acknowledge_cancels_escalations_and_resolve_queues_followups(
             [AlertTarget("sms", "01099990000")],
             now=T0,
         )
-        acknowledge_event(
-            session, event_id, by="operator kim", now=T0 + timedelta(seconds=30)
-        )
-        acknowledge_event(
-            session, event_id, by="someone later", now=T0 + timedelta(seconds=40)
-        )
+        acknowledge_event(session, event_id, by="operator kim", now=T0 + timedelta(seconds=30))
+        acknowledge_event(session, event_id, by="someone later", now=T0 + timedelta(seconds=40))
     with sessions() as session:
         event = get_event(session, event_id)
         escalation = [
-            v
-            for v in list_event_alerts(session, event_id)
-            if v.kind is AlertKind.ESCALATION
+            v for v in list_event_alerts(session, event_id) if v.kind is AlertKind.ESCALATION
         ]
     assert event.state is EventState.ACKNOWLEDGED
     assert event.acknowledged_by == "operator kim"  # the first acknowledgement stands
@@ -90,11 +80,7 @@ def test_acknowledge_cancels_escalations_and_resolve_queues_followups(
             notify_channels=["sms"],
         )
     with sessions() as session:
-        resolved = [
-            v
-            for v in list_event_alerts(session, event_id)
-            if v.kind is AlertKind.RESOLVED
-        ]
+        resolved = [v for v in list_event_alerts(session, event_id) if v.kind is AlertKind.RESOLVED]
         assert get_event(session, event_id).state is EventState.RESOLVED
     # Only to those who were told "person down" on the channels that want follow-ups.
     assert sorted(v.recipient for v in resolved) == ["01011112222", "01033334444"]

@@ -19,9 +19,7 @@ from tests.fakes.web import make_server, postgres_bin, run_postgres
 @pytest.fixture(scope="session")
 def postgres_url() -> Iterator[str]:
     if postgres_bin() is None:
-        pytest.skip(
-            "PostgreSQL binaries (initdb, pg_ctl) not found: apt-get install postgresql"
-        )
+        pytest.skip("PostgreSQL binaries (initdb, pg_ctl) not found: apt-get install postgresql")
     # Not under pytest's tmp dir: that is private to root, and PostgreSQL runs as `postgres`.
     base = Path(tempfile.mkdtemp(prefix="fallwatch-pg-"))
     try:

@@ -66,9 +66,7 @@ def test_nothing_but_healthz_answers_without_credentials(
                 assert r.status_code in (303, 401), (method, path, r.status_code)
             checked += 1
     assert checked > 25
-    assert (
-        client.get("/", follow_redirects=False).headers["location"] == "/login?next=/"
-    )
+    assert client.get("/", follow_redirects=False).headers["location"] == "/login?next=/"
     assert client.get("/api/openapi.json").status_code == 401
 
 
@@ -91,29 +89,25 @@ def test_login_session_csrf_and_logout(client: TestClient) -> None:
     r = client.post("/api/cameras/lobby/pause")
     assert r.status_code == 403 and "CSRF" in r.json()["detail"]
     assert (
-        client.post(
-            "/api/cameras/lobby/pause", headers={"X-CSRF-Token": "wrong"}
-        ).status_code
+        client.post("/api/cameras/lobby/pause", headers={"X-CSRF-Token": "wrong"}).status_code
         == 403
     )
     assert (
-        client.post("/api/cameras/lobby/pause", headers={"X-CSRF-Token": csrf}).json()[
-            "paused"
-        ]
+        client.post("/api/cameras/lobby/pause", headers={"X-CSRF-Token": csrf}).json()["paused"]
         is True
     )
     assert (
-        client.post(
-            "/logout", data={"csrf_token": csrf}, follow_redirects=False
-        ).status_code
-        == 303
+        client.post("/logout", data={"csrf_token": csrf}, follow_redirects=False).status_code == 303
     )
     assert client.get("/api/me").status_code == 401
 
 
 def test_wrong_password_and_open_redirects(client: TestClient) -> None:
     assert 'name="next" value="/"' in client.get("/login?next=/%5Cevil.example/x").text
-    assert 'name="next" value="/events?state=open"' in client.get("/login?next=/events%3Fstate%3Dopen").text
+    assert (
+        'name="next" value="/events?state=open"'
+        in client.get("/login?next=/events%3Fstate%3Dopen").text
+    )
     page = client.get("/login?next=//evil.example/x")  # the last form's token is the valid one
     assert 'name="next" value="/"' in page.text
     import re
@@ -142,22 +136,16 @@ def test_wrong_password_and_open_redirects(client: TestClient) -> None:
 
 def test_roles_and_api_tokens(client: TestClient, server: FallwatchServer) -> None:
     csrf = login(client)
-    viewer, operator, admin = (
-        token_for(client, csrf, r) for r in ("viewer", "operator", "admin")
-    )
+    viewer, operator, admin = (token_for(client, csrf, r) for r in ("viewer", "operator", "admin"))
     server.router.on_event(fall_event("lobby"))
-    with TestClient(
-        client.app, base_url="http://127.0.0.1"
-    ) as bot:  # no cookies: tokens only
+    with TestClient(client.app, base_url="http://127.0.0.1") as bot:  # no cookies: tokens only
         assert bot.get("/api/events", headers=bearer(viewer)).status_code == 200
         r = bot.post("/api/events/1/acknowledge", headers=bearer(viewer))
         assert r.status_code == 403 and "operator role" in r.json()["detail"]
         r = bot.post(
             "/api/events/1/acknowledge", headers=bearer(operator)
         )  # no CSRF needed with a token
-        assert (
-            r.status_code == 200 and r.json()["acknowledged_by"] == "token:operator-bot"
-        )
+        assert r.status_code == 200 and r.json()["acknowledged_by"] == "token:operator-bot"
         r = bot.post(
             "/api/cameras",
             headers=bearer(operator),
@@ -171,10 +159,7 @@ def test_roles_and_api_tokens(client: TestClient, server: FallwatchServer) -> No
         listed = bot.get("/api/tokens", headers=bearer(admin)).json()
         viewer_id = next(t["id"] for t in listed if t["name"] == "viewer-bot")
         assert "token" not in listed[0] and listed[0]["prefix"].startswith("fw_")
-        assert (
-            bot.delete(f"/api/tokens/{viewer_id}", headers=bearer(admin)).status_code
-            == 204
-        )
+        assert bot.delete(f"/api/tokens/{viewer_id}", headers=bearer(admin)).status_code == 204
         r = bot.get("/api/events", headers=bearer(viewer))
         assert r.status_code == 401 and "revoked" in r.json()["detail"]
         assert bot.get("/metrics", headers=bearer(operator)).status_code == 200
@@ -213,9 +198,7 @@ def _db_server(
     from tests.fakes.web import ENV
 
     server = FallwatchServer(
-        parse_server_config(
-            data, env={"CAM_PW": "s3cret", "HOOK_SECRET": "hook-secret"}
-        ),
+        parse_server_config(data, env={"CAM_PW": "s3cret", "HOOK_SECRET": "hook-secret"}),
         env=ENV,
     )
     server.migrate()
@@ -232,9 +215,9 @@ def test_cameras_are_added_edited_paused_and_removed_in_the_database(
             h = {"X-CSRF-Token": login(c)}
             cams = c.get("/api/cameras").json()
             assert [x["id"] for x in cams] == ["lobby"]
-            assert cams[0][
-                "source"
-            ] == "rtsp://viewer:***@10.0.0.9/s1" and "s3cret" not in str(cams)
+            assert cams[0]["source"] == "rtsp://viewer:***@10.0.0.9/s1" and "s3cret" not in str(
+                cams
+            )
             new = {
                 "id": "ward-2",
                 "name": "Ward 2",
@@ -263,8 +246,7 @@ def test_cameras_are_added_edited_paused_and_removed_in_the_database(
             r = c.patch("/api/cameras/ward-2", json={"analysis_fps": 99}, headers=h)
             assert (
                 r.status_code == 422
-                and "analysis_fps: Input should be less than or equal to 30"
-                in r.json()["detail"]
+                and "analysis_fps: Input should be less than or equal to 30" in r.json()["detail"]
             )
             r = c.patch("/api/cameras/ward-2", json={"colour": "red"}, headers=h)
             assert (
@@ -273,9 +255,7 @@ def test_cameras_are_added_edited_paused_and_removed_in_the_database(
             )
             r = c.patch("/api/cameras/lobby", json={"analysis_fps": 2}, headers=h)
             assert r.status_code == 409 and "config file" in r.json()["detail"]
-            assert (
-                c.post("/api/cameras/lobby/pause", headers=h).json()["paused"] is True
-            )
+            assert c.post("/api/cameras/lobby/pause", headers=h).json()["paused"] is True
             assert c.delete("/api/cameras/lobby", headers=h).status_code == 409
             assert c.get("/api/cameras/nope").status_code == 404
     finally:
@@ -355,8 +335,7 @@ def test_events_with_snapshot_clip_acknowledge_resolve_and_delivery_attempts(
                 "sending",
             )
             assert (
-                alerts[0]["attempt_log"][0]["ok"] is False
-                and alerts[0]["attempt_log"][0]["error"]
+                alerts[0]["attempt_log"][0]["ok"] is False and alerts[0]["attempt_log"][0]["error"]
             )
             # The same alert in the all-events list, found by what is stuck.
             stuck = c.get("/api/alerts?status=pending&status=sending").json()
@@ -367,15 +346,13 @@ def test_events_with_snapshot_clip_acknowledge_resolve_and_delivery_attempts(
             assert c.get("/api/alerts?channel=nobody").json() == []
             assert c.get("/api/alerts?offset=1").json() == []
             assert c.get("/api/alerts", params={"since": "2999-01-01T00:00:00Z"}).json() == []
-            assert len(c.get("/api/alerts", params={"since": "2000-01-01T00:00:00+00:00"}).json()) == 1
+            assert (
+                len(c.get("/api/alerts", params={"since": "2000-01-01T00:00:00+00:00"}).json()) == 1
+            )
             assert c.get("/api/alerts?status=lost").status_code == 422
             assert c.get("/api/alerts?since=yesterday").status_code == 422
             page = c.get(f"/events/{e['id']}")
-            assert (
-                page.status_code == 200
-                and "desk" in page.text
-                and "Timeline" in page.text
-            )
+            assert page.status_code == 200 and "desk" in page.text and "Timeline" in page.text
             r = c.post(
                 f"/api/events/{e['id']}/acknowledge",
                 json={"note": "on my way"},
@@ -389,9 +366,7 @@ def test_events_with_snapshot_clip_acknowledge_resolve_and_delivery_attempts(
             )
             assert c.get("/api/events?state=open").json() == []
             r = c.post(f"/api/events/{e['id']}/resolve", headers=h)
-            assert (
-                r.json()["state"] == "resolved" and r.json()["resolved_by"] == "admin"
-            )
+            assert r.json()["state"] == "resolved" and r.json()["resolved_by"] == "admin"
             assert c.post("/api/events/999/acknowledge", headers=h).status_code == 404
             assert "resolved" in c.get("/events").text
     finally:
@@ -428,22 +403,18 @@ def test_users_are_stored_and_disabling_ends_sessions(
                 ).status_code
                 == 409
             )
-            r = admin.post(
-                "/api/users", json={"username": "x", "password": "short"}, headers=h
-            )
+            r = admin.post("/api/users", json={"username": "x", "password": "short"}, headers=h)
             assert r.status_code == 422 and "password" in r.json()["detail"]
             login(nurse, "nurse.kim", "longenough")
             assert nurse.get("/api/me").json()["role"] == "operator"
             assert nurse.get("/api/users").status_code == 403
             nurse_id = next(
-                u["id"]
-                for u in admin.get("/api/users").json()
-                if u["username"] == "nurse.kim"
+                u["id"] for u in admin.get("/api/users").json() if u["username"] == "nurse.kim"
             )
             assert (
-                admin.patch(
-                    f"/api/users/{nurse_id}", json={"disabled": True}, headers=h
-                ).json()["disabled"]
+                admin.patch(f"/api/users/{nurse_id}", json={"disabled": True}, headers=h).json()[
+                    "disabled"
+                ]
                 is True
             )
             assert nurse.get("/api/me").status_code == 401
@@ -573,9 +544,7 @@ def test_health_and_metrics(client: TestClient, server: FallwatchServer) -> None
     server.router.on_event(fall_event("lobby"))
     health = client.get("/api/health").json()
     assert (
-        health["database"] is True
-        and health["open_events"] == 1
-        and "lobby" in health["cameras"]
+        health["database"] is True and health["open_events"] == 1 and "lobby" in health["cameras"]
     )
     text = client.get("/metrics").text
     assert 'fallwatch_camera_analysis_fps{camera="lobby"} 5.0' in text

@@ -40,9 +40,7 @@ def browser() -> Iterator[object]:
     )
     with sync_api.sync_playwright() as p:
         b = p.chromium.launch(
-            executable_path=CHROMIUM
-            if Path(CHROMIUM).is_file()
-            else shutil.which("chromium"),
+            executable_path=CHROMIUM if Path(CHROMIUM).is_file() else shutil.which("chromium"),
             args=CHROMIUM_ARGS,
         )
         yield b
@@ -92,9 +90,7 @@ def test_operator_sees_a_fall_alert_live_and_acknowledges_it(
             timeout=60_000,
         )
         img = tile.locator("img.live")
-        page.wait_for_function(
-            "document.querySelector('.tile img.live').naturalWidth > 0"
-        )
+        page.wait_for_function("document.querySelector('.tile img.live').naturalWidth > 0")
         first = img.screenshot()
         deadline = time.monotonic() + 10
         while img.screenshot() == first:
@@ -105,10 +101,7 @@ def test_operator_sees_a_fall_alert_live_and_acknowledges_it(
         # The fall in the clip raises an alert: the banner appears without a reload.
         banner = page.locator("#alarm-banner")
         banner.wait_for(state="visible", timeout=60_000)
-        assert (
-            "UP-Fall lab" in banner.inner_text()
-            and "PERSON DOWN" in banner.inner_text()
-        )
+        assert "UP-Fall lab" in banner.inner_text() and "PERSON DOWN" in banner.inner_text()
         event_id = banner.get_attribute("data-event-id")
         assert event_id
         assert page.evaluate("window.fallwatchBeeps") >= 1
@@ -122,9 +115,7 @@ def test_operator_sees_a_fall_alert_live_and_acknowledges_it(
         state = row.locator(".event-state").inner_text()
         # The looping clip shows the person up again a few seconds later, which resolves
         # the event; either way the acknowledgement by this operator is on record.
-        assert (
-            "acknowledged" in state or "resolved" in state
-        ) and "by admin" in state, state
+        assert ("acknowledged" in state or "resolved" in state) and "by admin" in state, state
         page.goto(f"{web.url}/events/{event_id}")
         assert "acknowledged by admin" in page.locator(".timeline").inner_text()
         assert page.locator('img[alt="snapshot"]').count() == 1

@@ -24,9 +24,7 @@ def session(base: str) -> _Entered:
     c.__enter__()
     page = c.get("/login")
     token = re.search(r'name="login_csrf" value="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
-    r = c.post(
-        "/login", data={"username": ADMIN[0], "password": ADMIN[1], "login_csrf": token}
-    )
+    r = c.post("/login", data={"username": ADMIN[0], "password": ADMIN[1], "login_csrf": token})
     assert r.status_code in (200, 303), r.text
     return _Entered(c)
 
@@ -102,9 +100,7 @@ def test_mjpeg_streams_the_newest_frames_and_respects_privacy(
             for view in ("annotated", "raw"):
                 with c.stream("GET", f"/api/cameras/hall/live.mjpg?view={view}") as r:
                     assert r.status_code == 200
-                    assert r.headers["content-type"].startswith(
-                        "multipart/x-mixed-replace"
-                    )
+                    assert r.headers["content-type"].startswith("multipart/x-mixed-replace")
                     parts = read_parts(r, 4)
                 assert len(parts) == 4 and all(p[:2] == b"\xff\xd8" for p in parts)
                 assert len(set(parts)) >= 3, "frames change"
@@ -150,14 +146,9 @@ def test_server_sent_events_announce_new_and_changed_events(
         assert ready.wait(10)
         time.sleep(0.3)
         srv.router.on_event(fall_event("hall"))
-        csrf = re.search(r'name="csrf-token" content="([^"]+)"', c.get("/").text).group(
-            1
-        )  # type: ignore[union-attr]
+        csrf = re.search(r'name="csrf-token" content="([^"]+)"', c.get("/").text).group(1)  # type: ignore[union-attr]
         assert (
-            c.post(
-                "/api/events/1/acknowledge", headers={"X-CSRF-Token": csrf}
-            ).status_code
-            == 200
+            c.post("/api/events/1/acknowledge", headers={"X-CSRF-Token": csrf}).status_code == 200
         )
         t.join(15)
     kinds = [k for k, _ in got]
@@ -190,14 +181,10 @@ def test_user_add_command_then_login(
     )
     assert "added with role operator" in capsys.readouterr().out
     monkeypatch.setattr(sys, "stdin", io.StringIO("short\n"))
-    assert (
-        main(["user", "add", "kim", "--config", str(config), "--password-stdin"]) == 2
-    )
+    assert main(["user", "add", "kim", "--config", str(config), "--password-stdin"]) == 2
     assert "at least 8 characters" in capsys.readouterr().err
     monkeypatch.setattr(sys, "stdin", io.StringIO("nurse-password\n"))
-    assert (
-        main(["user", "add", "nurse", "--config", str(config), "--password-stdin"]) == 2
-    )
+    assert main(["user", "add", "nurse", "--config", str(config), "--password-stdin"]) == 2
     assert "already exists" in capsys.readouterr().err
     assert main(["token", "create", "prometheus", "--config", str(config)]) == 0
     assert capsys.readouterr().out.startswith("fw_")
@@ -214,8 +201,5 @@ def test_serve_with_a_bad_config_exits_2_with_one_line(tmp_path: Path) -> None:
         check=False,
     )
     assert r.returncode == 2
-    assert (
-        r.stderr.strip().count("\n") == 0
-        and "cameras[ward-1].fall.confirm_s" in r.stderr
-    )
+    assert r.stderr.strip().count("\n") == 0 and "cameras[ward-1].fall.confirm_s" in r.stderr
     assert "Traceback" not in r.stderr

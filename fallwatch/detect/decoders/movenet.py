@@ -21,7 +21,9 @@ def decode_movenet_multipose(
     """People whose box score is at least `min_person_score`, in source-frame pixels."""
     out = np.asarray(output, dtype=np.float32)
     if out.ndim != 3 or out.shape[0] != 1 or out.shape[2] != VALUES_PER_PERSON:
-        raise ValueError(f"MoveNet MultiPose output must be (1, k, {VALUES_PER_PERSON}), got {out.shape}")
+        raise ValueError(
+            f"MoveNet MultiPose output must be (1, k, {VALUES_PER_PERSON}), got {out.shape}"
+        )
     people = out[0]
     people = people[people[:, 55] >= min_person_score]
     n = len(people)

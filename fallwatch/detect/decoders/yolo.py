@@ -189,10 +189,7 @@ def candidates(
             )
         rows = out[0].T if layout is YoloLayout.V8 else out[0]
         cxcywh = rows[:, :4]
-        if layout is YoloLayout.V5:
-            scores = rows[:, 5:] * rows[:, 4:5]
-        else:
-            scores = rows[:, 4:]
+        scores = rows[:, 5:] * rows[:, 4:5] if layout is YoloLayout.V5 else rows[:, 4:]
     half = cxcywh[:, 2:4] / 2
     xyxy = np.concatenate([cxcywh[:, :2] - half, cxcywh[:, :2] + half], axis=1)
     return xyxy.astype(np.float32), np.ascontiguousarray(scores, dtype=np.float32)

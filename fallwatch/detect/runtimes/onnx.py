@@ -85,7 +85,7 @@ class OnnxRuntime:
             raise ValueError(f"input must be {self.input_dtype}, got {tensor.dtype}")
         expected = self.input_shape
         if len(tensor.shape) != len(expected) or any(
-            e is not None and e != t for e, t in zip(expected, tensor.shape)
+            e is not None and e != t for e, t in zip(expected, tensor.shape, strict=False)
         ):
             raise ValueError(f"input must be {expected} (None: any), got {tensor.shape}")
         outputs = self._session.run(None, {self.input_name: tensor})

@@ -33,9 +33,7 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 class NotAuthenticated(Exception):
     """No valid credentials: pages redirect to the login page, the API answers 401."""
 
-    def __init__(
-        self, detail: str = "log in, or send 'Authorization: Bearer <API token>'"
-    ) -> None:
+    def __init__(self, detail: str = "log in, or send 'Authorization: Bearer <API token>'") -> None:
         super().__init__(detail)
         self.detail = detail
 
@@ -120,9 +118,7 @@ async def optional_principal(
     if auth is not None:
         scheme, _, value = auth.partition(" ")
         if scheme.lower() != "bearer" or not value.strip():
-            raise NotAuthenticated(
-                "the Authorization header must be 'Bearer <API token>'"
-            )
+            raise NotAuthenticated("the Authorization header must be 'Bearer <API token>'")
         principal = await run_in_threadpool(auth_service.token_principal, value.strip())
         if principal is None:
             raise NotAuthenticated("unknown or revoked API token")
@@ -145,9 +141,7 @@ async def optional_principal(
             field = form.get("csrf_token")
             token = field if isinstance(field, str) else None
         if not signer.check_csrf(data, token):
-            raise HTTPException(
-                403, "missing or wrong CSRF token: reload the page and try again"
-            )
+            raise HTTPException(403, "missing or wrong CSRF token: reload the page and try again")
     return principal
 
 

@@ -60,9 +60,7 @@ def _login_page(
 
 
 @router.get("/login", response_class=HTMLResponse)
-def login_form(
-    request: Request, principal: MaybePrincipal, next: str | None = None
-) -> Response:
+def login_form(request: Request, principal: MaybePrincipal, next: str | None = None) -> Response:
     if principal is not None:
         return RedirectResponse(_safe_next(next), status_code=303)
     return _login_page(request, next_url=_safe_next(next))
@@ -84,9 +82,7 @@ async def login(
         )
     user = await run_in_threadpool(server.auth.login, username, password)
     if user is None:
-        return _login_page(
-            request, "Wrong user name or password.", 401, _safe_next(next)
-        )
+        return _login_page(request, "Wrong user name or password.", 401, _safe_next(next))
     value, _ = server.signer.issue(user.id, user.session_version)
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(

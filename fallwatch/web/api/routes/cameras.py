@@ -35,9 +35,7 @@ def camera_public(hub: LiveHub, entry: CameraEntry) -> CameraPublic:
         enabled=cam.enabled,
         paused=entry.paused,
         origin=entry.origin,
-        worker=report.state.value
-        if report
-        else ("paused" if entry.paused else "starting"),
+        worker=report.state.value if report else ("paused" if entry.paused else "starting"),
         worker_message=report.message if report else "",
         restarts=report.restarts if report else 0,
         stats=None
@@ -62,26 +60,18 @@ def camera_public(hub: LiveHub, entry: CameraEntry) -> CameraPublic:
     )
 
 
-@router.get(
-    "", response_model=list[CameraPublic], summary="Every camera with its live figures"
-)
+@router.get("", response_model=list[CameraPublic], summary="Every camera with its live figures")
 def list_cameras(cameras: CamerasDep, hub: HubDep, _: Viewer) -> list[CameraPublic]:
     return [camera_public(hub, e) for e in cameras.list()]
 
 
 @router.get("/{camera_id}", response_model=CameraPublic)
-def get_camera(
-    camera_id: str, cameras: CamerasDep, hub: HubDep, _: Viewer
-) -> CameraPublic:
+def get_camera(camera_id: str, cameras: CamerasDep, hub: HubDep, _: Viewer) -> CameraPublic:
     return camera_public(hub, cameras.get(camera_id))
 
 
-@router.post(
-    "", response_model=CameraPublic, status_code=201, summary="Add a camera (admin)"
-)
-def add_camera(
-    camera: CameraConfig, cameras: CamerasDep, hub: HubDep, _: Admin
-) -> CameraPublic:
+@router.post("", response_model=CameraPublic, status_code=201, summary="Add a camera (admin)")
+def add_camera(camera: CameraConfig, cameras: CamerasDep, hub: HubDep, _: Admin) -> CameraPublic:
     return camera_public(hub, cameras.add(camera))
 
 
@@ -92,9 +82,7 @@ def add_camera(
 )
 def edit_camera(
     camera_id: str,
-    changes: Annotated[
-        dict[str, Any], Body(description="Fields of the camera config to change.")
-    ],
+    changes: Annotated[dict[str, Any], Body(description="Fields of the camera config to change.")],
     cameras: CamerasDep,
     hub: HubDep,
     _: Admin,
@@ -107,9 +95,7 @@ def edit_camera(
     response_model=CameraPublic,
     summary="Stop analysing (operator)",
 )
-def pause_camera(
-    camera_id: str, cameras: CamerasDep, hub: HubDep, _: Operator
-) -> CameraPublic:
+def pause_camera(camera_id: str, cameras: CamerasDep, hub: HubDep, _: Operator) -> CameraPublic:
     return camera_public(hub, cameras.pause(camera_id, True))
 
 
@@ -118,15 +104,11 @@ def pause_camera(
     response_model=CameraPublic,
     summary="Analyse again (operator)",
 )
-def resume_camera(
-    camera_id: str, cameras: CamerasDep, hub: HubDep, _: Operator
-) -> CameraPublic:
+def resume_camera(camera_id: str, cameras: CamerasDep, hub: HubDep, _: Operator) -> CameraPublic:
     return camera_public(hub, cameras.pause(camera_id, False))
 
 
-@router.delete(
-    "/{camera_id}", status_code=204, summary="Remove a camera added here (admin)"
-)
+@router.delete("/{camera_id}", status_code=204, summary="Remove a camera added here (admin)")
 def remove_camera(camera_id: str, cameras: CamerasDep, _: Admin) -> Response:
     cameras.remove(camera_id)
     return Response(status_code=204)

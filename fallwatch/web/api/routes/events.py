@@ -33,9 +33,7 @@ def _media_file(media: MediaStore, path: str | None) -> Path | None:
     return None if path is None else media.contains(path)
 
 
-def event_public(
-    row: EventRow, cameras: CameraService, media: MediaStore
-) -> EventPublic:
+def event_public(row: EventRow, cameras: CameraService, media: MediaStore) -> EventPublic:
     camera = cameras.config_of(row.camera_id)
     has_snapshot = _media_file(media, row.snapshot_path) is not None
     has_clip = _media_file(media, row.clip_path) is not None
@@ -51,9 +49,7 @@ def event_public(
     )
 
 
-@router.get(
-    "/api/events", response_model=list[EventPublic], summary="Events, newest first"
-)
+@router.get("/api/events", response_model=list[EventPublic], summary="Events, newest first")
 def list_events(
     events: EventsDep,
     cameras: CamerasDep,
@@ -68,9 +64,7 @@ def list_events(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[EventPublic]:
-    rows = events.list_events(
-        states=state, camera_id=camera_id, before_id=before_id, limit=limit
-    )
+    rows = events.list_events(states=state, camera_id=camera_id, before_id=before_id, limit=limit)
     return [event_public(r, cameras, media) for r in rows]
 
 
@@ -167,9 +161,7 @@ def alert_counts(alerts: AlertsDep, _: Viewer) -> dict[str, int]:
     return alerts.counts()
 
 
-def _media(
-    media: MediaStore, path: str | None, what: str, media_type: str
-) -> FileResponse:
+def _media(media: MediaStore, path: str | None, what: str, media_type: str) -> FileResponse:
     file = _media_file(media, path)
     if file is None:
         raise HTTPException(404, f"this event has no {what} (yet)")
@@ -188,9 +180,7 @@ def _media(
     response_class=FileResponse,
     include_in_schema=False,
 )
-def snapshot(
-    event_id: int, events: EventsDep, media: MediaDep, _: Viewer
-) -> FileResponse:
+def snapshot(event_id: int, events: EventsDep, media: MediaDep, _: Viewer) -> FileResponse:
     return _media(media, events.read(event_id).snapshot_path, "snapshot", "image/jpeg")
 
 

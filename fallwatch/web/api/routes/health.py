@@ -36,9 +36,7 @@ def healthz(database: DatabaseDep) -> Response:
     )
 
 
-@router.get(
-    "/api/health", response_model=HealthPublic, summary="Cameras, workers, outbox"
-)
+@router.get("/api/health", response_model=HealthPublic, summary="Cameras, workers, outbox")
 def health(
     server: ServerDep,
     cameras: CamerasDep,
@@ -54,11 +52,7 @@ def health(
         report = hub.worker(entry.config.id)
         stats = hub.stats(entry.config.id)
         state = report.state.value if report else "starting"
-        if (
-            stats is not None
-            and report is not None
-            and report.state is WorkerState.RUNNING
-        ):
+        if stats is not None and report is not None and report.state is WorkerState.RUNNING:
             state = f"{state}/{stats.connection.value}"
             degraded |= stats.connection is ConnectionState.DISCONNECTED
         degraded |= report is not None and report.state is WorkerState.RESTARTING
@@ -79,9 +73,7 @@ def health(
     "/metrics",
     summary="Prometheus metrics (per camera fps, dropped, inference, reconnects, events)",
 )
-def metrics(
-    request: Request, hub: HubDep, counters: CountersDep, _: Viewer
-) -> Response:
+def metrics(request: Request, hub: HubDep, counters: CountersDep, _: Viewer) -> Response:
     registry = getattr(request.app.state, "metrics_registry", None)
     if registry is None:
         registry = request.app.state.metrics_registry = build_registry(hub, counters)

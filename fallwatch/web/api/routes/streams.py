@@ -83,9 +83,7 @@ async def live(
     )
 
 
-@router.get(
-    "/api/cameras/{camera_id}/latest.jpg", summary="The newest frame as one JPEG"
-)
+@router.get("/api/cameras/{camera_id}/latest.jpg", summary="The newest frame as one JPEG")
 def latest(
     camera_id: str,
     cameras: CamerasDep,

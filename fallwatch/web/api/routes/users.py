@@ -35,9 +35,7 @@ def list_users(users: AuthDep, _: Admin) -> list[UserPublic]:
 
 @router.post("/api/users", response_model=UserPublic, status_code=201)
 def add_user(body: UserCreate, users: AuthDep, _: Admin) -> UserPublic:
-    return UserPublic.model_validate(
-        users.add_user(body.username, body.password, body.role)
-    )
+    return UserPublic.model_validate(users.add_user(body.username, body.password, body.role))
 
 
 @router.patch("/api/users/{user_id}", response_model=UserPublic)
