@@ -1,26 +1,14 @@
-"""Builders for evaluation tests, and the shared real data (skipped when absent)."""
+"""Fixtures for the evaluation tests: the shared clips. Builders are in `tests.fakes.evaluation`."""
 
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from fallwatch import cli
-from fallwatch.evaluation.manifest import ClipLabel
-
-REPO_ROOT = Path(__file__).resolve().parents[2]
-
-
-def find_falls_data() -> Path | None:
-    """`$FALLWATCH_DATA/falls`, else `../shared/data/falls` next to the repo."""
-    env = os.environ.get("FALLWATCH_DATA")
-    base = Path(env) if env else REPO_ROOT.parent / "shared" / "data"
-    falls = base / "falls"
-    return falls if (falls / "manifest.json").is_file() else None
+from tests.fakes.evaluation import find_falls_data
 
 
 @pytest.fixture(scope="session")
@@ -37,53 +25,3 @@ def falls_data() -> Path:
 @pytest.fixture(scope="session")
 def falls_manifest(falls_data: Path) -> dict[str, Any]:
     return json.loads((falls_data / "manifest.json").read_text())
-
-
-def make_label(**kw: Any) -> ClipLabel:
-    """A fall label by default: down from 3 s until the end."""
-    fields: dict[str, Any] = {"fall": True, "down_from_s": 3.0, "down_until_s": "end"}
-    if kw.get("fall") is False:
-        fields = {}
-    return ClipLabel(**{**fields, **kw})
-
-
-def make_clip(file: str = "videos/a.mp4", **label: Any) -> dict[str, Any]:
-    """One manifest entry as JSON data."""
-    lbl = {"fall": True, "fall_start_s": 1.0, "down_from_s": 2.0, "down_until_s": "end"}
-    if label.get("fall") is False:
-        lbl = {}
-    lbl.update(label)
-    return {
-        "file": file,
-        "label": lbl,
-        "uncertain": False,
-        "fps": 18.0,
-        "duration_s": 7.0,
-    }
-
-
-def write_manifest(folder: Path, videos: list[dict[str, Any]], **top: Any) -> Path:
-    path = folder / "manifest.json"
-    path.write_text(json.dumps({"name": "test manifest", "videos": videos, **top}, indent=1))
-    return path
-
-
-def run_eval(args: list[str]) -> int:
-    """`fallwatch eval ARGS` in process, through the real CLI entry point.
-
-    Only the eval command is registered, so a sibling command being mid-edit cannot
-    break these tests; the parsing and the exit code mapping are the real ones.
-    """
-    saved = cli.COMMAND_MODULES
-    cli.COMMAND_MODULES = ("fallwatch.commands.eval",)
-    try:
-        return cli.main(["eval", *args])
-    finally:
-        cli.COMMAND_MODULES = saved
-
-
-EVAL_ONLY_MAIN = (
-    "import sys, fallwatch.cli as c; c.COMMAND_MODULES = ('fallwatch.commands.eval',); "
-    "sys.exit(c.main(sys.argv[1:]))"
-)
-"""`python -c` program running the real CLI with only `eval` registered (see `run_eval`)."""

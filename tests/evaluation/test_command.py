@@ -15,7 +15,7 @@ from fallwatch.config.detector import PoseDetectorConfig
 from fallwatch.config.fall import FallConfig
 from fallwatch.evaluation.manifest import load_manifests
 from fallwatch.evaluation.plots import plots_unavailable
-from tests.evaluation.conftest import (
+from tests.fakes.evaluation import (
     EVAL_ONLY_MAIN,
     REPO_ROOT,
     make_clip,

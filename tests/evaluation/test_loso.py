@@ -24,7 +24,7 @@ from fallwatch.evaluation.loso import (
 from fallwatch.evaluation.manifest import Clip
 from fallwatch.evaluation.runner import ClipRunner, Detections
 from fallwatch.types import Poses
-from tests.evaluation.conftest import make_clip
+from tests.fakes.evaluation import make_clip
 
 
 def make_input(name: str, source: str, fall: bool = True, uncertain: bool = False) -> ClipRunInput:

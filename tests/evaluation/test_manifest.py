@@ -13,7 +13,7 @@ from fallwatch.evaluation.manifest import (
     load_manifests,
     manifest_labels,
 )
-from tests.evaluation.conftest import make_clip, write_manifest
+from tests.fakes.evaluation import make_clip, write_manifest
 
 
 def test_loads_clips_stills_and_resolves_paths(tmp_path: Path) -> None:

@@ -15,7 +15,7 @@ from fallwatch.evaluation.render import clip_line, render_markdown, render_text
 from fallwatch.evaluation.report import ClipResult, EvalReport, to_json, write_json
 from fallwatch.evaluation.runner import Alert, ClipRun
 from fallwatch.evaluation.scoring import score_clip
-from tests.evaluation.conftest import make_clip
+from tests.fakes.evaluation import make_clip
 
 SETTINGS = {
     "manifest": "m.json",

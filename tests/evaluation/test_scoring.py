@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from fallwatch.evaluation.scoring import Confusion, down_window_s, score_clip, summarize
-from tests.evaluation.conftest import make_label
+from tests.fakes.evaluation import make_label
 
 # Fall label used below unless a row says otherwise: down from 3 s until the end (10 s clip).
 FALL = {"down_from_s": 3.0, "down_until_s": "end"}
