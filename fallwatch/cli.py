@@ -1,4 +1,4 @@
-"""The `fallwatch` command line: analyze, eval, bench, notify.
+"""Fallwatch: finds people who collapsed on CCTV and alerts the control room.
 
 Each command lives in its own module with `register(subparsers)`; the handler it sets
 returns an exit code. Bad input raises a `UsageError` (or a `ValueError` from a boundary)
@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 from pydantic import ValidationError
 
+from fallwatch import __version__
 from fallwatch.commands import EXIT_BAD_INPUT, missing_extra
 from fallwatch.config.errors import format_validation_error
 
@@ -37,8 +38,13 @@ os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="fallwatch", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="fallwatch",
+        description=__doc__.splitlines()[0],
+        epilog="`fallwatch COMMAND --help` for a command's options.",
+    )
     parser.add_argument("-v", "--verbose", action="store_true", help="Debug logging.")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
         try:
@@ -56,6 +62,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if not args.verbose:
+        # Alembic says "Context impl SQLiteImpl" on every command that opens the database.
+        logging.getLogger("alembic").setLevel(logging.WARNING)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -84,6 +93,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`fallwatch config schema | head`): not an error of ours.
+        # Point stdout at /dev/null so the interpreter's final flush does not fail too.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
 
 
 if __name__ == "__main__":

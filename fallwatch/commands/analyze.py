@@ -22,6 +22,9 @@ from fallwatch.sources.sampling import DEFAULT_ANALYSIS_FPS
 from fallwatch.sources.video import probe_video
 from fallwatch.types import FallEvent
 
+FALL_DEFAULTS = FallConfig()
+"""The defaults the help text quotes, from the config itself so they cannot drift."""
+
 
 def load_zones(path: Path) -> list[ZoneConfig]:
     """Zones from a YAML or JSON file: a list of zones, or `{zones: [...]}`.
@@ -79,13 +82,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--confirm-s",
         type=float,
         default=None,
-        help="Seconds down after a fall before the alert (default 10).",
+        help=f"Seconds down after a fall before the alert (default {FALL_DEFAULTS.confirm_s:g}).",
     )
     p.add_argument(
         "--found-down-s",
         type=float,
         default=None,
-        help="Seconds lying with no fall seen before the alert (default 30).",
+        help="Seconds lying with no fall seen before the alert "
+        f"(default {FALL_DEFAULTS.found_down_s:g}).",
     )
     p.add_argument(
         "--zones", type=Path, help="YAML/JSON file of ignore zones (polygons in pixels)."
@@ -172,7 +176,19 @@ def run(args: argparse.Namespace) -> int:
         f"({report['x_realtime']}x real time); {len(alerts)} alert(s); report {report_path}"
         + (f"; video {out_video}" if out_video else "")
     )
+    if not alerts and outcome.max_down_for_s > 0:
+        print(_too_short_hint(outcome.max_down_for_s, fall_config), file=sys.stderr)
     return 0
+
+
+def _too_short_hint(max_down_for_s: float, fall: FallConfig) -> str:
+    """Why a clip with someone down gave no alert: the confirm times, and what to try."""
+    return (
+        f"hint: someone was down for up to {max_down_for_s:.1f} s, but an alert needs "
+        f"{fall.confirm_s:g} s down after a fall (--confirm-s) or {fall.found_down_s:g} s "
+        "lying with no fall seen (--found-down-s); for a short clip try --confirm-s "
+        f"{max(1.0, round(max_down_for_s * 0.6, 1)):g}"
+    )
 
 
 class _Lines:

@@ -29,6 +29,9 @@ class VideoAnalysis:
     stage_ms: dict[str, float] = field(default_factory=dict)
     """Summed milliseconds per stage: detect, track, rules (main thread); annotate and
     write (writer thread, overlapped with the model)."""
+    max_down_for_s: float = 0.0
+    """The longest anyone was seen down: with no alert, says whether the clip was too
+    short for the confirm time rather than no one falling."""
 
     @property
     def duration_s(self) -> float:
@@ -90,6 +93,8 @@ def analyze_video(
                 result.analysed_frames += 1
                 for stage, ms in last.timings_ms.items():
                     stage_ms[stage] = stage_ms.get(stage, 0.0) + ms
+                for status in last.update.tracks:
+                    result.max_down_for_s = max(result.max_down_for_s, status.down_for_s)
                 for event in last.update.events:
                     result.events.append(event)
                     if on_event is not None:
