@@ -27,11 +27,18 @@ from fallwatch.serve.housekeeping import Housekeeper
 from fallwatch.serve.listener import WorkerRouter
 from fallwatch.serve.live import LiveHub
 from fallwatch.serve.media import MediaStore
+from fallwatch.serve.preflight import make_private_dir
 from fallwatch.serve.reads import AlertReader, DatabaseProbe, EventReader
 from fallwatch.serve.recorder import EventRecorder
 from fallwatch.serve.security import SessionSigner, load_or_create_secret_key
 from fallwatch.serve.supervisor import Supervisor, WorkerTarget
-from fallwatch.store.db import make_engine, migrate, session_factory, sqlite_url
+from fallwatch.store.db import (
+    make_engine,
+    migrate,
+    secure_sqlite_file,
+    session_factory,
+    sqlite_url,
+)
 
 log = logging.getLogger(__name__)
 
@@ -49,9 +56,10 @@ class FallwatchServer:
     ) -> None:
         self.config = config
         self.env = os.environ if env is None else env
-        self.data_dir = config.data_dir.resolve()
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        # 0700: the database holds camera addresses, the media pictures of people.
+        self.data_dir = make_private_dir(config.data_dir)
         self.engine = make_engine(config.database_url or sqlite_url(self.data_dir))
+        secure_sqlite_file(self.engine)
         self.sessions = session_factory(self.engine)
         self.database = DatabaseProbe(self.engine)
         self.bus = NoticeBus()
