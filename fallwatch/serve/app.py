@@ -23,6 +23,7 @@ from fallwatch.serve.auth import AuthService
 from fallwatch.serve.bus import NoticeBus
 from fallwatch.serve.cameras import CameraService
 from fallwatch.serve.counters import ServerCounters
+from fallwatch.serve.credentials import CredentialBox
 from fallwatch.serve.housekeeping import Housekeeper
 from fallwatch.serve.listener import WorkerRouter
 from fallwatch.serve.live import LiveHub
@@ -93,16 +94,18 @@ class FallwatchServer:
             target=worker_target,
             log_level=logging.getLogger().level or logging.INFO,
         )
-        self.cameras = CameraService(self.sessions, self.supervisor, self.hub, self.bus, clock)
-        self.events = EventReader(self.sessions)
-        self.alerts = AlertReader(self.sessions)
-        self.actions = EventActions(self.outbox, self.events, self.bus)
-        self.auth = AuthService(self.sessions, clock)
         key = (
             config.web.secret_key.get_secret_value().encode()
             if config.web.secret_key is not None
             else load_or_create_secret_key(self.data_dir / "secret_key")
         )
+        self.cameras = CameraService(
+            self.sessions, self.supervisor, self.hub, self.bus, clock, CredentialBox(key)
+        )
+        self.events = EventReader(self.sessions)
+        self.alerts = AlertReader(self.sessions)
+        self.actions = EventActions(self.outbox, self.events, self.bus)
+        self.auth = AuthService(self.sessions, clock)
         self.signer = SessionSigner(key, config.web.session_max_age_s)
         self.housekeeper = Housekeeper(self.recorder, self.media)
         self.started_at: float | None = None
