@@ -7,10 +7,13 @@ the database schema up to date is an explicit step (`migrate()`) before `start()
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
+import socket
 import time
 from collections.abc import Mapping
+from pathlib import Path
 
 from fallwatch.config.server import ServerConfig
 from fallwatch.notify.clock import Clock, utc_now
@@ -44,6 +47,12 @@ from fallwatch.store.db import (
 log = logging.getLogger(__name__)
 
 
+def dispatcher_id(data_dir: Path) -> str:
+    """This server's dispatcher identity, the same across restarts: host and data directory."""
+    digest = hashlib.sha256(str(data_dir).encode()).hexdigest()[:8]
+    return f"{socket.gethostname()}-{digest}"
+
+
 class FallwatchServer:
     """Everything `fallwatch serve` runs, built from one `ServerConfig`."""
 
@@ -68,8 +77,19 @@ class FallwatchServer:
         self.hub = LiveHub(ring_s=rec.pre_s + rec.post_s + 2.0)
         self.media = MediaStore(self.data_dir / "media", rec)
         notifiers = build_notifiers(config.notify)
+        self.counters = ServerCounters()
         self.dispatcher: Dispatcher | None = (
-            Dispatcher(self.sessions, notifiers, config.notify, clock=clock) if notifiers else None
+            Dispatcher(
+                self.sessions,
+                notifiers,
+                config.notify,
+                clock=clock,
+                worker_id=dispatcher_id(self.data_dir),
+                only_dispatcher=self.engine.url.get_backend_name() == "sqlite",
+                on_failed=lambda claim, _why: self.counters.count_alert_failed(claim.channel),
+            )
+            if notifiers
+            else None
         )
         self.outbox = Outbox(
             self.sessions,
@@ -77,7 +97,6 @@ class FallwatchServer:
             clock=clock,
             on_queued=self.dispatcher.wake if self.dispatcher else None,
         )
-        self.counters = ServerCounters()
         self.recorder = EventRecorder(
             self.media,
             self.outbox,
