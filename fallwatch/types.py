@@ -269,6 +269,8 @@ class AlertKind(StrEnum):
     RESOLVED = "resolved"
     SUMMARY = "summary"
     TEST = "test"
+    FALLBACK = "fallback"
+    """Sent on a route's fallback channel when an alert or escalation failed for good."""
 
 
 class Role(StrEnum):

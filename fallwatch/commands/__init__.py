@@ -15,6 +15,7 @@ EXTRA_OF_MODULE: dict[str, str] = {
     "uvicorn": "server",
     "jinja2": "server",
     "argon2": "server",
+    "cryptography": "server",
     "prometheus_client": "server",
     "multipart": "server",
     "sqlalchemy": "notify",

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from fallwatch.config.loader import config_schema, load_server_config
+from fallwatch.serve.preflight import check_data_dir, check_file_cameras
 
 
 def register(subparsers: Any) -> None:
@@ -19,7 +20,11 @@ def register(subparsers: Any) -> None:
         help="Print the JSON schema of fallwatch.yaml (docs/config.schema.json).",
     )
     schema.set_defaults(handler=run_schema)
-    check = sub.add_parser("check", help="Validate a config file; exit 2 naming the bad field.")
+    check = sub.add_parser(
+        "check",
+        help="Validate a config file (also opens file cameras and checks data_dir is "
+        "writable); exit 2 naming the bad field.",
+    )
     check.add_argument("file", type=Path, help="The YAML config file.")
     check.set_defaults(handler=run_check)
 
@@ -32,6 +37,9 @@ def run_schema(args: argparse.Namespace) -> int:
 
 def run_check(args: argparse.Namespace) -> int:
     config = load_server_config(args.file)
+    # Beyond the schema: what `serve` would trip over at start (names the field).
+    check_data_dir(config.data_dir)
+    check_file_cameras(config.cameras)
     enabled = sum(c.enabled for c in config.cameras)
     print(
         f"{args.file}: ok: {len(config.cameras)} camera(s), {enabled} enabled; "

@@ -50,11 +50,13 @@ def run_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
     from fallwatch.serve.app import FallwatchServer
+    from fallwatch.serve.preflight import check_port
     from fallwatch.web.app import create_app
 
     config = load_config(args.config)
     host = args.host or config.web.host
     port = args.port or config.web.port
+    check_port(host, port)  # before any worker starts: a port in use is one line, exit 2
     server = FallwatchServer(config)
     server.migrate()
     server.start()

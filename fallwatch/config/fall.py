@@ -11,6 +11,31 @@ from fallwatch.config.base import Section
 from fallwatch.config.fall_rules import FallRulesConfig
 from fallwatch.config.track import TrackerConfig
 
+Point = tuple[float, float]
+
+
+def _orient(a: Point, b: Point, c: Point) -> float:
+    return (b[0] - a[0]) * (c[1] - a[1]) - (b[1] - a[1]) * (c[0] - a[0])
+
+
+def _segments_cross(p1: Point, p2: Point, q1: Point, q2: Point) -> bool:
+    """True when the two segments properly cross (touching at an end does not count)."""
+    d1, d2 = _orient(q1, q2, p1), _orient(q1, q2, p2)
+    d3, d4 = _orient(p1, p2, q1), _orient(p1, p2, q2)
+    return d1 * d2 < 0 and d3 * d4 < 0
+
+
+def _first_crossing(v: list[Point]) -> tuple[int, int] | None:
+    """The first pair of non-adjacent edges of the closed polygon `v` that cross, if any."""
+    n = len(v)
+    for i in range(n):
+        for j in range(i + 2, n):
+            if i == 0 and j == n - 1:
+                continue  # adjacent through the closing edge
+            if _segments_cross(v[i], v[(i + 1) % n], v[j], v[(j + 1) % n]):
+                return i, j
+    return None
+
 
 class ZoneConfig(Section):
     """A polygon in frame pixels where lying down is normal (a bed, a sofa)."""
@@ -25,6 +50,14 @@ class ZoneConfig(Section):
     def _valid_polygon(cls, v: list[tuple[float, float]]) -> list[tuple[float, float]]:
         if len(v) < 3:
             raise ValueError(f"a zone polygon needs at least 3 points, got {len(v)}")
+        crossing = _first_crossing(v)
+        if crossing is not None:
+            i, j = crossing
+            raise ValueError(
+                f"a zone polygon must not be self-intersecting (a bow-tie): edge {i} "
+                f"({v[i]} to {v[(i + 1) % len(v)]}) crosses edge {j} "
+                f"({v[j]} to {v[(j + 1) % len(v)]}); list the corners in order around the zone"
+            )
         # Shoelace area: collinear or repeated points enclose nothing.
         area2 = sum(x1 * y2 - x2 * y1 for (x1, y1), (x2, y2) in zip(v, v[1:] + v[:1], strict=True))
         if abs(area2) < 1e-6:

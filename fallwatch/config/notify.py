@@ -59,6 +59,12 @@ class RouteConfig(NotifySection):
         description="Second contacts, told when nobody acknowledges within "
         "policy.escalate_after_s.",
     )
+    fallback_to: list[RouteTarget] = Field(
+        default_factory=list,
+        description="Told once per event when an alert or escalation to this route's "
+        "contacts fails for good (refused, or out of retry.max_attempts or retry.max_age_s), "
+        "e.g. a second SMS provider or the duty phone's e-mail.",
+    )
 
 
 class PolicyConfig(NotifySection):
@@ -104,7 +110,13 @@ class RetryConfig(NotifySection):
         description="Share of each delay drawn at random, so retries from many alerts do "
         "not hit a recovering provider at the same instant.",
     )
-    max_attempts: int = Field(30, ge=1, le=1000, description="Attempts before an alert fails.")
+    max_attempts: int = Field(
+        30,
+        ge=1,
+        le=1000,
+        description="Attempts before an alert is marked failed (shown on the dashboard, "
+        "counted in fallwatch_alerts_failed_total, sent to the route's fallback_to).",
+    )
     max_age_s: float = Field(
         6 * 3600.0,
         gt=0,
@@ -176,7 +188,7 @@ class NotifyConfig(NotifySection):
                         f"routes[{i}].groups: unknown camera group {group!r}; "
                         f"known: {sorted(self.camera_groups)}"
                     )
-            for part in ("notify", "escalate_to"):
+            for part in ("notify", "escalate_to", "fallback_to"):
                 for j, target in enumerate(getattr(route, part)):
                     where = f"routes[{i}].{part}[{j}]"
                     channel = by_name.get(target.channel)

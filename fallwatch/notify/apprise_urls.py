@@ -23,6 +23,7 @@ _HTTP_ERROR = re.compile(r"error=(\d{3})\b")
 _NOTIFY_TYPE = {
     AlertKind.ALERT: apprise.NotifyType.FAILURE,
     AlertKind.ESCALATION: apprise.NotifyType.FAILURE,
+    AlertKind.FALLBACK: apprise.NotifyType.FAILURE,
     AlertKind.RESOLVED: apprise.NotifyType.SUCCESS,
     AlertKind.SUMMARY: apprise.NotifyType.WARNING,
     AlertKind.TEST: apprise.NotifyType.INFO,

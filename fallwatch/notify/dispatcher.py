@@ -24,10 +24,10 @@ import logging
 import random
 import secrets
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Self
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -39,8 +39,10 @@ from fallwatch.notify.clock import Clock, utc_now
 from fallwatch.notify.message import DeliveryResult, build_message
 from fallwatch.notify.policy import Escalator
 from fallwatch.notify.routing import Router
-from fallwatch.store import delivery
+from fallwatch.store import alerts, delivery
+from fallwatch.store.alerts import AlertTarget
 from fallwatch.store.delivery import AttemptOutcome, ClaimedAlert
+from fallwatch.types import AlertKind
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +87,8 @@ class Dispatcher:
         clock: Clock = utc_now,
         rng: random.Random | None = None,
         worker_id: str | None = None,
+        only_dispatcher: bool = False,
+        on_failed: Callable[[ClaimedAlert, str], None] | None = None,
     ) -> None:
         self._sessions = sessions
         self._notifiers = dict(notifiers)
@@ -92,8 +96,13 @@ class Dispatcher:
         self._retry = config.retry
         self._clock = clock
         self._backoff = Backoff(config.retry.base_s, config.retry.max_s, config.retry.jitter, rng)
-        self._escalator = Escalator(config.policy, Router(config))
+        self._router = Router(config)
+        self._escalator = Escalator(config.policy, self._router)
+        self._on_failed = on_failed
         self.worker_id = worker_id or f"dispatcher-{secrets.token_hex(4)}"
+        # Leases released at start: this id's (a stable id survives a restart), or every
+        # one when no other dispatcher can share the database (SQLite, one server).
+        self._only_dispatcher = only_dispatcher
         self._pool = ThreadPoolExecutor(
             max_workers=config.retry.workers, thread_name_prefix="fallwatch-send"
         )
@@ -212,6 +221,9 @@ class Dispatcher:
                 retry_at=retry_at,
                 give_up_reason=give_up,
             )
+            fallbacks = 0
+            if kept and give_up is not None:
+                fallbacks = self._queue_fallback(session, claim, give_up, now)
         who = f"alert {claim.alert_id} ({claim.kind}, event {claim.event.id}, camera {claim.event.camera_id}) via {claim.channel} to {mask_recipient(claim.recipient) or 'its destination'}"
         if not kept:
             log.warning("%s: lease lost before the outcome was recorded (ok=%s)", who, result.ok)
@@ -227,7 +239,30 @@ class Dispatcher:
             )
         else:
             log.error("%s failed for good: %s: %s", who, give_up, result.error)
+            if fallbacks:
+                log.warning("%s: %d fallback alert(s) queued", who, fallbacks)
+                self._wake.set()
+            if self._on_failed is not None and give_up is not None:
+                self._on_failed(claim, give_up)
         return _Finished(delivered=result.ok and kept, retrying=retry_at is not None)
+
+    def _queue_fallback(
+        self, session: Session, claim: ClaimedAlert, give_up: str, now: datetime
+    ) -> int:
+        """One alert per fallback target of the camera's routes, once per event."""
+        if claim.kind not in (AlertKind.ALERT, AlertKind.ESCALATION):
+            return 0
+        failed = AlertTarget(claim.channel, claim.recipient)
+        targets = [t for t in self._router.fallback_targets(claim.event.camera_id) if t != failed]
+        if not targets:
+            return 0
+        to = mask_recipient(claim.recipient) or "its destination"
+        detail = f"the {claim.kind} via {claim.channel} to {to} was not delivered ({give_up})"
+        return len(
+            alerts.add_alerts(
+                session, claim.event.id, AlertKind.FALLBACK, targets, now=now, detail=detail
+            )
+        )
 
     # --- background thread -----------------------------------------------------------
 
@@ -235,9 +270,22 @@ class Dispatcher:
         """Look for due alerts now rather than at the next poll (called after recording)."""
         self._wake.set()
 
+    def release_own_leases(self) -> int:
+        """Send again at once what this dispatcher's previous run left mid-send (a crash)."""
+        claimed_by = None if self._only_dispatcher else self.worker_id
+        with self._sessions.begin() as session:
+            released = delivery.release_leases(session, now=self._clock(), claimed_by=claimed_by)
+        if released:
+            log.warning(
+                "%d alerts left 'sending' when this server last stopped: sending again now",
+                released,
+            )
+        return released
+
     def start(self) -> None:
         if self._thread is not None:
             raise RuntimeError("dispatcher already started")
+        self.release_own_leases()
         self._stop.clear()
         self._thread = threading.Thread(target=self._loop, name="fallwatch-dispatcher", daemon=True)
         self._thread.start()

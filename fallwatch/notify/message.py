@@ -62,6 +62,7 @@ class Message:
             AlertKind.RESOLVED: f"Resolved: {self.place}",
             AlertKind.SUMMARY: f"Alert limit reached: {self.place}",
             AlertKind.TEST: f"Test message from channel {self.channel}",
+            AlertKind.FALLBACK: f"UNDELIVERED ALERT: person down at {self.place}",
         }
         return titles[self.kind]
 
@@ -71,6 +72,7 @@ class Message:
         if self.down_from_at is not None and self.kind in (
             AlertKind.ALERT,
             AlertKind.ESCALATION,
+            AlertKind.FALLBACK,
         ):
             since = f" since {self._clock(self.down_from_at)}"
             if self.down_for_s is not None:
@@ -84,6 +86,10 @@ class Message:
             + (f" ({self.detail})." if self.detail else "."),
             AlertKind.SUMMARY: f"Fallwatch: {self.place}: {self.detail or 'alert limit reached'}.",
             AlertKind.TEST: f"Fallwatch test message, channel {self.channel}. No action needed.",
+            AlertKind.FALLBACK: (
+                f"Fallwatch: person down at {self.place}{since}; "
+                f"{self.detail or 'the alert could not be delivered'}."
+            ),
         }[self.kind]
         link = f" {self.dashboard_url}" if self.dashboard_url else ""
         return f"{body}{link} #{self.alert_id}"

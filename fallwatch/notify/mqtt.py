@@ -39,6 +39,7 @@ from fallwatch.types import AlertKind
 STATE_BY_KIND = {
     AlertKind.ALERT: "ON",
     AlertKind.ESCALATION: "ON",
+    AlertKind.FALLBACK: "ON",
     AlertKind.RESOLVED: "OFF",
 }
 

@@ -26,6 +26,9 @@ class Router:
     def escalation_targets(self, camera_id: str) -> list[AlertTarget]:
         return self._targets(camera_id, "escalate_to")
 
+    def fallback_targets(self, camera_id: str) -> list[AlertTarget]:
+        return self._targets(camera_id, "fallback_to")
+
     def _targets(self, camera_id: str, part: str) -> list[AlertTarget]:
         found: list[AlertTarget] = []
         for route in self._config.routes:
@@ -37,7 +40,7 @@ class Router:
         """Everyone any route sends to on `channel` ('' for one-destination channels)."""
         found: list[str] = []
         for route in self._config.routes:
-            for target in [*route.notify, *route.escalate_to]:
+            for target in [*route.notify, *route.escalate_to, *route.fallback_to]:
                 if target.channel == channel:
                     found.extend(target.to or [""])
         return list(dict.fromkeys(found))

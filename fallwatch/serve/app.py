@@ -7,10 +7,13 @@ the database schema up to date is an explicit step (`migrate()`) before `start()
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
+import socket
 import time
 from collections.abc import Mapping
+from pathlib import Path
 
 from fallwatch.config.server import ServerConfig
 from fallwatch.notify.clock import Clock, utc_now
@@ -23,17 +26,31 @@ from fallwatch.serve.auth import AuthService
 from fallwatch.serve.bus import NoticeBus
 from fallwatch.serve.cameras import CameraService
 from fallwatch.serve.counters import ServerCounters
+from fallwatch.serve.credentials import CredentialBox
 from fallwatch.serve.housekeeping import Housekeeper
 from fallwatch.serve.listener import WorkerRouter
 from fallwatch.serve.live import LiveHub
 from fallwatch.serve.media import MediaStore
+from fallwatch.serve.preflight import make_private_dir
 from fallwatch.serve.reads import AlertReader, DatabaseProbe, EventReader
 from fallwatch.serve.recorder import EventRecorder
 from fallwatch.serve.security import SessionSigner, load_or_create_secret_key
 from fallwatch.serve.supervisor import Supervisor, WorkerTarget
-from fallwatch.store.db import make_engine, migrate, session_factory, sqlite_url
+from fallwatch.store.db import (
+    make_engine,
+    migrate,
+    secure_sqlite_file,
+    session_factory,
+    sqlite_url,
+)
 
 log = logging.getLogger(__name__)
+
+
+def dispatcher_id(data_dir: Path) -> str:
+    """This server's dispatcher identity, the same across restarts: host and data directory."""
+    digest = hashlib.sha256(str(data_dir).encode()).hexdigest()[:8]
+    return f"{socket.gethostname()}-{digest}"
 
 
 class FallwatchServer:
@@ -49,9 +66,10 @@ class FallwatchServer:
     ) -> None:
         self.config = config
         self.env = os.environ if env is None else env
-        self.data_dir = config.data_dir.resolve()
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        # 0700: the database holds camera addresses, the media pictures of people.
+        self.data_dir = make_private_dir(config.data_dir)
         self.engine = make_engine(config.database_url or sqlite_url(self.data_dir))
+        secure_sqlite_file(self.engine)
         self.sessions = session_factory(self.engine)
         self.database = DatabaseProbe(self.engine)
         self.bus = NoticeBus()
@@ -59,8 +77,19 @@ class FallwatchServer:
         self.hub = LiveHub(ring_s=rec.pre_s + rec.post_s + 2.0)
         self.media = MediaStore(self.data_dir / "media", rec)
         notifiers = build_notifiers(config.notify)
+        self.counters = ServerCounters()
         self.dispatcher: Dispatcher | None = (
-            Dispatcher(self.sessions, notifiers, config.notify, clock=clock) if notifiers else None
+            Dispatcher(
+                self.sessions,
+                notifiers,
+                config.notify,
+                clock=clock,
+                worker_id=dispatcher_id(self.data_dir),
+                only_dispatcher=self.engine.url.get_backend_name() == "sqlite",
+                on_failed=lambda claim, _why: self.counters.count_alert_failed(claim.channel),
+            )
+            if notifiers
+            else None
         )
         self.outbox = Outbox(
             self.sessions,
@@ -68,7 +97,6 @@ class FallwatchServer:
             clock=clock,
             on_queued=self.dispatcher.wake if self.dispatcher else None,
         )
-        self.counters = ServerCounters()
         self.recorder = EventRecorder(
             self.media,
             self.outbox,
@@ -85,16 +113,18 @@ class FallwatchServer:
             target=worker_target,
             log_level=logging.getLogger().level or logging.INFO,
         )
-        self.cameras = CameraService(self.sessions, self.supervisor, self.hub, self.bus, clock)
-        self.events = EventReader(self.sessions)
-        self.alerts = AlertReader(self.sessions)
-        self.actions = EventActions(self.outbox, self.events, self.bus)
-        self.auth = AuthService(self.sessions, clock)
         key = (
             config.web.secret_key.get_secret_value().encode()
             if config.web.secret_key is not None
             else load_or_create_secret_key(self.data_dir / "secret_key")
         )
+        self.cameras = CameraService(
+            self.sessions, self.supervisor, self.hub, self.bus, clock, CredentialBox(key)
+        )
+        self.events = EventReader(self.sessions)
+        self.alerts = AlertReader(self.sessions)
+        self.actions = EventActions(self.outbox, self.events, self.bus)
+        self.auth = AuthService(self.sessions, clock)
         self.signer = SessionSigner(key, config.web.session_max_age_s)
         self.housekeeper = Housekeeper(self.recorder, self.media)
         self.started_at: float | None = None

@@ -8,22 +8,28 @@ at once and announced on the notice bus.
 
 from __future__ import annotations
 
+import json
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from sqlalchemy.orm import Session, sessionmaker
 
 from fallwatch.config.server import CameraConfig
 from fallwatch.serve.bus import CameraNotice, NoticeBus
+from fallwatch.serve.credentials import CredentialBox, SealError
 from fallwatch.serve.live import LiveHub
 from fallwatch.serve.supervisor import Supervisor
 from fallwatch.sources.capture import redact_url
 from fallwatch.store import cameras as repo
 from fallwatch.store.errors import Conflict, NotFound
 from fallwatch.types import CameraOrigin
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -33,11 +39,34 @@ class CameraEntry:
     paused: bool
 
 
-def _stored_json(camera: CameraConfig, origin: CameraOrigin) -> str:
-    if origin is CameraOrigin.CONFIG and camera.url is not None:
-        # The file (and its ${ENV} secrets) is the truth for these; keep no password here.
-        camera = camera.model_copy(update={"url": redact_url(camera.url)})
-    return camera.model_dump_json()
+SEALED_URL_KEY = "sealed_url"
+"""Key of the sealed full URL beside the camera's config JSON (see `serve.credentials`)."""
+
+
+def _stored_json(camera: CameraConfig, origin: CameraOrigin, box: CredentialBox) -> str:
+    """The camera as its database row keeps it: never a password in clear."""
+    if camera.url is None or urlsplit(camera.url).password is None:
+        return camera.model_dump_json()
+    data = camera.model_dump(mode="json")
+    data["url"] = redact_url(camera.url)
+    if origin is CameraOrigin.API:
+        # Config-file cameras need nothing here: the file (and its ${ENV}) is the truth.
+        data[SEALED_URL_KEY] = box.seal(camera.url)
+    return json.dumps(data)
+
+
+def _stored_config(config_json: str, box: CredentialBox) -> tuple[CameraConfig, bool]:
+    """The camera from its row, its URL opened; True when the row holds a clear password."""
+    data = json.loads(config_json)
+    sealed = data.pop(SEALED_URL_KEY, None)
+    if sealed is not None:
+        try:
+            data["url"] = box.open(sealed)
+        except SealError as exc:
+            log.error("camera %s: %s", data.get("id"), exc)
+    camera = CameraConfig.model_validate(data)
+    password = urlsplit(camera.url).password if camera.url is not None else None
+    return camera, sealed is None and password not in (None, "***")
 
 
 class CameraService:
@@ -48,12 +77,14 @@ class CameraService:
         hub: LiveHub,
         bus: NoticeBus,
         clock: Callable[[], datetime],
+        credentials: CredentialBox,
     ) -> None:
         self.sessions = sessions
         self.supervisor = supervisor
         self.hub = hub
         self.bus = bus
         self.clock = clock
+        self.credentials = credentials
         self._lock = threading.RLock()
         self._entries: dict[str, CameraEntry] = {}
 
@@ -63,15 +94,24 @@ class CameraService:
         with self.sessions.begin() as session:
             repo.sync_config_cameras(
                 session,
-                {c.id: _stored_json(c, CameraOrigin.CONFIG) for c in config_cameras},
+                {
+                    c.id: _stored_json(c, CameraOrigin.CONFIG, self.credentials)
+                    for c in config_cameras
+                },
                 now=self.clock(),
             )
             rows = repo.list_cameras(session)
+            with self._lock:
+                self._entries = {}
+                for row in rows:
+                    config = file_cams.get(row.id)
+                    if config is None:
+                        config, in_clear = _stored_config(row.config_json, self.credentials)
+                        if in_clear:  # stored before passwords were sealed: seal it now
+                            sealed = _stored_json(config, row.origin, self.credentials)
+                            repo.update_camera(session, row.id, sealed, now=self.clock())
+                    self._entries[row.id] = CameraEntry(config, row.origin, row.paused)
         with self._lock:
-            self._entries = {}
-            for row in rows:
-                config = file_cams.get(row.id) or CameraConfig.model_validate_json(row.config_json)
-                self._entries[row.id] = CameraEntry(config, row.origin, row.paused)
             for entry in self._entries.values():
                 self.supervisor.set_camera(entry.config, paused=entry.paused)
 
@@ -97,7 +137,7 @@ class CameraService:
                 repo.add_camera(
                     session,
                     camera.id,
-                    _stored_json(camera, CameraOrigin.API),
+                    _stored_json(camera, CameraOrigin.API, self.credentials),
                     origin=CameraOrigin.API,
                     now=self.clock(),
                 )
@@ -125,7 +165,7 @@ class CameraService:
                 repo.update_camera(
                     session,
                     camera_id,
-                    _stored_json(camera, entry.origin),
+                    _stored_json(camera, entry.origin, self.credentials),
                     now=self.clock(),
                 )
             entry = CameraEntry(camera, entry.origin, entry.paused)

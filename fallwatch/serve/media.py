@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 import time
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -25,16 +26,28 @@ CLIP_SUFFIX = ".webm"
 MEDIA_SUFFIXES = (".jpg", CLIP_SUFFIX)
 
 
+PRIVATE_DIR_MODE = 0o700
+PRIVATE_FILE_MODE = 0o600
+
+
+def _tighten(path: Path, mode: int) -> None:
+    if stat.S_IMODE(path.stat().st_mode) != mode:
+        path.chmod(mode)
+
+
 class MediaStore:
     def __init__(self, root: Path, config: RecordingConfig) -> None:
         self.root = root.resolve()
         self.config = config
-        self.root.mkdir(parents=True, exist_ok=True)
+        self.root.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+        _tighten(self.root, PRIVATE_DIR_MODE)
 
     def base_path(self, camera_id: str, captured_at: float) -> Path:
         when = datetime.fromtimestamp(captured_at, UTC)
         folder = self.root / camera_id / when.strftime("%Y-%m-%d")
-        folder.mkdir(parents=True, exist_ok=True)
+        # 0700 folders, 0600 files: these are pictures of people on the floor.
+        (self.root / camera_id).mkdir(mode=PRIVATE_DIR_MODE, exist_ok=True)
+        folder.mkdir(mode=PRIVATE_DIR_MODE, exist_ok=True)
         stem = when.strftime("%H%M%S-") + f"{when.microsecond // 1000:03d}"
         path = folder / stem
         n = 1
@@ -46,7 +59,9 @@ class MediaStore:
     def save_snapshot(self, base: Path, jpeg: bytes) -> Path:
         path = base.with_suffix(".jpg")
         tmp = path.with_suffix(".jpg.tmp")
-        tmp.write_bytes(jpeg)
+        fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, PRIVATE_FILE_MODE)
+        with os.fdopen(fd, "wb") as f:
+            f.write(jpeg)
         os.replace(tmp, path)  # readers never see half a file
         return path
 
@@ -75,6 +90,7 @@ class MediaStore:
                 writer.write(image)
         finally:
             writer.release()
+        _tighten(tmp, PRIVATE_FILE_MODE)  # OpenCV creates it with the umask's mode
         os.replace(tmp, path)
         return path
 

@@ -67,6 +67,11 @@ class AlertReader:
         with self.sessions.begin() as session:
             return {k.value: v for k, v in alerts.alert_status_counts(session).items()}
 
+    def failed_since(self, since: datetime) -> int:
+        """Alerts marked failed at or after `since`."""
+        with self.sessions.begin() as session:
+            return alerts.count_failed_since(session, since)
+
     def of_event(self, event_id: int) -> list[AlertView]:
         """One event's alerts with every delivery attempt."""
         with self.sessions.begin() as session:

@@ -263,6 +263,14 @@ def list_alerts(
     return [_alert_view(a) for a in session.execute(query).scalars()]
 
 
+def count_failed_since(session: Session, since: datetime) -> int:
+    """Alerts that failed for good at or after `since` (the dashboard's warning)."""
+    query = select(func.count()).where(
+        Alert.status == AlertStatus.FAILED, Alert.updated_at >= since
+    )
+    return int(session.execute(query).scalar_one())
+
+
 def alert_status_counts(session: Session) -> dict[AlertStatus, int]:
     """How many alerts are in each status (for health checks and tests)."""
     rows = session.execute(select(Alert.status, func.count()).group_by(Alert.status)).all()

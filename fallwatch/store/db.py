@@ -7,6 +7,8 @@ behind a dialect check: connection pragmas for SQLite, nothing extra for Postgre
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -62,6 +64,21 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
     # pool_pre_ping: a dispatcher idle overnight finds its connections dropped by the
     # server; checking before use turns that into a reconnect rather than a failed send.
     return create_engine(url, echo=echo, pool_pre_ping=True)
+
+
+def secure_sqlite_file(engine: Engine) -> None:
+    """Make a SQLite database file readable by its owner alone (0600), whatever the umask.
+
+    Created empty here if missing, so it is never briefly world-readable; SQLite gives
+    its -wal and -shm files the same mode. Nothing to do for PostgreSQL.
+    """
+    if engine.url.get_backend_name() != "sqlite" or not engine.url.database:
+        return
+    path = Path(engine.url.database)
+    fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+    os.close(fd)
+    if stat.S_IMODE(path.stat().st_mode) != 0o600:
+        path.chmod(0o600)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Select, and_, bindparam, exists, func, select, update
+from sqlalchemy import ColumnElement, Select, and_, bindparam, exists, func, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from fallwatch.store.models import Alert, DeliveryAttempt, Event
@@ -87,26 +87,40 @@ def requeue_expired(session: Session, *, now: datetime) -> int:
     handed the message to the provider, this is the one way an alert is sent twice; the
     idempotency key (the alert id) lets receivers drop the repeat.
     """
-    expired = list(
+    reason = "lease expired: the dispatcher stopped mid-send; outcome unknown, sending again"
+    return _requeue(session, Alert.lease_until < now, now=now, reason=reason)
+
+
+def release_leases(session: Session, *, now: datetime, claimed_by: str | None) -> int:
+    """At a dispatcher's start: alerts its previous run left `sending` go back to `pending` now.
+
+    `claimed_by` is that dispatcher's stable identity; None releases every lease, which
+    is right only when no other dispatcher can be running on this database (SQLite).
+    Without this a crash mid-send delays those alerts by the whole lease.
+    """
+    mine = Alert.claimed_by.is_not(None) if claimed_by is None else Alert.claimed_by == claimed_by
+    reason = "released at start-up: this server stopped mid-send; outcome unknown, sending again"
+    return _requeue(session, mine, now=now, reason=reason)
+
+
+def _requeue(
+    session: Session, condition: ColumnElement[bool], *, now: datetime, reason: str
+) -> int:
+    taken = list(
         session.execute(
-            select(Alert.id).where(Alert.status == AlertStatus.SENDING, Alert.lease_until < now)
+            select(Alert.id).where(Alert.status == AlertStatus.SENDING, condition)
         ).scalars()
     )
-    if not expired:
+    if not taken:
         return 0
-    reason = "lease expired: the dispatcher stopped mid-send; outcome unknown, sending again"
     session.execute(
         update(DeliveryAttempt)
-        .where(DeliveryAttempt.alert_id.in_(expired), DeliveryAttempt.finished_at.is_(None))
+        .where(DeliveryAttempt.alert_id.in_(taken), DeliveryAttempt.finished_at.is_(None))
         .values(finished_at=now, ok=False, error=reason)
     )
     result = session.execute(
         update(Alert)
-        .where(
-            Alert.id.in_(expired),
-            Alert.status == AlertStatus.SENDING,
-            Alert.lease_until < now,
-        )
+        .where(Alert.id.in_(taken), Alert.status == AlertStatus.SENDING, condition)
         .values(
             status=AlertStatus.PENDING,
             next_attempt_at=now,

@@ -81,6 +81,15 @@ class ServerCollector(Collector):
         for (cam, kind), n in sorted(counts.events.items()):
             alerts.add_metric([cam, kind], n)
         yield alerts
+        failed = CounterMetricFamily(
+            "fallwatch_alerts_failed",
+            "Alerts marked failed for good: refused, or out of retry attempts or age "
+            "(since start).",
+            labels=["channel"],
+        )
+        for channel, n in sorted(counts.alerts_failed.items()):
+            failed.add_metric([channel], n)
+        yield failed
 
 
 def build_registry(hub: LiveHub, counters: ServerCounters) -> CollectorRegistry:

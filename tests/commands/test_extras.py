@@ -21,6 +21,7 @@ EXTRA_MODULES = {
         "uvicorn",
         "jinja2",
         "argon2",
+        "cryptography",
         "prometheus_client",
         "multipart",
     ],

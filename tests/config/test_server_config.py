@@ -17,6 +17,7 @@ from fallwatch.config.loader import (
     parse_server_config,
 )
 from fallwatch.config.server import CameraConfig, ServerConfig
+from tests.fakes.capture import write_video
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -179,7 +180,8 @@ def test_cli_check_bad_file_exits_2_with_one_line(
 
 
 def test_cli_check_good_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    path = write(tmp_path, "cameras:\n  - {id: ward-1, path: a.mp4, loop: true}\n")
+    write_video(tmp_path / "a.avi")
+    path = write(tmp_path, "cameras:\n  - {id: ward-1, path: a.avi, loop: true}\n")
     assert main(["config", "check", str(path)]) == 0
     assert "1 camera(s)" in capsys.readouterr().out
 

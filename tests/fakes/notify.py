@@ -323,6 +323,11 @@ class JsonSink(FakeHttpServer):
 
 def webhook_config(url: str, **sections: Any) -> NotifyConfig:
     """One webhook channel routed for every camera; `sections` override policy/retry/..."""
+    return NotifyConfig.model_validate(webhook_config_data(url, **sections))
+
+
+def webhook_config_data(url: str, **sections: Any) -> dict[str, Any]:
+    """`webhook_config` as the YAML's `notify:` mapping (secrets as ${ENV} references)."""
     data: dict[str, Any] = {
         "channels": [
             {
@@ -346,7 +351,7 @@ def webhook_config(url: str, **sections: Any) -> NotifyConfig:
             data[key] = {**data[key], **value}
         else:
             data[key] = value
-    return NotifyConfig.model_validate(data)
+    return data
 
 
 @dataclass

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
@@ -42,14 +43,18 @@ def dashboard(
     hub: HubDep,
     events: EventsDep,
     media: MediaDep,
+    alerts: AlertsDep,
     who: Viewer,
 ) -> Response:
     tiles = [camera_public(hub, e) for e in cameras.list()]
     alarms = [event_public(r, cameras, media) for r in events.open()]
+    failed = alerts.failed_since(datetime.now(UTC) - timedelta(hours=24))
     return templates(request).TemplateResponse(
         request,
         "dashboard.html",
-        _context(request, who, cameras=tiles, alarms=alarms, page="dashboard"),
+        _context(
+            request, who, cameras=tiles, alarms=alarms, failed_alerts=failed, page="dashboard"
+        ),
     )
 
 
