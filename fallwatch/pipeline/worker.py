@@ -23,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from fallwatch.config.server import CameraConfig, ReconnectConfig
+from fallwatch.pipeline.lifeline import watch_parent
 from fallwatch.pipeline.packets import (
     CameraEvent,
     CameraStats,
@@ -56,6 +57,8 @@ class WorkerSpec:
     camera: CameraConfig
     reconnect: ReconnectConfig
     log_level: int = logging.INFO
+    parent_pid: int | None = None
+    """The server process: the worker exits when it is gone (None: not watched)."""
 
 
 def encode_jpeg(image: npt.NDArray[np.uint8], quality: int, max_width_px: int) -> bytes:
@@ -249,6 +252,7 @@ def run_worker(
         level=spec.log_level,
         format=f"%(asctime)s %(levelname)s camera {spec.camera.id} [worker]: %(message)s",
     )
+    watch_parent(spec.parent_pid)
     cv2.setNumThreads(1)  # OpenCV's own pool would fight the other cameras for the cores
     with contextlib.suppress(KeyboardInterrupt):
         CameraWorker(spec, out, heartbeat, stop).run()
