@@ -230,6 +230,7 @@ class CameraWorker:
             inference_ms=round(self.inference_ms, 1),
             latency_ms=round(self.latency_ms, 1),
             reconnects=cap.reconnects,
+            stalls=cap.stalls,
             last_error=cap.last_error if cap.state is not ConnectionState.CONNECTED else None,
             retry_in_s=None if cap.retry_in_s is None else round(cap.retry_in_s, 1),
             people=self.people,
