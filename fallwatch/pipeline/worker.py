@@ -158,10 +158,13 @@ class CameraWorker:
         period_s = 1.0 / self.camera.analysis_fps
         next_due = time.monotonic()
         last_status = 0.0
+        last_state = self.capture.state
         while not self.stop.is_set():
             self.beat()
             now = time.monotonic()
-            if now - last_status >= STATUS_EVERY_S:
+            # Figures every second, and at once when the connection changes (stalled!).
+            if now - last_status >= STATUS_EVERY_S or self.capture.state is not last_state:
+                last_state = self.capture.state
                 self.out.put(self.stats())
                 last_status = now
             if next_due > now:

@@ -272,6 +272,10 @@ class CaptureThread:
     def is_alive(self) -> bool:
         return self._thread.is_alive()
 
+    @property
+    def state(self) -> ConnectionState:
+        return self._state
+
     def stats(self) -> CaptureStats:
         now = time.monotonic()
         with self._lock:
