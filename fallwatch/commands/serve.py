@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import logging
 import os
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -59,8 +60,9 @@ def run_serve(args: argparse.Namespace) -> int:
     check_port(host, port)  # before any worker starts: a port in use is one line, exit 2
     server = FallwatchServer(config)
     server.migrate()
-    server.start()
+    stopping = _StopSignals()
     try:
+        server.start()
         app = create_app(server)
         uv = uvicorn.Server(
             uvicorn.Config(
@@ -73,7 +75,47 @@ def run_serve(args: argparse.Namespace) -> int:
             )
         )
         log.info("dashboard on http://%s:%d/ (API docs at /api/docs)", host, port)
+        # uvicorn catches SIGINT and SIGTERM, shuts the web server down, then raises the
+        # signal again: ours turns it into `Stopping`, so both reach the `finally`.
         uv.run()
+    except Stopping:
+        pass
     finally:
+        stopping.begin()
         server.stop()
+        stopping.restore()
+        log.info("fallwatch serve stopped (%s)", stopping.why)
     return 0
+
+
+class Stopping(Exception):
+    """SIGINT or SIGTERM arrived: stop everything the way Ctrl-C does."""
+
+
+class _StopSignals:
+    """SIGINT and SIGTERM raise `Stopping` (SIGTERM would otherwise end the process
+    before `server.stop()`, leaving the camera workers behind); a second signal while
+    stopping is logged and ignored, so the workers are always stopped."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.why = "web server ended"
+        self._stopping = False
+        self._previous = {sig: signal.signal(sig, self._handle) for sig in self.SIGNALS}
+
+    def _handle(self, signum: int, frame: object) -> None:
+        name = signal.Signals(signum).name
+        if self._stopping:
+            log.warning("%s while stopping: still stopping the camera workers", name)
+            return
+        self.why = name
+        log.info("%s: stopping the web server, camera workers and recorder", name)
+        raise Stopping(name)
+
+    def begin(self) -> None:
+        self._stopping = True
+
+    def restore(self) -> None:
+        for sig, handler in self._previous.items():
+            signal.signal(sig, handler)

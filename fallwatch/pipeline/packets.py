@@ -56,6 +56,8 @@ class CameraStats:
     """People in the last analysed frame."""
     wall_time: float
     """time.time() when these figures were taken."""
+    stalls: int = 0
+    """Times the source delivered no frame for `read_timeout_s` (then a reconnect)."""
 
 
 @dataclass(frozen=True)

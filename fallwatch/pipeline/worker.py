@@ -23,6 +23,7 @@ import numpy as np
 import numpy.typing as npt
 
 from fallwatch.config.server import CameraConfig, ReconnectConfig
+from fallwatch.pipeline.lifeline import watch_parent
 from fallwatch.pipeline.packets import (
     CameraEvent,
     CameraStats,
@@ -56,6 +57,8 @@ class WorkerSpec:
     camera: CameraConfig
     reconnect: ReconnectConfig
     log_level: int = logging.INFO
+    parent_pid: int | None = None
+    """The server process: the worker exits when it is gone (None: not watched)."""
 
 
 def encode_jpeg(image: npt.NDArray[np.uint8], quality: int, max_width_px: int) -> bytes:
@@ -155,10 +158,13 @@ class CameraWorker:
         period_s = 1.0 / self.camera.analysis_fps
         next_due = time.monotonic()
         last_status = 0.0
+        last_state = self.capture.state
         while not self.stop.is_set():
             self.beat()
             now = time.monotonic()
-            if now - last_status >= STATUS_EVERY_S:
+            # Figures every second, and at once when the connection changes (stalled!).
+            if now - last_status >= STATUS_EVERY_S or self.capture.state is not last_state:
+                last_state = self.capture.state
                 self.out.put(self.stats())
                 last_status = now
             if next_due > now:
@@ -227,6 +233,7 @@ class CameraWorker:
             inference_ms=round(self.inference_ms, 1),
             latency_ms=round(self.latency_ms, 1),
             reconnects=cap.reconnects,
+            stalls=cap.stalls,
             last_error=cap.last_error if cap.state is not ConnectionState.CONNECTED else None,
             retry_in_s=None if cap.retry_in_s is None else round(cap.retry_in_s, 1),
             people=self.people,
@@ -249,6 +256,7 @@ def run_worker(
         level=spec.log_level,
         format=f"%(asctime)s %(levelname)s camera {spec.camera.id} [worker]: %(message)s",
     )
+    watch_parent(spec.parent_pid)
     cv2.setNumThreads(1)  # OpenCV's own pool would fight the other cameras for the cores
     with contextlib.suppress(KeyboardInterrupt):
         CameraWorker(spec, out, heartbeat, stop).run()

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import multiprocessing as mp
+import os
 import queue as queue_mod
 import threading
 import time
@@ -246,7 +247,7 @@ class Supervisor:
                 cam.crash_streak = 0
 
     def _spawn(self, cam: _Camera) -> None:
-        spec = WorkerSpec(cam.config, self.config.reconnect, self.log_level)
+        spec = WorkerSpec(cam.config, self.config.reconnect, self.log_level, os.getpid())
         out: MpQueue[WorkerMessage] = self._ctx.Queue()
         heartbeat = self._ctx.Value("d", 0.0, lock=False)  # 0: no heartbeat yet
         stop = self._ctx.Event()

@@ -17,8 +17,6 @@ Readers:
 
 from __future__ import annotations
 
-import base64
-import http.client
 import logging
 import os
 import threading
@@ -28,7 +26,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 import cv2
 import numpy as np
@@ -36,6 +34,8 @@ import numpy.typing as npt
 
 from fallwatch.backoff import Backoff
 from fallwatch.config.server import ReconnectConfig
+from fallwatch.sources.errors import CaptureError, SourceEnded, StreamStalled
+from fallwatch.sources.mjpeg import MjpegReader
 from fallwatch.sources.video import VideoError, VideoReader
 
 log = logging.getLogger(__name__)
@@ -51,17 +51,12 @@ class ConnectionState(StrEnum):
     CONNECTED = "connected"
     DISCONNECTED = "disconnected"
     """The last attempt failed; another follows after the backoff delay."""
+    STALLED = "stalled"
+    """No decodable frame for `read_timeout_s` although the stream was open (garbage,
+    corrupt parts, silence): reconnecting after the backoff delay."""
     ENDED = "ended"
     """A file source without loop reached its end."""
     STOPPED = "stopped"
-
-
-class CaptureError(Exception):
-    """A source that failed to open or to deliver a frame (the message says why)."""
-
-
-class SourceEnded(Exception):
-    """A file source reached its end."""
 
 
 @dataclass(frozen=True)
@@ -87,7 +82,9 @@ class CaptureStats:
     dropped: int
     """Frames overwritten in the slot before anyone took them."""
     reconnects: int
-    """Successful re-opens after a failure."""
+    """Frames flowing again after a failure."""
+    stalls: int
+    """Times no frame came within `read_timeout_s` (then a reconnect) since start."""
     failures: int
     """Failed opens or reads since start."""
     last_error: str | None
@@ -175,96 +172,6 @@ class FileReader:
         self._video.close()
 
 
-class MjpegReader:
-    """multipart/x-mixed-replace JPEG over HTTP(S), with a socket timeout on every read."""
-
-    fps: float | None = None
-
-    def __init__(self, url: str, timeout_s: float = 5.0) -> None:
-        self.url = url
-        self.timeout_s = timeout_s
-        self._conn: http.client.HTTPConnection | None = None
-        self._resp: http.client.HTTPResponse | None = None
-
-    def open(self) -> None:
-        parts = urlsplit(self.url)
-        cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
-        conn = cls(parts.hostname or "", parts.port, timeout=self.timeout_s)
-        path = parts.path or "/"
-        if parts.query:
-            path += "?" + parts.query
-        headers = {"Accept": "multipart/x-mixed-replace, image/jpeg"}
-        if parts.username is not None:
-            creds = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
-            headers["Authorization"] = "Basic " + base64.b64encode(creds.encode()).decode()
-        try:
-            conn.request("GET", path, headers=headers)
-            resp = conn.getresponse()
-        except (OSError, http.client.HTTPException) as exc:
-            conn.close()
-            raise CaptureError(f"cannot connect: {exc or type(exc).__name__}") from None
-        ctype = resp.getheader("Content-Type", "")
-        if resp.status != 200:
-            conn.close()
-            raise CaptureError(f"HTTP {resp.status} {resp.reason}")
-        if "multipart" not in ctype:
-            conn.close()
-            raise CaptureError(f"not an MJPEG stream (Content-Type {ctype or 'missing'})")
-        self._conn, self._resp = conn, resp
-
-    def read(self) -> Image:
-        resp = self._resp
-        assert resp is not None, "open() first"
-        try:
-            headers: dict[str, str] = {}
-            # Skip to the next part: boundary line, then headers up to a blank line.
-            while True:
-                line = resp.readline(1024)
-                if not line:
-                    raise CaptureError("the camera closed the stream")
-                if line.startswith(b"--"):
-                    break
-            while True:
-                line = resp.readline(1024)
-                if not line:
-                    raise CaptureError("the camera closed the stream")
-                if not line.strip():
-                    break
-                key, _, value = line.decode("latin-1").partition(":")
-                headers[key.strip().lower()] = value.strip()
-            length = int(headers.get("content-length", "0") or 0)
-            if length > 0:
-                data = resp.read(length)
-                if len(data) < length:
-                    raise CaptureError("the stream ended inside a frame")
-            else:
-                data = self._read_to_eoi(resp)
-        except (OSError, http.client.HTTPException, ValueError) as exc:
-            raise CaptureError(f"read failed: {exc or type(exc).__name__}") from None
-        image = cv2.imdecode(np.frombuffer(data, np.uint8), cv2.IMREAD_COLOR)
-        if image is None:
-            raise CaptureError("a part of the stream is not a decodable JPEG")
-        return image  # type: ignore[return-value]
-
-    @staticmethod
-    def _read_to_eoi(resp: http.client.HTTPResponse) -> bytes:
-        # No Content-Length: the JPEG ends at its EOI marker (FF D9).
-        buf = bytearray()
-        while not buf.endswith(b"\xff\xd9"):
-            chunk = resp.read(1)
-            if not chunk:
-                raise CaptureError("the stream ended inside a frame")
-            buf += chunk
-            if len(buf) > 50_000_000:
-                raise CaptureError("a frame larger than 50 MB: not an MJPEG stream")
-        return bytes(buf)
-
-    def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-        self._conn = self._resp = None
-
-
 class FfmpegReader:
     """RTSP (or anything FFmpeg opens) through OpenCV, with open and read timeouts."""
 
@@ -342,10 +249,15 @@ class CaptureThread:
         self._state = ConnectionState.CONNECTING
         self._frames = 0
         self._reconnects = 0
+        self._stalls = 0
         self._failures = 0
         self._last_error: str | None = None
         self._retry_at: float | None = None
         self._recent: list[float] = []
+        self._period_s = 0.0
+        self._started = time.monotonic()
+        self._media_base_s = 0.0  # files: media time of the first frame of the current loop
+        self._last_loops = 0
 
     # --- control -------------------------------------------------------------------
 
@@ -360,6 +272,10 @@ class CaptureThread:
     def is_alive(self) -> bool:
         return self._thread.is_alive()
 
+    @property
+    def state(self) -> ConnectionState:
+        return self._state
+
     def stats(self) -> CaptureStats:
         now = time.monotonic()
         with self._lock:
@@ -369,16 +285,25 @@ class CaptureThread:
                 if len(recent) > 2 and recent[-1] > recent[0]
                 else 0.0
             )
+            state, error = self._state, self._last_error
+            silent_s = now - self._recent[-1] if self._recent else 0.0
+            if state is ConnectionState.CONNECTED and silent_s > self._deadline_s():
+                # The reader is stuck past its own deadline (a decoder hung in C): say so.
+                state, error = ConnectionState.STALLED, f"no frame for {silent_s:.0f} s"
             return CaptureStats(
-                state=self._state,
+                state=state,
                 frames=self._frames,
                 dropped=self.slot.dropped,
                 reconnects=self._reconnects,
+                stalls=self._stalls,
                 failures=self._failures,
-                last_error=self._last_error,
+                last_error=error,
                 retry_in_s=None if self._retry_at is None else max(0.0, self._retry_at - now),
                 source_fps=fps,
             )
+
+    def _deadline_s(self) -> float:
+        return max(self.reconnect.read_timeout_s, 2 * self._period_s) + 1.0
 
     # --- the thread ----------------------------------------------------------------
 
@@ -389,8 +314,8 @@ class CaptureThread:
             if error is not None:
                 self._last_error = error
         if changed:
-            if state is ConnectionState.DISCONNECTED:
-                log.warning("camera %s: disconnected: %s", self.camera_id, error)
+            if state in (ConnectionState.DISCONNECTED, ConnectionState.STALLED):
+                log.warning("camera %s: %s: %s", self.camera_id, state.value, error)
             else:
                 log.info("camera %s: %s", self.camera_id, state.value)
             if self._on_state is not None:
@@ -399,82 +324,85 @@ class CaptureThread:
     def _run(self) -> None:
         backoff = Backoff(self.reconnect.initial_s, self.reconnect.max_s)
         failures_in_row = 0
-        ever_connected = False
-        start = time.monotonic()
-        media_base_s = 0.0  # files: media time of the first frame of the current loop
-        last_loops = 0
         while not self._stop.is_set():
-            if self._state is not ConnectionState.DISCONNECTED:
-                # While retrying, the state stays "disconnected" (with the retry time)
-                # rather than flickering through "connecting" on every attempt.
+            if self._state not in (ConnectionState.DISCONNECTED, ConnectionState.STALLED):
+                # While retrying, the state stays "disconnected" or "stalled" (with the
+                # retry time) rather than flickering through "connecting" on every attempt.
                 self._set_state(ConnectionState.CONNECTING)
+            frames_before = self._frames
             try:
                 self.reader.open()
-            except CaptureError as exc:
-                failures_in_row += 1
-                self._fail(str(exc), backoff.delay_s(failures_in_row))
-                continue
-            if ever_connected:
-                with self._lock:
-                    self._reconnects += 1
-            ever_connected = True
-            self._set_state(ConnectionState.CONNECTED)
-            with self._lock:
-                self._retry_at = None
-            fps = self.reader.fps
-            period_s = 1.0 / fps if fps else 0.0
-            next_due = time.monotonic()
-            index_in_file = 0
-            try:
-                while not self._stop.is_set():
-                    image = self.reader.read()
-                    now = time.monotonic()
-                    if fps:
-                        loops = getattr(self.reader, "loops", 0)
-                        if loops != last_loops:
-                            media_base_s += index_in_file * period_s
-                            index_in_file, last_loops = 0, loops
-                        t_s = media_base_s + index_in_file * period_s
-                        index_in_file += 1
-                    else:
-                        t_s = now - start
-                    with self._lock:
-                        index = self._frames
-                        self._frames += 1
-                        self._recent.append(now)
-                        if len(self._recent) > 120:
-                            del self._recent[:60]
-                    self.slot.put(
-                        CapturedFrame(image=image, index=index, t_s=t_s, captured_at=time.time())
-                    )
-                    failures_in_row = 0  # a frame arrived: healthy again
-                    if period_s:
-                        # Pace a file at its own rate; if decoding fell behind, catch up
-                        # from now rather than bursting.
-                        next_due = max(next_due + period_s, now)
-                        self._stop.wait(max(0.0, next_due - time.monotonic()))
+                self._stream()
             except SourceEnded:
                 self.reader.close()
                 self._set_state(ConnectionState.ENDED)
                 return
-            except CaptureError as exc:
+            except StreamStalled as exc:
+                # The stream opened but carried no frame: reconnect after the first
+                # backoff step (the deadline itself already spaces these attempts).
                 self.reader.close()
-                failures_in_row += 1
-                self._fail(str(exc), backoff.delay_s(failures_in_row))
-                continue
-            except Exception as exc:  # a reader bug: report it and retry like a failure
-                log.exception("camera %s: capture error", self.camera_id)
+                with self._lock:
+                    self._stalls += 1
+                self._fail(str(exc), backoff.delay_s(1), ConnectionState.STALLED)
+            except Exception as exc:
+                if not isinstance(exc, CaptureError):  # a reader bug: retry like a failure
+                    log.exception("camera %s: capture error", self.camera_id)
                 self.reader.close()
-                failures_in_row += 1
-                self._fail(f"{type(exc).__name__}: {exc}", backoff.delay_s(failures_in_row))
-                continue
+                failures_in_row = 1 if self._frames > frames_before else failures_in_row + 1
+                error = (
+                    str(exc) if isinstance(exc, CaptureError) else f"{type(exc).__name__}: {exc}"
+                )
+                self._fail(error, backoff.delay_s(failures_in_row))
         self.reader.close()
         self._set_state(ConnectionState.STOPPED)
 
-    def _fail(self, error: str, delay_s: float) -> None:
+    def _stream(self) -> None:
+        """Frames from an open reader into the slot until stopped (or the reader raises)."""
+        fps = self.reader.fps
+        period_s = self._period_s = 1.0 / fps if fps else 0.0
+        next_due = time.monotonic()
+        index_in_file = 0
+        while not self._stop.is_set():
+            image = self.reader.read()
+            now = time.monotonic()
+            if fps:
+                loops = getattr(self.reader, "loops", 0)
+                if loops != self._last_loops:
+                    self._media_base_s += index_in_file * period_s
+                    index_in_file, self._last_loops = 0, loops
+                t_s = self._media_base_s + index_in_file * period_s
+                index_in_file += 1
+            else:
+                t_s = now - self._started
+            with self._lock:
+                index = self._frames
+                self._frames += 1
+                self._recent.append(now)
+                if len(self._recent) > 120:
+                    del self._recent[:60]
+            if index == 0 or self._state is not ConnectionState.CONNECTED:
+                self._flowing(first_ever=index == 0)
+            self.slot.put(CapturedFrame(image=image, index=index, t_s=t_s, captured_at=time.time()))
+            if period_s:
+                # Pace a file at its own rate; if decoding fell behind, catch up from now
+                # rather than bursting.
+                next_due = max(next_due + period_s, now)
+                self._stop.wait(max(0.0, next_due - time.monotonic()))
+
+    def _flowing(self, *, first_ever: bool) -> None:
+        """The first frame after an open: connected (again)."""
+        with self._lock:
+            if not first_ever:
+                self._reconnects += 1
+            self._retry_at = None
+        self._set_state(ConnectionState.CONNECTED)
+
+    def _fail(
+        self, error: str, delay_s: float, state: ConnectionState = ConnectionState.DISCONNECTED
+    ) -> None:
         """Report a failure and wait `delay_s` (the backoff) before the next attempt."""
         with self._lock:
             self._failures += 1
             self._retry_at = time.monotonic() + delay_s
-        self._set_state(ConnectionState.DISCONNECTED, error)
+        self._set_state(state, error)
         self._stop.wait(delay_s)

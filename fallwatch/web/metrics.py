@@ -50,6 +50,12 @@ class ServerCollector(Collector):
             "Stream reconnections (since the worker started).",
             labels=["camera"],
         )
+        stalls = CounterMetricFamily(
+            "fallwatch_camera_stalls",
+            "Times the source sent no decodable frame for read_timeout_s (since the worker "
+            "started).",
+            labels=["camera"],
+        )
         connected = GaugeMetricFamily(
             "fallwatch_camera_connected",
             "1 when the source delivers frames.",
@@ -62,8 +68,9 @@ class ServerCollector(Collector):
             latency.add_metric([cam], s.latency_ms)
             dropped.add_metric([cam], s.dropped)
             reconnects.add_metric([cam], s.reconnects)
+            stalls.add_metric([cam], s.stalls)
             connected.add_metric([cam], 1.0 if s.connection is ConnectionState.CONNECTED else 0.0)
-        yield from (fps, src, infer, latency, dropped, reconnects, connected)
+        yield from (fps, src, infer, latency, dropped, reconnects, stalls, connected)
         restarts = CounterMetricFamily(
             "fallwatch_worker_restarts",
             "Worker restarts after a crash or stall.",

@@ -20,7 +20,10 @@ class Input(BaseModel):
 
 
 class CameraStatsPublic(BaseModel):
-    connection: str = Field(description="connecting, connected, disconnected, ended or stopped.")
+    connection: str = Field(
+        description="connecting, connected, disconnected, stalled (open but no decodable "
+        "frame for read_timeout_s), ended or stopped."
+    )
     analysis_fps: float = Field(description="Frames analysed per second, last few seconds.")
     target_fps: float
     source_fps: float = Field(description="Frames per second read from the source.")
@@ -30,6 +33,7 @@ class CameraStatsPublic(BaseModel):
     inference_ms: float
     latency_ms: float = Field(description="Capture to annotated frame, milliseconds.")
     reconnects: int
+    stalls: int = Field(0, description="Times no frame came for read_timeout_s (worker's life).")
     last_error: str | None
     retry_in_s: float | None
     people: int

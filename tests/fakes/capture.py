@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import base64
+import os
 import socket
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import BinaryIO
 
 import cv2
 import numpy as np
@@ -23,7 +25,12 @@ def numbered_jpeg(n: int, wh: tuple[int, int] = (160, 120)) -> bytes:
 
 
 class MjpegServer:
-    """multipart/x-mixed-replace JPEG at `fps` on a fixed port; `stop()` drops every client."""
+    """multipart/x-mixed-replace JPEG at `fps` on a fixed port; `stop()` drops every client.
+
+    Faults on command, on the open connections: `garbage.set()` switches to random bytes
+    (`clear()` back to frames); `announce_bytes = N` sends a part header claiming N bytes,
+    then random bytes at `garbage_bytes_per_s`.
+    """
 
     def __init__(
         self,
@@ -40,6 +47,9 @@ class MjpegServer:
         self._port = port
         self._server: ThreadingHTTPServer | None = None
         self._stopping = threading.Event()
+        self.garbage = threading.Event()
+        self.announce_bytes: int | None = None
+        self.garbage_bytes_per_s = 2_000_000
 
     @property
     def port(self) -> int:
@@ -82,6 +92,15 @@ class MjpegServer:
                 n = 0
                 try:
                     while not outer._stopping.is_set():
+                        if outer.announce_bytes is not None:
+                            head = f"--frame\r\nContent-Length: {outer.announce_bytes}\r\n\r\n"
+                            self.wfile.write(head.encode())
+                            while not outer._stopping.is_set():
+                                outer._send_garbage(self.wfile)
+                            return
+                        if outer.garbage.is_set():
+                            outer._send_garbage(self.wfile)
+                            continue
                         body = numbered_jpeg(n)
                         head = b"--frame\r\nContent-Type: image/jpeg\r\n"
                         if outer.content_length:
@@ -101,6 +120,12 @@ class MjpegServer:
         self._server = server
         threading.Thread(target=server.serve_forever, daemon=True).start()
         return self
+
+    def _send_garbage(self, wfile: BinaryIO) -> None:
+        """0.05 s worth of random bytes."""
+        wfile.write(os.urandom(int(self.garbage_bytes_per_s * 0.05)))
+        wfile.flush()
+        time.sleep(0.05)
 
     def stop(self) -> None:
         self._stopping.set()

@@ -128,7 +128,7 @@ async function refreshTiles() {
     set("dropped", s ? `${s.dropped} dropped` : "0 dropped");
     set("inference", s ? `${fmt(s.inference_ms, 0)} ms` : "– ms");
     let conn = s ? s.connection : "–";
-    if (s && s.connection === "disconnected" && s.retry_in_s !== null) conn += `, retry in ${fmt(s.retry_in_s, 0)} s`;
+    if (s && ["disconnected", "stalled"].includes(s.connection) && s.retry_in_s !== null) conn += `, retry in ${fmt(s.retry_in_s, 0)} s`;
     set("connection", conn);
     set("error", (s && s.last_error) || (c.worker === "restarting" ? c.worker_message : ""));
     tile.dataset.connection = s ? s.connection : "";

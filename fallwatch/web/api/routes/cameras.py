@@ -51,6 +51,7 @@ def camera_public(hub: LiveHub, entry: CameraEntry) -> CameraPublic:
             inference_ms=stats.inference_ms,
             latency_ms=stats.latency_ms,
             reconnects=stats.reconnects,
+            stalls=stats.stalls,
             last_error=stats.last_error,
             retry_in_s=stats.retry_in_s,
             people=stats.people,

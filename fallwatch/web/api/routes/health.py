@@ -54,7 +54,7 @@ def health(
         state = report.state.value if report else "starting"
         if stats is not None and report is not None and report.state is WorkerState.RUNNING:
             state = f"{state}/{stats.connection.value}"
-            degraded |= stats.connection is ConnectionState.DISCONNECTED
+            degraded |= stats.connection in (ConnectionState.DISCONNECTED, ConnectionState.STALLED)
         degraded |= report is not None and report.state is WorkerState.RESTARTING
         states[entry.config.id] = state
     db = database.ok()
