@@ -1,4 +1,5 @@
-"""Counts since start that /metrics exposes: events per camera and kind, worker restarts.
+"""Counts since start that /metrics exposes: events per camera and kind, worker restarts,
+failed logins by reason.
 
 Written by the supervisor's threads, read at scrape time; `snapshot()` copies both under
 one lock so a scrape never sees a half-updated pair.
@@ -17,6 +18,8 @@ class CountsSnapshot:
     """(camera id, event kind) -> events raised since start."""
     restarts: dict[str, int]
     """Camera id -> worker restarts after a crash or stall since start."""
+    login_failures: dict[str, int]
+    """Reason ('wrong_password', 'throttled', ...) -> failed logins since start."""
 
 
 class ServerCounters:
@@ -24,6 +27,7 @@ class ServerCounters:
         self._lock = threading.Lock()
         self._events: Counter[tuple[str, str]] = Counter()
         self._restarts: Counter[str] = Counter()
+        self._login_failures: Counter[str] = Counter()
 
     def count_event(self, camera_id: str, kind: str) -> None:
         with self._lock:
@@ -33,6 +37,12 @@ class ServerCounters:
         with self._lock:
             self._restarts[camera_id] += restarts
 
+    def count_login_failure(self, reason: str) -> None:
+        with self._lock:
+            self._login_failures[reason] += 1
+
     def snapshot(self) -> CountsSnapshot:
         with self._lock:
-            return CountsSnapshot(dict(self._events), dict(self._restarts))
+            return CountsSnapshot(
+                dict(self._events), dict(self._restarts), dict(self._login_failures)
+            )

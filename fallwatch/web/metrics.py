@@ -81,6 +81,14 @@ class ServerCollector(Collector):
         for (cam, kind), n in sorted(counts.events.items()):
             alerts.add_metric([cam, kind], n)
         yield alerts
+        logins = CounterMetricFamily(
+            "fallwatch_login_failures",
+            "Failed logins by reason (wrong_password, unknown_user, disabled, throttled, busy).",
+            labels=["reason"],
+        )
+        for reason, n in sorted(counts.login_failures.items()):
+            logins.add_metric([reason], n)
+        yield logins
 
 
 def build_registry(hub: LiveHub, counters: ServerCounters) -> CollectorRegistry:
