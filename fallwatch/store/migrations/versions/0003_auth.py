@@ -5,9 +5,10 @@ Revises: 0002_server
 Create Date: 2026-11-25
 
 User names become lower case. Where two names differ only in case ('Admin' and
-'admin'), the oldest account (lowest id) keeps the lower-case name and each other one is
-renamed '<name>-<id>' (still a valid name, shown in `fallwatch user list`), and its
-sessions end: no account is dropped, none is merged, nobody logs in as someone else.
+'admin'), the one already in lower case keeps it (else the oldest, lowest id) and each
+other one is renamed '<name>-<id>' (still a valid name, shown in `fallwatch user list`,
+logged as a warning) and its sessions end: no account is dropped, none is merged, and
+nobody logs in as someone else.
 
 Plain SQLAlchemy types only, as in 0001: a migration keeps meaning what it meant.
 """
