@@ -66,8 +66,10 @@ def _start(tmp: Path, port: int) -> subprocess.Popen[str]:
         "FALLWATCH_ADMIN_PASSWORD": ADMIN_PASSWORD,
     }
     proc = subprocess.Popen(
-        [sys.executable, "-m", "fallwatch.cli", "serve", "--config", str(config)]
-        + ["--host", "127.0.0.1", "--port", str(port)],
+        [
+            *(sys.executable, "-m", "fallwatch.cli", "serve", "--config", str(config)),
+            *("--host", "127.0.0.1", "--port", str(port)),
+        ],
         env=env,
         stderr=(tmp / "serve.log").open("w"),
         text=True,
