@@ -191,7 +191,10 @@ class AuthService:
             row = repo.find_session(session, token_hash(data.nonce), now=self.clock())
             if row is None or row.user_id != data.user_id:
                 return None
-            user = repo.get_user(session, data.user_id)
+            try:
+                user = repo.get_user(session, data.user_id)
+            except NotFound:
+                return None
             if user.disabled or user.session_version != data.version:
                 return None
             return Principal(user.username, user.role, user.id, via_token=False, session=data)
