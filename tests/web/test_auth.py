@@ -107,8 +107,11 @@ def test_concurrent_password_checks_are_bounded(tmp_path: Path) -> None:
 
 
 @pytest.fixture
-def admin_client(tmp_path: Path) -> Iterator[tuple[FallwatchServer, TestClient, str]]:
-    srv = make_server(tmp_path)
+def admin_client(
+    tmp_path: Path, database_url: str | None
+) -> Iterator[tuple[FallwatchServer, TestClient, str]]:
+    """An admin logged in on a server over SQLite, then over a real PostgreSQL."""
+    srv = make_server(tmp_path, database_url)
     srv.start(run_workers=False)
     try:
         with TestClient(create_app(srv), base_url="http://127.0.0.1") as c:
