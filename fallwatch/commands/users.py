@@ -1,4 +1,4 @@
-"""`fallwatch user add|list|passwd` and `fallwatch token create`: accounts of the web UI
+"""`fallwatch user add|list|passwd|set|delete` and `fallwatch token create`: accounts of the web UI
 and API tokens, straight in the server's database (the server may be running)."""
 
 from __future__ import annotations
@@ -29,6 +29,22 @@ def register(subparsers: Any) -> None:
     passwd.add_argument("username")
     _password_args(passwd)
     passwd.set_defaults(handler=run_user_passwd)
+    edit = user_sub.add_parser(
+        "set", help="Change a user's role, or disable/enable them (disabling ends sessions)."
+    )
+    edit.add_argument("username")
+    edit.add_argument("--role", choices=[r.value for r in Role], default=None)
+    state = edit.add_mutually_exclusive_group()
+    state.add_argument("--disable", action="store_true", help="Block login; end sessions.")
+    state.add_argument("--enable", action="store_true", help="Allow login again.")
+    edit.add_argument("--config", type=Path, default=None, help="YAML config (for the database).")
+    edit.set_defaults(handler=run_user_set)
+    remove = user_sub.add_parser(
+        "delete", help="Remove a user (sessions end, their API tokens are revoked)."
+    )
+    remove.add_argument("username")
+    remove.add_argument("--config", type=Path, default=None, help="YAML config (for the database).")
+    remove.set_defaults(handler=run_user_delete)
     lst = user_sub.add_parser("list", help="List users.")
     lst.add_argument("--config", type=Path, default=None, help="YAML config (for the database).")
     lst.set_defaults(handler=run_user_list)
@@ -95,6 +111,35 @@ def run_user_passwd(args: argparse.Namespace) -> int:
     except NotFound as exc:
         raise ValueError(str(exc)) from None
     print(f"password of {args.username!r} changed; their sessions have ended")
+    return 0
+
+
+def run_user_set(args: argparse.Namespace) -> int:
+    from fallwatch.store.errors import Conflict, NotFound
+
+    auth = _auth(_config(args))
+    disabled = True if args.disable else False if args.enable else None
+    role = Role(args.role) if args.role else None
+    if role is None and disabled is None:
+        raise ValueError("nothing to change: give --role, --disable or --enable")
+    try:
+        view = auth.update_user(auth.user_id(args.username), role=role, disabled=disabled)
+    except (Conflict, NotFound) as exc:
+        raise ValueError(str(exc)) from None
+    state = "disabled" if view.disabled else "active"
+    print(f"user {view.username!r}: {view.role.value}, {state}")
+    return 0
+
+
+def run_user_delete(args: argparse.Namespace) -> int:
+    from fallwatch.store.errors import Conflict, NotFound
+
+    auth = _auth(_config(args))
+    try:
+        auth.delete_user(auth.user_id(args.username))
+    except (Conflict, NotFound) as exc:
+        raise ValueError(str(exc)) from None
+    print(f"user {args.username.lower()!r} removed; their sessions and API tokens have ended")
     return 0
 
 

@@ -198,6 +198,48 @@ class RecordingConfig(Section):
     )
 
 
+class LoginConfig(Section):
+    """Guessing passwords: failed logins lock a user name and a client address for a
+    while, the lock doubling with each further failure; password checks run a few at a
+    time (each costs 64 MiB)."""
+
+    max_failures_per_user: int = Field(
+        5,
+        ge=1,
+        le=1000,
+        description="Failed logins for one user name within window_s before further "
+        "attempts for it are refused (429) for lockout_s.",
+    )
+    max_failures_per_address: int = Field(
+        20,
+        ge=1,
+        le=10_000,
+        description="Failed logins from one client address within window_s (whatever "
+        "the user name) before further attempts from it are refused.",
+    )
+    window_s: int = Field(
+        900, ge=1, le=86_400, description="Failures older than this are forgotten."
+    )
+    lockout_s: float = Field(
+        10.0, gt=0, le=3600, description="First lock; each further failure doubles it."
+    )
+    lockout_max_s: float = Field(
+        900.0, gt=0, le=86_400, description="The longest lock, whatever the failures."
+    )
+    hash_concurrency: int = Field(
+        2,
+        ge=1,
+        le=64,
+        description="Password checks (argon2id, 64 MiB each) run at once; more wait.",
+    )
+    hash_wait_s: float = Field(
+        5.0,
+        ge=0,
+        le=60,
+        description="How long a login waits for a password-check slot before 503.",
+    )
+
+
 class WebConfig(Section):
     """The dashboard and REST API."""
 
@@ -228,6 +270,7 @@ class WebConfig(Section):
         le=30,
         description="Most frames per second sent to one live-view client.",
     )
+    login: LoginConfig = Field(default_factory=LoginConfig)
 
     @field_validator("secret_key")
     @classmethod

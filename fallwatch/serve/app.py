@@ -124,8 +124,14 @@ class FallwatchServer:
         self.events = EventReader(self.sessions)
         self.alerts = AlertReader(self.sessions)
         self.actions = EventActions(self.outbox, self.events, self.bus)
-        self.auth = AuthService(self.sessions, clock)
         self.signer = SessionSigner(key, config.web.session_max_age_s)
+        self.auth = AuthService(
+            self.sessions,
+            clock,
+            signer=self.signer,
+            login=config.web.login,
+            counters=self.counters,
+        )
         self.housekeeper = Housekeeper(self.recorder, self.media)
         self.started_at: float | None = None
         self.workers_running = False

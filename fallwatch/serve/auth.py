@@ -1,4 +1,12 @@
-"""Users, logins and API tokens: the rules, on top of `store.users` and `security`."""
+"""Users, logins and API tokens: the rules, on top of `store.users` and `security`.
+
+A login is checked against the throttle first (a locked user name or address costs no
+password check), then in one of a few password-check slots; each failure is logged (user
+name, client address, never the password) and counted. A successful login is a server-side
+session row: logging out deletes it, so a copied cookie stops working at once. An API
+token created by a user works only while that user is enabled, with the lesser of the
+token's and the user's current role.
+"""
 
 from __future__ import annotations
 
@@ -6,20 +14,23 @@ import logging
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from fallwatch.config.server import LoginConfig
+from fallwatch.serve.counters import ServerCounters
 from fallwatch.serve.security import (
     SessionData,
+    SessionSigner,
     hash_password,
     new_api_token,
     token_hash,
     verify_password,
 )
+from fallwatch.serve.throttle import Busy, HashGate, LoginThrottle
 from fallwatch.store import users as repo
 from fallwatch.store.errors import NotFound
-from fallwatch.store.models import User
 from fallwatch.store.users import TokenView, UserView
 from fallwatch.types import Role
 
@@ -43,10 +54,33 @@ class Principal:
         return self.role.allows(role)
 
 
+@dataclass(frozen=True)
+class LoginResult:
+    """A session cookie, or why there is none (and when to try again)."""
+
+    cookie: str | None
+    failure: str | None = None
+    """'wrong_password', 'unknown_user', 'disabled', 'throttled' or 'busy'."""
+    retry_after_s: float = 0.0
+
+
 class AuthService:
-    def __init__(self, sessions: sessionmaker[Session], clock: Callable[[], datetime]) -> None:
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        clock: Callable[[], datetime],
+        *,
+        signer: SessionSigner | None = None,
+        login: LoginConfig | None = None,
+        counters: ServerCounters | None = None,
+    ) -> None:
         self.sessions = sessions
         self.clock = clock
+        self.signer = signer
+        config = login or LoginConfig()
+        self.throttle = LoginThrottle(config)
+        self.gate = HashGate(config.hash_concurrency, config.hash_wait_s)
+        self.counters = counters
 
     # --- users -----------------------------------------------------------------------
 
@@ -75,12 +109,19 @@ class AuthService:
             )
             return None
         view = self.add_user(user, password, Role.ADMIN)
-        log.info("created admin user %r from the environment", user)
+        log.info("created admin user %r from the environment", view.username)
         return view
 
     def list_users(self) -> list[UserView]:
         with self.sessions.begin() as session:
             return repo.list_users(session)
+
+    def user_id(self, username: str) -> int:
+        with self.sessions.begin() as session:
+            user = repo.find_user(session, username)
+            if user is None:
+                raise NotFound(f"no user named {username!r}")
+            return user.id
 
     def update_user(
         self,
@@ -92,30 +133,64 @@ class AuthService:
     ) -> UserView:
         hashed = hash_password(password) if password is not None else None
         with self.sessions.begin() as session:
+            now = self.clock()
             if hashed is not None:
-                repo.set_password(session, user_id, hashed)
-            return repo.update_user(session, user_id, role=role, disabled=disabled)
+                repo.set_password(session, user_id, hashed, now=now)
+            return repo.update_user(session, user_id, role=role, disabled=disabled, now=now)
+
+    def delete_user(self, user_id: int) -> None:
+        with self.sessions.begin() as session:
+            repo.delete_user(session, user_id, now=self.clock())
 
     def set_password(self, username: str, password: str) -> None:
-        hashed = hash_password(password)
-        with self.sessions.begin() as session:
-            user = repo.find_user(session, username)
-            if user is None:
-                raise NotFound(f"no user named {username!r}")
-            repo.set_password(session, user.id, hashed)
+        self.update_user(self.user_id(username), password=password)
 
-    def login(self, username: str, password: str) -> User | None:
-        """The user when the password matches and the account is enabled, else None."""
+    # --- logins ----------------------------------------------------------------------
+
+    def login(self, username: str, password: str, address: str) -> LoginResult:
+        """A new session when the password matches and the account is enabled."""
+        if self.signer is None:
+            raise RuntimeError("AuthService needs a SessionSigner to log users in")
+        wait = self.throttle.retry_after(username, address)
+        if wait > 0:
+            return self._failed(username, address, "throttled", wait)
+        try:
+            with self.gate.slot():
+                with self.sessions.begin() as session:
+                    user = repo.find_user(session, username)
+                    stored = (user.password_hash, user.id) if user else None
+                ok, rehashed = verify_password(stored[0] if stored else None, password)
+        except Busy:
+            return self._failed(username, address, "busy", 1.0)
+        if stored is None or not ok:
+            self.throttle.failed(username, address)
+            reason = "unknown_user" if stored is None else "wrong_password"
+            return self._failed(username, address, reason, 0.0)
         with self.sessions.begin() as session:
-            user = repo.find_user(session, username)
-            ok, rehashed = verify_password(user.password_hash if user else None, password)
-            if user is None or not ok or user.disabled:
-                return None
-            repo.record_login(session, user.id, now=self.clock(), rehashed=rehashed)
-            return user
+            user = repo.get_user(session, stored[1])
+            if user.disabled:
+                self.throttle.failed(username, address)
+                return self._failed(username, address, "disabled", 0.0)
+            now = self.clock()
+            repo.record_login(session, user.id, now=now, rehashed=rehashed)
+            cookie, data = self.signer.issue(user.id, user.session_version, now.timestamp())
+            expires = datetime.fromtimestamp(data.expires_at, UTC)
+            repo.add_session(session, token_hash(data.nonce), user.id, now=now, expires_at=expires)
+        self.throttle.succeeded(username)
+        log.info("user %r logged in from %s", user.username, address)
+        return LoginResult(cookie)
+
+    def _failed(self, username: str, address: str, reason: str, retry_s: float) -> LoginResult:
+        log.warning("login failed for user %r from %s: %s", username, address, reason)
+        if self.counters is not None:
+            self.counters.count_login_failure(reason)
+        return LoginResult(None, reason, retry_s)
 
     def session_principal(self, data: SessionData) -> Principal | None:
         with self.sessions.begin() as session:
+            row = repo.find_session(session, token_hash(data.nonce), now=self.clock())
+            if row is None or row.user_id != data.user_id:
+                return None
             try:
                 user = repo.get_user(session, data.user_id)
             except NotFound:
@@ -124,10 +199,14 @@ class AuthService:
                 return None
             return Principal(user.username, user.role, user.id, via_token=False, session=data)
 
+    def logout(self, data: SessionData) -> None:
+        """End this session: the cookie (and any copy of it) stops working."""
+        with self.sessions.begin() as session:
+            repo.remove_session(session, token_hash(data.nonce))
+
     def logout_everywhere(self, user_id: int) -> None:
         with self.sessions.begin() as session:
-            user = repo.get_user(session, user_id)
-            user.session_version += 1
+            repo.end_sessions(session, user_id, now=self.clock())
 
     # --- API tokens ------------------------------------------------------------------
 
@@ -146,12 +225,22 @@ class AuthService:
             return token, view
 
     def token_principal(self, token: str) -> Principal | None:
+        """The token's principal; a token made by a user follows that user's current state."""
         with self.sessions.begin() as session:
             row = repo.find_token(session, token_hash(token))
             if row is None:
                 return None
+            role = row.role
+            if row.created_by is not None:
+                try:
+                    owner = repo.get_user(session, row.created_by)
+                except NotFound:
+                    return None
+                if owner.disabled:
+                    return None
+                role = min(role, owner.role, key=lambda r: r.rank)
             repo.touch_token(session, row.id, now=self.clock())
-            return Principal(f"token:{row.name}", row.role, None, via_token=True)
+            return Principal(f"token:{row.name}", role, None, via_token=True)
 
     def list_tokens(self) -> list[TokenView]:
         with self.sessions.begin() as session:

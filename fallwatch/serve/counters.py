@@ -1,5 +1,5 @@
 """Counts since start that /metrics exposes: events per camera and kind, worker restarts,
-alerts that failed for good per channel.
+alerts that failed for good per channel, failed logins by reason.
 
 Written by the supervisor's threads, read at scrape time; `snapshot()` copies both under
 one lock so a scrape never sees a half-updated pair.
@@ -20,6 +20,8 @@ class CountsSnapshot:
     """Camera id -> worker restarts after a crash or stall since start."""
     alerts_failed: dict[str, int]
     """Channel -> alerts marked failed (refused, out of attempts or age) since start."""
+    login_failures: dict[str, int]
+    """Reason ('wrong_password', 'throttled', ...) -> failed logins since start."""
 
 
 class ServerCounters:
@@ -28,6 +30,7 @@ class ServerCounters:
         self._events: Counter[tuple[str, str]] = Counter()
         self._restarts: Counter[str] = Counter()
         self._alerts_failed: Counter[str] = Counter()
+        self._login_failures: Counter[str] = Counter()
 
     def count_event(self, camera_id: str, kind: str) -> None:
         with self._lock:
@@ -41,8 +44,15 @@ class ServerCounters:
         with self._lock:
             self._alerts_failed[channel] += 1
 
+    def count_login_failure(self, reason: str) -> None:
+        with self._lock:
+            self._login_failures[reason] += 1
+
     def snapshot(self) -> CountsSnapshot:
         with self._lock:
             return CountsSnapshot(
-                dict(self._events), dict(self._restarts), dict(self._alerts_failed)
+                dict(self._events),
+                dict(self._restarts),
+                dict(self._alerts_failed),
+                dict(self._login_failures),
             )

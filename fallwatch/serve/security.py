@@ -1,9 +1,10 @@
 """Passwords (argon2id), API tokens (random, stored as SHA-256), signed session cookies, CSRF.
 
 A session cookie is `payload.signature`: the payload names the user, the user's
-`session_version` (bumped on password change, disabling, 'log out everywhere') and an
-expiry; the signature is HMAC-SHA256 with the server's secret key. Nothing about the
-session is kept server-side beyond that version number.
+`session_version` (bumped on password change, disabling, 'log out everywhere'), a random
+nonce and an expiry; the signature is HMAC-SHA256 with the server's secret key. The
+server keeps each session as a row named by the nonce's SHA-256 (`serve.auth`): logging
+out deletes it, so a copy of the cookie stops working too.
 
 CSRF: every unsafe request authenticated by the cookie must carry a token derived from
 the session nonce (`X-CSRF-Token` header from scripts, `csrf_token` field from forms).

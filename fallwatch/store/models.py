@@ -4,7 +4,8 @@
 event, message kind, channel and recipient) and `delivery_attempts` (every try at
 sending an alert and what the provider answered), from the Alembic revision
 `0001_outbox`; `cameras` (managed in the UI/API), `users` and `api_tokens`, from
-`0002_server`. A new table is a model here and a new revision.
+`0002_server`; `user_sessions` (logins, so logging out ends them) from `0003_auth`.
+A new table is a model here and a new revision.
 
 The enums stored in these tables are domain types (`fallwatch.types`): the notifiers and
 the web layer use them without importing the ORM.
@@ -201,7 +202,9 @@ class User(Base):
     __tablename__ = "users"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
-    username: Mapped[str] = mapped_column(String(64), unique=True)
+    username: Mapped[str] = mapped_column(
+        String(64), unique=True, doc="Lower case: user names are case-insensitive."
+    )
     password_hash: Mapped[str] = mapped_column(String(256), doc="argon2id hash (PHC string).")
     role: Mapped[Role] = mapped_column(_enum(Role))
     disabled: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -212,6 +215,19 @@ class User(Base):
     )
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class UserSession(Base):
+    """A login: the cookie names it, logging out deletes it (a copied cookie then fails)."""
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[str] = mapped_column(
+        String(64), primary_key=True, doc="SHA-256 hex of the cookie's session nonce."
+    )
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 
 class ApiToken(Base):

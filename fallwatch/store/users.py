@@ -4,6 +4,11 @@ Functions take an open `Session` and never commit (the caller owns the transacti
 times are passed in. Lists and changes hand back `UserView` / `TokenView`; the login
 checks (`find_user`, `get_user`, `find_token`) hand back the row, which carries the
 password hash and session version that the views leave out.
+
+User names are case-insensitive: stored and looked up in lower case. A login is a
+`user_sessions` row named by the SHA-256 of the cookie's nonce; `end_sessions` ends every
+login and API token of a user at once. No change leaves the server without an enabled
+admin (`Conflict`).
 """
 
 from __future__ import annotations
@@ -11,12 +16,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from fallwatch.store.errors import Conflict, NotFound
-from fallwatch.store.models import ApiToken, User
+from fallwatch.store.models import ApiToken, User, UserSession
 from fallwatch.types import Role
 
 
@@ -63,8 +68,15 @@ def get_user(session: Session, user_id: int) -> User:
     return row
 
 
+def normalise_username(username: str) -> str:
+    """The stored form of a user name: 'Admin' and 'admin' are one user."""
+    return username.strip().lower()
+
+
 def find_user(session: Session, username: str) -> User | None:
-    return session.execute(select(User).where(User.username == username)).scalar_one_or_none()
+    return session.execute(
+        select(User).where(User.username == normalise_username(username))
+    ).scalar_one_or_none()
 
 
 def list_users(session: Session) -> list[UserView]:
@@ -75,6 +87,7 @@ def list_users(session: Session) -> list[UserView]:
 def add_user(
     session: Session, username: str, password_hash: str, role: Role, *, now: datetime
 ) -> UserView:
+    username = normalise_username(username)
     if find_user(session, username) is not None:
         raise Conflict(f"a user named {username!r} already exists")
     row = User(
@@ -93,11 +106,11 @@ def add_user(
     return user_view(row)
 
 
-def set_password(session: Session, user_id: int, password_hash: str) -> User:
-    """New password; existing sessions of the user end (their version no longer matches)."""
+def set_password(session: Session, user_id: int, password_hash: str, *, now: datetime) -> User:
+    """New password; every session and API token of the user ends (`end_sessions`)."""
     row = get_user(session, user_id)
     row.password_hash = password_hash
-    row.session_version += 1
+    end_sessions(session, user_id, now=now)
     return row
 
 
@@ -107,14 +120,81 @@ def update_user(
     *,
     role: Role | None = None,
     disabled: bool | None = None,
+    now: datetime,
 ) -> UserView:
+    """Disabling ends the user's sessions and tokens; a role change applies to both at
+    their next request. Neither may leave the server without an enabled admin."""
     row = get_user(session, user_id)
+    if (role is not None and role is not Role.ADMIN) or disabled:
+        _keep_an_admin(session, row, "disable" if disabled else "demote")
     if role is not None:
         row.role = role
     if disabled is not None and disabled != row.disabled:
         row.disabled = disabled
-        row.session_version += 1
+        if disabled:
+            end_sessions(session, user_id, now=now)
     return user_view(row)
+
+
+def delete_user(session: Session, user_id: int, *, now: datetime) -> None:
+    """Remove a user, their sessions and their API tokens (revoked, kept for the record)."""
+    row = get_user(session, user_id)
+    _keep_an_admin(session, row, "delete")
+    end_sessions(session, user_id, now=now)
+    session.delete(row)
+    session.flush()
+
+
+def _keep_an_admin(session: Session, row: User, action: str) -> None:
+    if row.role is not Role.ADMIN or row.disabled:
+        return
+    # FOR UPDATE (PostgreSQL) serialises two admins disabling each other at once.
+    admins = session.execute(
+        select(User.id).where(User.role == Role.ADMIN, User.disabled.is_(False)).with_for_update()
+    ).all()
+    if len(admins) <= 1:
+        raise Conflict(
+            f"cannot {action} {row.username!r}: the last enabled admin; "
+            "make another user admin first"
+        )
+
+
+def end_sessions(session: Session, user_id: int, *, now: datetime) -> None:
+    """End every login of the user (cookies, copied or not) and revoke the API tokens
+    they created."""
+    session.execute(
+        update(User)
+        .where(User.id == user_id)
+        .values(session_version=User.session_version + 1)
+        .execution_options(synchronize_session="fetch")
+    )
+    session.execute(delete(UserSession).where(UserSession.user_id == user_id))
+    session.execute(
+        update(ApiToken)
+        .where(ApiToken.created_by == user_id, ApiToken.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+
+
+# --- login sessions ------------------------------------------------------------------
+
+
+def add_session(
+    session: Session, session_id: str, user_id: int, *, now: datetime, expires_at: datetime
+) -> None:
+    """A new login; expired ones of every user are dropped on the way."""
+    session.execute(delete(UserSession).where(UserSession.expires_at <= now))
+    session.add(UserSession(id=session_id, user_id=user_id, created_at=now, expires_at=expires_at))
+    session.flush()
+
+
+def find_session(session: Session, session_id: str, *, now: datetime) -> UserSession | None:
+    row = session.get(UserSession, session_id)
+    return row if row is not None and row.expires_at > now else None
+
+
+def remove_session(session: Session, session_id: str) -> None:
+    session.execute(delete(UserSession).where(UserSession.id == session_id))
 
 
 def record_login(

@@ -97,6 +97,14 @@ class ServerCollector(Collector):
         for channel, n in sorted(counts.alerts_failed.items()):
             failed.add_metric([channel], n)
         yield failed
+        logins = CounterMetricFamily(
+            "fallwatch_login_failures",
+            "Failed logins by reason (wrong_password, unknown_user, disabled, throttled, busy).",
+            labels=["reason"],
+        )
+        for reason, n in sorted(counts.login_failures.items()):
+            logins.add_metric([reason], n)
+        yield logins
 
 
 def build_registry(hub: LiveHub, counters: ServerCounters) -> CollectorRegistry:

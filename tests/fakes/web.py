@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any, Self
 
 import cv2
+import httpx
 import numpy as np
 import uvicorn
 from fastapi.testclient import TestClient
@@ -101,12 +102,14 @@ def fall_event(camera_id: str, track_id: int = 1, kind: EventKind = EventKind.FA
     return CameraEvent(event, jpeg(200), time.time())
 
 
-def login(client: TestClient, username: str = ADMIN[0], password: str = ADMIN[1]) -> str:
-    """Log `client` in through the form; returns the page's CSRF token."""
+def try_login(
+    client: TestClient | httpx.Client, username: str = ADMIN[0], password: str = ADMIN[1]
+) -> httpx.Response:
+    """Post the login form (with its CSRF cookie) and return the answer, unfollowed."""
     page = client.get("/login")
     token = re.search(r'name="login_csrf" value="([^"]+)"', page.text)
     assert token, page.text
-    r = client.post(
+    return client.post(
         "/login",
         data={
             "username": username,
@@ -116,6 +119,11 @@ def login(client: TestClient, username: str = ADMIN[0], password: str = ADMIN[1]
         },
         follow_redirects=False,
     )
+
+
+def login(client: TestClient, username: str = ADMIN[0], password: str = ADMIN[1]) -> str:
+    """Log `client` in through the form; returns the page's CSRF token."""
+    r = try_login(client, username, password)
     assert r.status_code == 303, r.text
     home = client.get("/")
     csrf = re.search(r'name="csrf-token" content="([^"]+)"', home.text)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import secrets
 from typing import Annotated
 from urllib.parse import urlsplit
@@ -10,6 +11,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from fallwatch.serve.auth import LoginResult
 from fallwatch.web.api.deps import (
     SESSION_COOKIE,
     MaybePrincipal,
@@ -80,14 +82,14 @@ async def login(
         return _login_page(
             request, "Your login form expired; please try again.", 400, _safe_next(next)
         )
-    user = await run_in_threadpool(server.auth.login, username, password)
-    if user is None:
-        return _login_page(request, "Wrong user name or password.", 401, _safe_next(next))
-    value, _ = server.signer.issue(user.id, user.session_version)
+    address = request.client.host if request.client else "unknown"
+    result = await run_in_threadpool(server.auth.login, username, password, address)
+    if result.cookie is None:
+        return _refused(request, result, _safe_next(next))
     response = RedirectResponse(_safe_next(next), status_code=303)
     response.set_cookie(
         SESSION_COOKIE,
-        value,
+        result.cookie,
         max_age=server.config.web.session_max_age_s,
         httponly=True,
         samesite="lax",
@@ -97,8 +99,24 @@ async def login(
     return response
 
 
+def _refused(request: Request, result: LoginResult, next_url: str) -> Response:
+    if result.failure == "throttled":
+        wait = math.ceil(result.retry_after_s)
+        error, status = f"Too many failed logins: try again in {wait} s.", 429
+    elif result.failure == "busy":
+        wait = math.ceil(result.retry_after_s)
+        error, status = "The server is busy: try again in a moment.", 503
+    else:
+        return _login_page(request, "Wrong user name or password.", 401, next_url)
+    response = _login_page(request, error, status, next_url)
+    response.headers["Retry-After"] = str(max(1, wait))
+    return response
+
+
 @router.post("/logout")
-def logout(principal: Viewer) -> Response:
+async def logout(principal: Viewer, server: ServerDep) -> Response:
+    if principal.session is not None:
+        await run_in_threadpool(server.auth.logout, principal.session)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE)
     return response

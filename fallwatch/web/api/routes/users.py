@@ -46,6 +46,16 @@ def edit_user(user_id: int, body: UserPatch, users: AuthDep, _: Admin) -> UserPu
     return UserPublic.model_validate(view)
 
 
+@router.delete(
+    "/api/users/{user_id}",
+    status_code=204,
+    summary="Remove a user (their sessions end, their API tokens are revoked)",
+)
+def delete_user(user_id: int, users: AuthDep, _: Admin) -> Response:
+    users.delete_user(user_id)
+    return Response(status_code=204)
+
+
 @router.get("/api/tokens", response_model=list[TokenPublic])
 def list_tokens(users: AuthDep, _: Admin) -> list[TokenPublic]:
     return [TokenPublic.model_validate(t) for t in users.list_tokens()]
