@@ -228,6 +228,13 @@ class WebConfig(Section):
         le=30,
         description="Most frames per second sent to one live-view client.",
     )
+    max_body_bytes: int = Field(
+        1024 * 1024,
+        ge=1024,
+        le=1024**3,
+        description="Largest request body accepted, bytes: a longer one is answered 413 "
+        "as it is read (a declared Content-Length at once), before logins or parsing.",
+    )
 
     @field_validator("secret_key")
     @classmethod

@@ -33,9 +33,15 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 class NotAuthenticated(Exception):
     """No valid credentials: pages redirect to the login page, the API answers 401."""
 
-    def __init__(self, detail: str = "log in, or send 'Authorization: Bearer <API token>'") -> None:
+    def __init__(
+        self,
+        detail: str = "log in, or send 'Authorization: Bearer <API token>'",
+        *,
+        bad_header: bool = False,
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.bad_header = bad_header
 
 
 def get_server(request: Request) -> FallwatchServer:
@@ -118,10 +124,12 @@ async def optional_principal(
     if auth is not None:
         scheme, _, value = auth.partition(" ")
         if scheme.lower() != "bearer" or not value.strip():
-            raise NotAuthenticated("the Authorization header must be 'Bearer <API token>'")
+            raise NotAuthenticated(
+                "the Authorization header must be 'Bearer <API token>'", bad_header=True
+            )
         principal = await run_in_threadpool(auth_service.token_principal, value.strip())
         if principal is None:
-            raise NotAuthenticated("unknown or revoked API token")
+            raise NotAuthenticated("unknown or revoked API token", bad_header=True)
         return principal
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
@@ -145,6 +153,16 @@ async def optional_principal(
     return principal
 
 
+async def login_page_principal(
+    request: Request, auth_service: AuthDep, signer: SignerDep
+) -> Principal | None:
+    """Who is logged in, for the login page: bad credentials there just show the form."""
+    try:
+        return await optional_principal(request, auth_service, signer)
+    except NotAuthenticated:
+        return None
+
+
 def require(role: Role) -> Callable[..., Awaitable[Principal]]:
     async def dependency(
         principal: Annotated[Principal | None, Depends(optional_principal)],
@@ -164,4 +182,5 @@ def require(role: Role) -> Callable[..., Awaitable[Principal]]:
 Viewer = Annotated[Principal, Depends(require(Role.VIEWER))]
 Operator = Annotated[Principal, Depends(require(Role.OPERATOR))]
 Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
-MaybePrincipal = Annotated[Principal | None, Depends(optional_principal)]
+# Who is logged in or None; bad credentials count as none (the login page uses it).
+MaybePrincipal = Annotated[Principal | None, Depends(login_page_principal)]

@@ -26,6 +26,12 @@ from fallwatch.web.schemas import HealthPublic
 
 router = APIRouter(tags=["health"])
 
+DOCS_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "style-src 'self' https://cdn.jsdelivr.net; img-src 'self' data: https:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+)
+
 
 @router.get("/healthz", summary="Liveness: 200 when the database answers, else 503")
 def healthz(database: DatabaseDep) -> Response:
@@ -88,4 +94,7 @@ def openapi(request: Request, _: Viewer) -> JSONResponse:
 @router.get("/api/docs", include_in_schema=False)
 def docs(_: Viewer) -> Response:
     # Swagger UI's script and styles come from a CDN: offline sites read /api/openapi.json.
-    return get_swagger_ui_html(openapi_url="/api/openapi.json", title="Fallwatch API")
+    page = get_swagger_ui_html(openapi_url="/api/openapi.json", title="Fallwatch API")
+    # Swagger UI needs its CDN and one inline script: this page alone allows them.
+    page.headers["Content-Security-Policy"] = DOCS_CSP
+    return page
