@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Path, Query, Request
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
@@ -25,6 +25,7 @@ from fallwatch.serve.media import MediaStore
 from fallwatch.serve.reads import AlertReader, DatabaseProbe, EventReader
 from fallwatch.serve.security import SessionSigner
 from fallwatch.types import Role
+from fallwatch.web.schemas import MAX_ROW_ID
 
 SESSION_COOKIE = "fw_session"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -184,3 +185,13 @@ Operator = Annotated[Principal, Depends(require(Role.OPERATOR))]
 Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
 # Who is logged in or None; bad credentials count as none (the login page uses it).
 MaybePrincipal = Annotated[Principal | None, Depends(login_page_principal)]
+
+
+# Row ids in paths and queries: within the database's integer range, so a huge number is
+# a 422 rather than an overflow inside the driver.
+EventId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="The event's id.")]
+UserId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="The user's id.")]
+TokenId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="The token's id.")]
+BeforeId = Annotated[
+    int | None, Query(ge=1, le=MAX_ROW_ID, description="Page: events older than this id.")
+]

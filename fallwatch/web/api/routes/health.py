@@ -22,7 +22,7 @@ from fallwatch.web.api.deps import (
     Viewer,
 )
 from fallwatch.web.metrics import build_registry
-from fallwatch.web.schemas import HealthPublic
+from fallwatch.web.schemas import HealthPublic, HealthzPublic, errors
 
 router = APIRouter(tags=["health"])
 
@@ -33,7 +33,12 @@ DOCS_CSP = (
 )
 
 
-@router.get("/healthz", summary="Liveness: 200 when the database answers, else 503")
+@router.get(
+    "/healthz",
+    summary="Liveness: 200 when the database answers, else 503",
+    response_model=HealthzPublic,
+    responses={503: {"model": HealthzPublic, "description": "The database does not answer."}},
+)
 def healthz(database: DatabaseDep) -> Response:
     ok = database.ok()
     return JSONResponse(
@@ -42,7 +47,12 @@ def healthz(database: DatabaseDep) -> Response:
     )
 
 
-@router.get("/api/health", response_model=HealthPublic, summary="Cameras, workers, outbox")
+@router.get(
+    "/api/health",
+    response_model=HealthPublic,
+    summary="Cameras, workers, outbox",
+    responses=errors(401),
+)
 def health(
     server: ServerDep,
     cameras: CamerasDep,
@@ -78,6 +88,8 @@ def health(
 @router.get(
     "/metrics",
     summary="Prometheus metrics (per camera fps, dropped, inference, reconnects, events)",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}}, **errors(401)},
 )
 def metrics(request: Request, hub: HubDep, counters: CountersDep, _: Viewer) -> Response:
     registry = getattr(request.app.state, "metrics_registry", None)
