@@ -138,3 +138,28 @@ def test_the_openapi_document_describes_the_error_answers(
     anonymous = TestClient(client.app, base_url="http://127.0.0.1")
     r = anonymous.get("/api/events")
     assert r.status_code == 401 and ErrorPublic.model_validate(r.json())
+
+
+def test_the_camera_schema_states_the_one_source_rule(admin: tuple[TestClient, str]) -> None:
+    """A body the document allows is not refused for its source: it needs exactly one of
+    url (a stream URL with a host) and path, and loop only with a path."""
+    jsonschema_rs = pytest.importorskip("jsonschema_rs")
+    client, csrf = admin
+    document = client.app.openapi()  # type: ignore[attr-defined]
+    body_schema = jsonschema_rs.validator_for(
+        {"$ref": "#/components/schemas/CameraConfig", "components": document["components"]}
+    )
+    assert document["components"]["schemas"]["CameraConfig"]["oneOf"]
+    cases = [
+        ({"id": "a"}, False),
+        ({"id": "b", "url": "rtsp://u:p@10.0.0.5/s1", "path": "x.mp4"}, False),
+        ({"id": "c", "url": "rtsp://10.0.0.5/s1", "loop": True}, False),
+        ({"id": "d", "url": "ftp://10.0.0.5/s1"}, False),
+        ({"id": "e", "url": "rtsp:///s1"}, False),
+        ({"id": "f", "url": "rtsp://u:p@10.0.0.5:554/s1"}, True),
+        ({"id": "g", "path": "clip.mp4", "loop": True}, True),
+    ]
+    for body, valid in cases:
+        assert body_schema.is_valid(body) is valid, body
+        r = client.post("/api/cameras", json=body, headers={"X-CSRF-Token": csrf})
+        assert r.status_code == (201 if valid else 422), (body, r.text)
