@@ -12,7 +12,8 @@ import re
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import ConfigDict, Field, field_validator, model_validator
+from pydantic.config import JsonDict
 
 from fallwatch.config.base import Section
 from fallwatch.config.detector import DetectorConfig, PoseDetectorConfig
@@ -23,10 +24,33 @@ from fallwatch.config.secrets import Secret
 CAMERA_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 _CAMERA_ID = re.compile(CAMERA_ID_PATTERN)
 STREAM_SCHEMES = ("rtsp", "rtsps", "http", "https")
+# Stream URLs in the JSON schema (and so in the API's OpenAPI document): one of the
+# schemes, optional ASCII user info, a host name or IPv4 address, optional port and path.
+# A little stricter than the validator (IPv6 hosts pass it), never looser.
+STREAM_URL_PATTERN = (
+    r"^(rtsps?|https?)://([A-Za-z0-9._~%!$&'()*+,;=:{}-]*@)?"
+    r"[A-Za-z0-9$_{}~-][A-Za-z0-9.$_{}~%-]*(:[0-9]{1,5})?([/?#]\S*)?$"
+)
+# "Exactly one source; loop only with a file", as JSON schema (the model validator's rule).
+_ONE_SOURCE_SCHEMA: JsonDict = {
+    "oneOf": [
+        {
+            "required": ["url"],
+            "properties": {
+                "url": {"type": "string"},
+                "path": {"type": "null"},
+                "loop": {"const": False},
+            },
+        },
+        {"required": ["path"], "properties": {"path": {"type": "string"}, "url": {"type": "null"}}},
+    ]
+}
 
 
 class CameraConfig(Section):
     """One camera: where its picture comes from and how it is analysed."""
+
+    model_config = ConfigDict(json_schema_extra=_ONE_SOURCE_SCHEMA)
 
     id: str = Field(
         pattern=CAMERA_ID_PATTERN,
@@ -42,6 +66,7 @@ class CameraConfig(Section):
     url: str | None = Field(
         None,
         max_length=2048,
+        json_schema_extra={"pattern": STREAM_URL_PATTERN},
         description="Live stream: rtsp://, rtsps:// (through FFmpeg) or http(s):// MJPEG. "
         "Credentials belong in a ${ENV_VAR} reference, e.g. 'rtsp://admin:${CAM1_PASSWORD}@10.0.0.5/stream1'. "
         "Give url or path, not both.",
@@ -269,6 +294,13 @@ class WebConfig(Section):
         gt=0,
         le=30,
         description="Most frames per second sent to one live-view client.",
+    )
+    max_body_bytes: int = Field(
+        1024 * 1024,
+        ge=1024,
+        le=1024**3,
+        description="Largest request body accepted, bytes: a longer one is answered 413 "
+        "as it is read (a declared Content-Length at once), before logins or parsing.",
     )
     login: LoginConfig = Field(default_factory=LoginConfig)
 

@@ -34,6 +34,11 @@ from fallwatch.web.api.routes import (
     streams,
     users,
 )
+from fallwatch.web.middleware import (
+    BodyLimitMiddleware,
+    PageHeadMiddleware,
+    SecurityHeadersMiddleware,
+)
 
 HERE = Path(__file__).parent
 
@@ -69,7 +74,8 @@ def create_app(server: FallwatchServer) -> FastAPI:
 
     @app.exception_handler(NotAuthenticated)
     async def not_authenticated(request: Request, exc: NotAuthenticated) -> Response:
-        if _wants_page(request) and request.method == "GET":
+        # A bad Authorization header is not fixed by the login page: 401, not a redirect.
+        if _wants_page(request) and request.method in ("GET", "HEAD") and not exc.bad_header:
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
         return JSONResponse(
@@ -112,6 +118,10 @@ def create_app(server: FallwatchServer) -> FastAPI:
 
     for module in (health, auth, pages, cameras, events, streams, users):
         app.include_router(module.router)
+    # The last added is the outermost: the headers go on the body limit's 413 too.
+    app.add_middleware(PageHeadMiddleware)
+    app.add_middleware(BodyLimitMiddleware, max_bytes=server.config.web.max_body_bytes)
+    app.add_middleware(SecurityHeadersMiddleware)
     return app
 
 

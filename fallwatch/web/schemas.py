@@ -14,6 +14,10 @@ from pydantic import BaseModel, ConfigDict, Field
 from fallwatch.serve.auth import USERNAME_PATTERN
 from fallwatch.types import AlertKind, AlertStatus, CameraOrigin, EventState, Role
 
+# Ids are PostgreSQL `integer` columns (SQLite allows more): a larger one is refused with
+# 422 before the database sees it.
+MAX_ROW_ID = 2**31 - 1
+
 
 class Input(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -168,6 +172,10 @@ class TokenCreated(TokenPublic):
     token: str = Field(description="Shown once: send it as 'Authorization: Bearer <token>'.")
 
 
+class HealthzPublic(BaseModel):
+    status: str = Field(description="'ok', or 'database unreachable' (with 503).")
+
+
 class HealthPublic(BaseModel):
     status: str = Field(description="'ok', or 'degraded' when the database or a camera is down.")
     database: bool
@@ -175,3 +183,45 @@ class HealthPublic(BaseModel):
     cameras: dict[str, str] = Field(description="Camera id -> worker state / connection.")
     alerts: dict[str, int] = Field(description="Alerts per delivery status.")
     open_events: int
+
+
+# --- error answers, as the handlers in web.app write them ------------------------------
+
+
+class ErrorPublic(BaseModel):
+    detail: str = Field(description="What went wrong, in one line.")
+
+
+class FieldErrorPublic(BaseModel):
+    loc: list[str | int] = Field(description="Where: 'path', 'query' or 'body', then names.")
+    msg: str
+    type: str
+
+
+class ValidationErrorPublic(ErrorPublic):
+    """422: `detail` names each bad field in one line; `errors` lists them."""
+
+    errors: list[FieldErrorPublic]
+
+
+_ERROR_TEXT = {
+    400: "The body is not valid JSON (or not UTF-8).",
+    401: "No credentials, or an unknown or revoked API token.",
+    403: "The caller's role is too low, or a cookie request lacks the CSRF token.",
+    404: "No such item (or no such file yet).",
+    409: "Conflicts with what is stored (a name taken, a camera from the config file).",
+    413: "The request body is over web.max_body_bytes.",
+    422: "A path, query or body field is invalid.",
+    503: "The database does not answer.",
+}
+
+
+def errors(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for these error status codes, with the body each one has."""
+    return {
+        code: {
+            "model": ValidationErrorPublic if code == 422 else ErrorPublic,
+            "description": _ERROR_TEXT[code],
+        }
+        for code in codes
+    }

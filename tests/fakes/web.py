@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 import pwd
 import re
+import select
 import shutil
+import signal
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -252,3 +255,124 @@ def run_postgres(base: Path) -> Iterator[str]:
             capture_output=True,
             check=False,
         )
+
+
+# --- `fallwatch serve` as a real process, and raw HTTP for what clients hide ---------
+
+
+class ServeProcess:
+    """`python -m fallwatch.cli serve` on a free port with `config_yaml` (no data_dir
+    needed: one in `tmp_path` is added); stopped with SIGINT, then killed."""
+
+    def __init__(self, tmp_path: Path, config_yaml: str = "") -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.config = tmp_path / "fallwatch.yaml"
+        self.config.write_text(f"data_dir: {tmp_path / 'data'}\n{config_yaml}")
+        self.log = tmp_path / "serve.log"
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def __enter__(self) -> Self:
+        env = {**os.environ, **ENV}
+        with self.log.open("wb") as log:
+            self.proc = subprocess.Popen(
+                [
+                    *(sys.executable, "-m", "fallwatch.cli", "serve"),
+                    *("--config", str(self.config), "--port", str(self.port)),
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=env,
+            )
+        deadline = time.monotonic() + 60
+        while raw_status(self.port, b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n") != 200:
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"serve did not start: {self.log.read_text()[-2000:]}")
+            time.sleep(0.2)
+        return self
+
+    def rss_kib(self, field: str = "VmRSS") -> int:
+        """The server process's resident memory (VmRSS) or its peak (VmHWM), KiB."""
+        assert self.proc is not None
+        status = Path(f"/proc/{self.proc.pid}/status").read_text()
+        found = re.search(rf"^{field}:\s+(\d+) kB", status, re.MULTILINE)
+        assert found, status
+        return int(found.group(1))
+
+    def __exit__(self, *exc: object) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(10)
+
+
+def _status_of(head: bytes) -> int:
+    first = head.split(b"\r\n", 1)[0].split()
+    return int(first[1]) if len(first) > 1 and first[1].isdigit() else 0
+
+
+def raw_answer(port: int, request: bytes, timeout_s: float = 5.0) -> bytes:
+    """Send `request` as is; what came back until the server went quiet (b"" if none)."""
+    got = b""
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=timeout_s) as s:
+            s.sendall(request)
+            got = s.recv(65536)
+            s.settimeout(0.3)
+            while chunk := s.recv(65536):
+                got += chunk
+    except OSError:
+        pass
+    return got
+
+
+def raw_status(port: int, request: bytes, timeout_s: float = 5.0) -> int:
+    """Send `request` as is; the status of the answer (0 when none came)."""
+    return _status_of(raw_answer(port, request, timeout_s))
+
+
+def send_big_body(
+    port: int, path: str, total_bytes: int, *, chunked: bool, timeout_s: float = 30.0
+) -> tuple[int, int]:
+    """POST `total_bytes` of JSON-ish bytes to `path`, declared in Content-Length or sent
+    chunked, 1 MiB at a time, stopping as soon as an answer arrives. Returns the status
+    (0 if none came) and the body bytes sent before it."""
+    head = f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+    head += (
+        "Transfer-Encoding: chunked\r\n\r\n"
+        if chunked
+        else f"Content-Length: {total_bytes}\r\n\r\n"
+    )
+    block = b"[" + b"1," * (512 * 1024 - 1) + b"1"  # 1 MiB
+    sent = 0
+    deadline = time.monotonic() + timeout_s
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout_s) as s:
+        s.sendall(head.encode())
+        if not chunked:
+            # As a client sending 'Expect: 100-continue' would: wait a moment for an early
+            # answer before the body.
+            select.select([s], [], [], 2.0)
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([s], [], [], 0 if sent < total_bytes else 1.0)
+            if ready:
+                try:
+                    return _status_of(s.recv(65536)), sent
+                except OSError:
+                    return 0, sent
+            if sent >= total_bytes:
+                continue
+            data = block[: total_bytes - sent]
+            try:
+                s.sendall(b"%x\r\n%s\r\n" % (len(data), data) if chunked else data)
+            except OSError:
+                # The server answered and closed while this was still sending.
+                ready, _, _ = select.select([s], [], [], 1.0)
+                try:
+                    return (_status_of(s.recv(65536)) if ready else 0), sent
+                except OSError:
+                    return 0, sent
+            sent += len(data)
+    return 0, sent

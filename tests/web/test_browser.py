@@ -85,12 +85,14 @@ def test_operator_sees_a_fall_alert_live_and_acknowledges_it(
         tile = page.locator('.tile[data-camera-id="upfall"]')
         tile.wait_for()
         # The worker loads its model, then frames flow: the tile says so and the picture moves.
+        # Predicates as functions: a string expression is eval'd in the page, which the
+        # Content-Security-Policy (no 'unsafe-eval') forbids, as it should.
         page.wait_for_function(
-            "document.querySelector('.tile[data-camera-id=upfall] [data-field=connection]').textContent === 'connected'",
+            "() => document.querySelector('.tile[data-camera-id=upfall] [data-field=connection]').textContent === 'connected'",
             timeout=60_000,
         )
         img = tile.locator("img.live")
-        page.wait_for_function("document.querySelector('.tile img.live').naturalWidth > 0")
+        page.wait_for_function("() => document.querySelector('.tile img.live').naturalWidth > 0")
         first = img.screenshot()
         deadline = time.monotonic() + 10
         while img.screenshot() == first:

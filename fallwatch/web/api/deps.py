@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, HTTPException, Path, Query, Request
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
@@ -25,6 +25,7 @@ from fallwatch.serve.media import MediaStore
 from fallwatch.serve.reads import AlertReader, DatabaseProbe, EventReader
 from fallwatch.serve.security import SessionSigner
 from fallwatch.types import Role
+from fallwatch.web.schemas import MAX_ROW_ID
 
 SESSION_COOKIE = "fw_session"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -33,9 +34,15 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 class NotAuthenticated(Exception):
     """No valid credentials: pages redirect to the login page, the API answers 401."""
 
-    def __init__(self, detail: str = "log in, or send 'Authorization: Bearer <API token>'") -> None:
+    def __init__(
+        self,
+        detail: str = "log in, or send 'Authorization: Bearer <API token>'",
+        *,
+        bad_header: bool = False,
+    ) -> None:
         super().__init__(detail)
         self.detail = detail
+        self.bad_header = bad_header
 
 
 def get_server(request: Request) -> FallwatchServer:
@@ -118,10 +125,12 @@ async def optional_principal(
     if auth is not None:
         scheme, _, value = auth.partition(" ")
         if scheme.lower() != "bearer" or not value.strip():
-            raise NotAuthenticated("the Authorization header must be 'Bearer <API token>'")
+            raise NotAuthenticated(
+                "the Authorization header must be 'Bearer <API token>'", bad_header=True
+            )
         principal = await run_in_threadpool(auth_service.token_principal, value.strip())
         if principal is None:
-            raise NotAuthenticated("unknown or revoked API token")
+            raise NotAuthenticated("unknown or revoked API token", bad_header=True)
         return principal
     cookie = request.cookies.get(SESSION_COOKIE)
     if not cookie:
@@ -145,6 +154,16 @@ async def optional_principal(
     return principal
 
 
+async def login_page_principal(
+    request: Request, auth_service: AuthDep, signer: SignerDep
+) -> Principal | None:
+    """Who is logged in, for the login page: bad credentials there just show the form."""
+    try:
+        return await optional_principal(request, auth_service, signer)
+    except NotAuthenticated:
+        return None
+
+
 def require(role: Role) -> Callable[..., Awaitable[Principal]]:
     async def dependency(
         principal: Annotated[Principal | None, Depends(optional_principal)],
@@ -164,4 +183,15 @@ def require(role: Role) -> Callable[..., Awaitable[Principal]]:
 Viewer = Annotated[Principal, Depends(require(Role.VIEWER))]
 Operator = Annotated[Principal, Depends(require(Role.OPERATOR))]
 Admin = Annotated[Principal, Depends(require(Role.ADMIN))]
-MaybePrincipal = Annotated[Principal | None, Depends(optional_principal)]
+# Who is logged in or None; bad credentials count as none (the login page uses it).
+MaybePrincipal = Annotated[Principal | None, Depends(login_page_principal)]
+
+
+# Row ids in paths and queries: within the database's integer range, so a huge number is
+# a 422 rather than an overflow inside the driver.
+EventId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="The event's id.")]
+UserId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="The user's id.")]
+TokenId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="The token's id.")]
+BeforeId = Annotated[
+    int | None, Query(ge=1, le=MAX_ROW_ID, description="Page: events older than this id.")
+]

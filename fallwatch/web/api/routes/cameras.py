@@ -12,9 +12,9 @@ from fallwatch.serve.cameras import CameraEntry
 from fallwatch.serve.live import LiveHub
 from fallwatch.sources.capture import redact_url
 from fallwatch.web.api.deps import Admin, CamerasDep, HubDep, Operator, Viewer
-from fallwatch.web.schemas import CameraPublic, CameraStatsPublic
+from fallwatch.web.schemas import CameraPublic, CameraStatsPublic, errors
 
-router = APIRouter(prefix="/api/cameras", tags=["cameras"])
+router = APIRouter(prefix="/api/cameras", tags=["cameras"], responses=errors(401, 422))
 
 
 def camera_public(hub: LiveHub, entry: CameraEntry) -> CameraPublic:
@@ -66,12 +66,18 @@ def list_cameras(cameras: CamerasDep, hub: HubDep, _: Viewer) -> list[CameraPubl
     return [camera_public(hub, e) for e in cameras.list()]
 
 
-@router.get("/{camera_id}", response_model=CameraPublic)
+@router.get("/{camera_id}", response_model=CameraPublic, responses=errors(404))
 def get_camera(camera_id: str, cameras: CamerasDep, hub: HubDep, _: Viewer) -> CameraPublic:
     return camera_public(hub, cameras.get(camera_id))
 
 
-@router.post("", response_model=CameraPublic, status_code=201, summary="Add a camera (admin)")
+@router.post(
+    "",
+    response_model=CameraPublic,
+    status_code=201,
+    summary="Add a camera (admin)",
+    responses=errors(400, 403, 409, 413),
+)
 def add_camera(camera: CameraConfig, cameras: CamerasDep, hub: HubDep, _: Admin) -> CameraPublic:
     return camera_public(hub, cameras.add(camera))
 
@@ -80,6 +86,7 @@ def add_camera(camera: CameraConfig, cameras: CamerasDep, hub: HubDep, _: Admin)
     "/{camera_id}",
     response_model=CameraPublic,
     summary="Change some of a camera's settings (admin)",
+    responses=errors(400, 403, 404, 409, 413),
 )
 def edit_camera(
     camera_id: str,
@@ -95,6 +102,7 @@ def edit_camera(
     "/{camera_id}/pause",
     response_model=CameraPublic,
     summary="Stop analysing (operator)",
+    responses=errors(403, 404),
 )
 def pause_camera(camera_id: str, cameras: CamerasDep, hub: HubDep, _: Operator) -> CameraPublic:
     return camera_public(hub, cameras.pause(camera_id, True))
@@ -104,12 +112,18 @@ def pause_camera(camera_id: str, cameras: CamerasDep, hub: HubDep, _: Operator) 
     "/{camera_id}/resume",
     response_model=CameraPublic,
     summary="Analyse again (operator)",
+    responses=errors(403, 404),
 )
 def resume_camera(camera_id: str, cameras: CamerasDep, hub: HubDep, _: Operator) -> CameraPublic:
     return camera_public(hub, cameras.pause(camera_id, False))
 
 
-@router.delete("/{camera_id}", status_code=204, summary="Remove a camera added here (admin)")
+@router.delete(
+    "/{camera_id}",
+    status_code=204,
+    summary="Remove a camera added here (admin)",
+    responses=errors(403, 404, 409),
+)
 def remove_camera(camera_id: str, cameras: CamerasDep, _: Admin) -> Response:
     cameras.remove(camera_id)
     return Response(status_code=204)

@@ -18,15 +18,18 @@ from fallwatch.types import AlertStatus, EventState
 from fallwatch.web.api.deps import (
     ActionsDep,
     AlertsDep,
+    BeforeId,
     CamerasDep,
+    EventId,
     EventsDep,
     MediaDep,
     Operator,
     Viewer,
 )
-from fallwatch.web.schemas import ActionInput, AlertPublic, EventPublic
+from fallwatch.web.schemas import ActionInput, AlertPublic, EventPublic, errors
 
-router = APIRouter(tags=["events"])
+router = APIRouter(tags=["events"], responses=errors(401, 422))
+ACTION_ERRORS = errors(400, 403, 404, 413)
 
 
 def _media_file(media: MediaStore, path: str | None) -> Path | None:
@@ -59,18 +62,16 @@ def list_events(
         list[EventState] | None, Query(description="Only these states (repeat).")
     ] = None,
     camera_id: Annotated[str | None, Query(max_length=64)] = None,
-    before_id: Annotated[
-        int | None, Query(ge=1, description="Page: events older than this id.")
-    ] = None,
+    before_id: BeforeId = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[EventPublic]:
     rows = events.list_events(states=state, camera_id=camera_id, before_id=before_id, limit=limit)
     return [event_public(r, cameras, media) for r in rows]
 
 
-@router.get("/api/events/{event_id}", response_model=EventPublic)
+@router.get("/api/events/{event_id}", response_model=EventPublic, responses=errors(404))
 def get_event(
-    event_id: int,
+    event_id: EventId,
     events: EventsDep,
     cameras: CamerasDep,
     media: MediaDep,
@@ -83,9 +84,10 @@ def get_event(
     "/api/events/{event_id}/acknowledge",
     response_model=EventPublic,
     summary="Take the event on (operator)",
+    responses=ACTION_ERRORS,
 )
 def acknowledge(
-    event_id: int,
+    event_id: EventId,
     actions: ActionsDep,
     cameras: CamerasDep,
     media: MediaDep,
@@ -100,9 +102,10 @@ def acknowledge(
     "/api/events/{event_id}/resolve",
     response_model=EventPublic,
     summary="Close the event (operator)",
+    responses=ACTION_ERRORS,
 )
 def resolve(
-    event_id: int,
+    event_id: EventId,
     actions: ActionsDep,
     cameras: CamerasDep,
     media: MediaDep,
@@ -117,8 +120,9 @@ def resolve(
     "/api/events/{event_id}/alerts",
     response_model=list[AlertPublic],
     summary="Alerts and every delivery attempt",
+    responses=errors(404),
 )
-def event_alerts(event_id: int, alerts: AlertsDep, _: Viewer) -> list[AlertPublic]:
+def event_alerts(event_id: EventId, alerts: AlertsDep, _: Viewer) -> list[AlertPublic]:
     # AlertView carries exactly the public fields; pydantic reads them (and the nested
     # attempts) by attribute rather than a hand-written copy of each one.
     return [AlertPublic.model_validate(a) for a in alerts.of_event(event_id)]
@@ -174,13 +178,14 @@ def _media(media: MediaStore, path: str | None, what: str, media_type: str) -> F
     "/api/events/{event_id}/snapshot.jpg",
     response_class=FileResponse,
     summary="Annotated frame of the alert",
+    responses={200: {"content": {"image/jpeg": {}}}, **errors(404)},
 )
 @router.get(
     "/events/{event_id}/snapshot.jpg",
     response_class=FileResponse,
     include_in_schema=False,
 )
-def snapshot(event_id: int, events: EventsDep, media: MediaDep, _: Viewer) -> FileResponse:
+def snapshot(event_id: EventId, events: EventsDep, media: MediaDep, _: Viewer) -> FileResponse:
     return _media(media, events.read(event_id).snapshot_path, "snapshot", "image/jpeg")
 
 
@@ -188,6 +193,7 @@ def snapshot(event_id: int, events: EventsDep, media: MediaDep, _: Viewer) -> Fi
     "/api/events/{event_id}/clip.webm",
     response_class=FileResponse,
     summary="Clip around the alert (WebM)",
+    responses={200: {"content": {"video/webm": {}}}, **errors(404)},
 )
-def clip(event_id: int, events: EventsDep, media: MediaDep, _: Viewer) -> FileResponse:
+def clip(event_id: EventId, events: EventsDep, media: MediaDep, _: Viewer) -> FileResponse:
     return _media(media, events.read(event_id).clip_path, "clip", "video/webm")

@@ -22,12 +22,23 @@ from fallwatch.web.api.deps import (
     Viewer,
 )
 from fallwatch.web.metrics import build_registry
-from fallwatch.web.schemas import HealthPublic
+from fallwatch.web.schemas import HealthPublic, HealthzPublic, errors
 
 router = APIRouter(tags=["health"])
 
+DOCS_CSP = (
+    "default-src 'self'; script-src 'self' 'unsafe-inline' https://cdn.jsdelivr.net; "
+    "style-src 'self' https://cdn.jsdelivr.net; img-src 'self' data: https:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+)
 
-@router.get("/healthz", summary="Liveness: 200 when the database answers, else 503")
+
+@router.get(
+    "/healthz",
+    summary="Liveness: 200 when the database answers, else 503",
+    response_model=HealthzPublic,
+    responses={503: {"model": HealthzPublic, "description": "The database does not answer."}},
+)
 def healthz(database: DatabaseDep) -> Response:
     ok = database.ok()
     return JSONResponse(
@@ -36,7 +47,12 @@ def healthz(database: DatabaseDep) -> Response:
     )
 
 
-@router.get("/api/health", response_model=HealthPublic, summary="Cameras, workers, outbox")
+@router.get(
+    "/api/health",
+    response_model=HealthPublic,
+    summary="Cameras, workers, outbox",
+    responses=errors(401),
+)
 def health(
     server: ServerDep,
     cameras: CamerasDep,
@@ -72,6 +88,8 @@ def health(
 @router.get(
     "/metrics",
     summary="Prometheus metrics (per camera fps, dropped, inference, reconnects, events)",
+    response_class=Response,
+    responses={200: {"content": {"text/plain": {}}}, **errors(401)},
 )
 def metrics(request: Request, hub: HubDep, counters: CountersDep, _: Viewer) -> Response:
     registry = getattr(request.app.state, "metrics_registry", None)
@@ -88,4 +106,7 @@ def openapi(request: Request, _: Viewer) -> JSONResponse:
 @router.get("/api/docs", include_in_schema=False)
 def docs(_: Viewer) -> Response:
     # Swagger UI's script and styles come from a CDN: offline sites read /api/openapi.json.
-    return get_swagger_ui_html(openapi_url="/api/openapi.json", title="Fallwatch API")
+    page = get_swagger_ui_html(openapi_url="/api/openapi.json", title="Fallwatch API")
+    # Swagger UI needs its CDN and one inline script: this page alone allows them.
+    page.headers["Content-Security-Policy"] = DOCS_CSP
+    return page

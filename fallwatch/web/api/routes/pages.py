@@ -12,7 +12,9 @@ from fallwatch.serve.auth import Principal
 from fallwatch.types import EventState, Role
 from fallwatch.web.api.deps import (
     AlertsDep,
+    BeforeId,
     CamerasDep,
+    EventId,
     EventsDep,
     HubDep,
     MediaDep,
@@ -67,7 +69,7 @@ def events_page(
     who: Viewer,
     state: Annotated[list[EventState] | None, Query()] = None,
     camera_id: Annotated[str | None, Query(max_length=64)] = None,
-    before_id: Annotated[int | None, Query(ge=1)] = None,
+    before_id: BeforeId = None,
 ) -> Response:
     rows = events.list_events(
         states=state, camera_id=camera_id or None, before_id=before_id, limit=50
@@ -91,7 +93,7 @@ def events_page(
 
 @router.get("/events/{event_id}", response_class=HTMLResponse)
 def event_page(
-    event_id: int,
+    event_id: EventId,
     request: Request,
     events: EventsDep,
     alerts: AlertsDep,

@@ -18,8 +18,9 @@ from fastapi.responses import Response, StreamingResponse
 from fallwatch.pipeline.packets import FramePacket
 from fallwatch.serve.cameras import CameraService
 from fallwatch.web.api.deps import BusDep, CamerasDep, HubDep, ServerDep, Viewer
+from fallwatch.web.schemas import errors
 
-router = APIRouter(tags=["live"])
+router = APIRouter(tags=["live"], responses=errors(401, 422))
 
 BOUNDARY = "fallwatchframe"
 KEEPALIVE_S = 15.0
@@ -43,6 +44,8 @@ def _check_view(cameras: CameraService, camera_id: str, view: View) -> None:
 @router.get(
     "/api/cameras/{camera_id}/live.mjpg",
     summary="Live MJPEG (multipart/x-mixed-replace)",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"multipart/x-mixed-replace": {}}}, **errors(403, 404)},
 )
 async def live(
     camera_id: str,
@@ -83,7 +86,12 @@ async def live(
     )
 
 
-@router.get("/api/cameras/{camera_id}/latest.jpg", summary="The newest frame as one JPEG")
+@router.get(
+    "/api/cameras/{camera_id}/latest.jpg",
+    summary="The newest frame as one JPEG",
+    response_class=Response,
+    responses={200: {"content": {"image/jpeg": {}}}, **errors(403, 404)},
+)
 def latest(
     camera_id: str,
     cameras: CamerasDep,
@@ -106,6 +114,8 @@ def latest(
 @router.get(
     "/api/stream",
     summary="Server-sent events: event_new, event_changed, camera_changed",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}}},
 )
 async def notices(request: Request, bus: BusDep, _: Viewer) -> StreamingResponse:
     async def stream() -> AsyncIterator[str]:
