@@ -3,14 +3,100 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector, CollectorRegistry
 
-from fallwatch.serve.counters import ServerCounters
+from fallwatch.pipeline.packets import CameraStats
+from fallwatch.serve.counters import CountsSnapshot, ServerCounters
 from fallwatch.serve.live import LiveHub
 from fallwatch.sources.capture import ConnectionState
+
+_Family = type[GaugeMetricFamily] | type[CounterMetricFamily]
+
+CAMERA_METRICS: tuple[tuple[_Family, str, str, Callable[[CameraStats], float]], ...] = (
+    (
+        GaugeMetricFamily,
+        "fallwatch_camera_analysis_fps",
+        "Frames analysed per second.",
+        lambda s: s.analysis_fps,
+    ),
+    (
+        GaugeMetricFamily,
+        "fallwatch_camera_source_fps",
+        "Frames per second read from the source.",
+        lambda s: s.source_fps,
+    ),
+    (
+        GaugeMetricFamily,
+        "fallwatch_camera_inference_ms",
+        "Detector time of the last frame, ms.",
+        lambda s: s.inference_ms,
+    ),
+    (
+        GaugeMetricFamily,
+        "fallwatch_camera_latency_ms",
+        "Capture to annotated frame, last frame, ms.",
+        lambda s: s.latency_ms,
+    ),
+    (
+        CounterMetricFamily,
+        "fallwatch_camera_dropped_frames",
+        "Frames read but not analysed (since the worker started).",
+        lambda s: s.dropped,
+    ),
+    (
+        CounterMetricFamily,
+        "fallwatch_camera_reconnects",
+        "Stream reconnections (since the worker started).",
+        lambda s: s.reconnects,
+    ),
+    (
+        CounterMetricFamily,
+        "fallwatch_camera_stalls",
+        "Times the source sent no decodable frame for read_timeout_s (since the worker started).",
+        lambda s: s.stalls,
+    ),
+    (
+        GaugeMetricFamily,
+        "fallwatch_camera_connected",
+        "1 when the source delivers frames.",
+        lambda s: 1.0 if s.connection is ConnectionState.CONNECTED else 0.0,
+    ),
+)
+"""Per camera, from the workers' latest figures: (kind, name, help, value)."""
+
+COUNTER_METRICS: tuple[
+    tuple[str, str, list[str], Callable[[CountsSnapshot], Mapping[Any, int]]], ...
+] = (
+    (
+        "fallwatch_worker_restarts",
+        "Worker restarts after a crash or stall.",
+        ["camera"],
+        lambda c: c.restarts,
+    ),
+    (
+        "fallwatch_events",
+        "Events raised by the fall classifier (since start).",
+        ["camera", "kind"],
+        lambda c: c.events,
+    ),
+    (
+        "fallwatch_alerts_failed",
+        "Alerts marked failed for good: refused, or out of retry attempts or age (since start).",
+        ["channel"],
+        lambda c: c.alerts_failed,
+    ),
+    (
+        "fallwatch_login_failures",
+        "Failed logins by reason (wrong_password, unknown_user, disabled, throttled, busy).",
+        ["reason"],
+        lambda c: c.login_failures,
+    ),
+)
+"""Since the server started, from its counters: (name, help, labels, counts)."""
 
 
 class ServerCollector(Collector):
@@ -19,92 +105,18 @@ class ServerCollector(Collector):
         self.counters = counters
 
     def collect(self) -> Iterator[Metric]:
-        stats = self.hub.all_stats()
-        fps = GaugeMetricFamily(
-            "fallwatch_camera_analysis_fps",
-            "Frames analysed per second.",
-            labels=["camera"],
-        )
-        src = GaugeMetricFamily(
-            "fallwatch_camera_source_fps",
-            "Frames per second read from the source.",
-            labels=["camera"],
-        )
-        infer = GaugeMetricFamily(
-            "fallwatch_camera_inference_ms",
-            "Detector time of the last frame, ms.",
-            labels=["camera"],
-        )
-        latency = GaugeMetricFamily(
-            "fallwatch_camera_latency_ms",
-            "Capture to annotated frame, last frame, ms.",
-            labels=["camera"],
-        )
-        dropped = CounterMetricFamily(
-            "fallwatch_camera_dropped_frames",
-            "Frames read but not analysed (since the worker started).",
-            labels=["camera"],
-        )
-        reconnects = CounterMetricFamily(
-            "fallwatch_camera_reconnects",
-            "Stream reconnections (since the worker started).",
-            labels=["camera"],
-        )
-        stalls = CounterMetricFamily(
-            "fallwatch_camera_stalls",
-            "Times the source sent no decodable frame for read_timeout_s (since the worker "
-            "started).",
-            labels=["camera"],
-        )
-        connected = GaugeMetricFamily(
-            "fallwatch_camera_connected",
-            "1 when the source delivers frames.",
-            labels=["camera"],
-        )
-        for cam, s in sorted(stats.items()):
-            fps.add_metric([cam], s.analysis_fps)
-            src.add_metric([cam], s.source_fps)
-            infer.add_metric([cam], s.inference_ms)
-            latency.add_metric([cam], s.latency_ms)
-            dropped.add_metric([cam], s.dropped)
-            reconnects.add_metric([cam], s.reconnects)
-            stalls.add_metric([cam], s.stalls)
-            connected.add_metric([cam], 1.0 if s.connection is ConnectionState.CONNECTED else 0.0)
-        yield from (fps, src, infer, latency, dropped, reconnects, stalls, connected)
-        restarts = CounterMetricFamily(
-            "fallwatch_worker_restarts",
-            "Worker restarts after a crash or stall.",
-            labels=["camera"],
-        )
+        stats = sorted(self.hub.all_stats().items())
+        for family, name, doc, value in CAMERA_METRICS:
+            metric = family(name, doc, labels=["camera"])
+            for cam, s in stats:
+                metric.add_metric([cam], value(s))
+            yield metric
         counts = self.counters.snapshot()
-        for cam, n in sorted(counts.restarts.items()):
-            restarts.add_metric([cam], n)
-        yield restarts
-        alerts = CounterMetricFamily(
-            "fallwatch_events",
-            "Events raised by the fall classifier (since start).",
-            labels=["camera", "kind"],
-        )
-        for (cam, kind), n in sorted(counts.events.items()):
-            alerts.add_metric([cam, kind], n)
-        yield alerts
-        failed = CounterMetricFamily(
-            "fallwatch_alerts_failed",
-            "Alerts marked failed for good: refused, or out of retry attempts or age "
-            "(since start).",
-            labels=["channel"],
-        )
-        for channel, n in sorted(counts.alerts_failed.items()):
-            failed.add_metric([channel], n)
-        yield failed
-        logins = CounterMetricFamily(
-            "fallwatch_login_failures",
-            "Failed logins by reason (wrong_password, unknown_user, disabled, throttled, busy).",
-            labels=["reason"],
-        )
-        for reason, n in sorted(counts.login_failures.items()):
-            logins.add_metric([reason], n)
-        yield logins
+        for name, doc, labels, read in COUNTER_METRICS:
+            counter = CounterMetricFamily(name, doc, labels=labels)
+            for key, n in sorted(read(counts).items()):
+                counter.add_metric(list(key) if isinstance(key, tuple) else [key], n)
+            yield counter
 
 
 def build_registry(hub: LiveHub, counters: ServerCounters) -> CollectorRegistry:
