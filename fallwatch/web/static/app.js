@@ -49,17 +49,23 @@ function beep() {
 }
 
 // --- the alarm banner -----------------------------------------------------------------
+// Shown for the newest open alarm on every page, from the server's list at each page load
+// (and every poll), not only on a live event_new: a reloaded wall display still alarms.
 const banner = document.getElementById("alarm-banner");
+const REBEEP_MS = 10000;
 let bannerEvent = null;
-function showAlarm(data) {
+function showAlarm(data, more) {
+  const changed = String(data.id) !== String(bannerEvent);
   bannerEvent = data.id;
   document.getElementById("alarm-text").textContent =
     `${data.camera_name}${data.location ? " – " + data.location : ""} (${data.kind.replace("_", " ")}, event ${data.id})`;
+  const extra = document.getElementById("alarm-more");
+  if (extra) extra.textContent = more ? `+${more} more open` : "";
   document.getElementById("alarm-view").href = `/events/${data.id}`;
   banner.dataset.eventId = data.id;
   banner.classList.remove("hidden");
   document.title = "PERSON DOWN – Fallwatch";
-  beep();
+  if (changed) beep();
 }
 function hideAlarm(id) {
   if (id !== undefined && String(id) !== String(bannerEvent)) return;
@@ -67,6 +73,16 @@ function hideAlarm(id) {
   bannerEvent = null;
   document.title = "Fallwatch";
 }
+// The banner follows the open alarms: the one shown stays while open, else the newest.
+function showOpenAlarms(events) {
+  const count = document.getElementById("alarm-count");
+  if (count) count.textContent = events.length;
+  if (!events.length) { hideAlarm(); return; }
+  const shown = events.find((e) => String(e.id) === String(bannerEvent)) || events[0];
+  showAlarm(shown, events.length - 1);
+}
+// Until someone acknowledges, the beep repeats.
+setInterval(() => { if (bannerEvent !== null) beep(); }, REBEEP_MS);
 document.getElementById("alarm-ack")?.addEventListener("click", async () => {
   if (bannerEvent === null) return;
   const id = bannerEvent;
@@ -76,11 +92,11 @@ document.getElementById("alarm-ack")?.addEventListener("click", async () => {
 
 // --- lists that change with events ---------------------------------------------------
 async function refreshAlarms() {
-  const list = document.getElementById("alarm-list");
-  if (!list) return;
   const events = await api("GET", "/api/events?state=open&state=suppressed&limit=50");
   if (!events) return;
-  document.getElementById("alarm-count").textContent = events.length;
+  showOpenAlarms(events);
+  const list = document.getElementById("alarm-list");
+  if (!list) return;
   list.replaceChildren();
   if (!events.length) {
     const li = document.createElement("li"); li.className = "empty"; li.textContent = "No open alarms."; list.append(li);
@@ -189,4 +205,8 @@ function connect() {
 }
 
 connect();
+// The alarm state from the server on every page load, and again every poll.
+const ALARM_POLL_MS = 15000;
+refreshAlarms();
+setInterval(refreshAlarms, ALARM_POLL_MS);
 if (document.getElementById("camera-grid")) { refreshTiles(); setInterval(refreshTiles, 2000); }

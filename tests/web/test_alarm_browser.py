@@ -1,0 +1,105 @@
+"""Alarms that cannot be missed, in a real headless Chromium against a real server.
+
+An open alarm raises the banner on a fresh page load (not only on a live notice); an
+ended session shows the full-screen "session expired" overlay instead of going silent;
+a display that wants sound but is blocked by the browser says so.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from fallwatch.serve.app import FallwatchServer
+from tests.fakes.web import ADMIN, LiveServer, fall_event, make_server
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+
+def _chromium(extra: list[str]) -> Iterator[Any]:
+    if not Path(CHROMIUM).is_file() and shutil.which("chromium") is None:
+        pytest.skip("headless Chromium not installed: apt-get install chromium")
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="pip install playwright (never 'playwright install')"
+    )
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(
+            executable_path=CHROMIUM if Path(CHROMIUM).is_file() else shutil.which("chromium"),
+            args=CHROMIUM_ARGS + extra,
+        )
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def browser() -> Iterator[Any]:
+    yield from _chromium(["--autoplay-policy=no-user-gesture-required"])
+
+
+@pytest.fixture
+def strict_browser() -> Iterator[Any]:
+    """A browser that, like a freshly started wall display, allows sound only after a click."""
+    yield from _chromium(["--autoplay-policy=document-user-activation-required"])
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[FallwatchServer]:
+    srv = make_server(
+        tmp_path,
+        cameras=[{"id": "ward", "name": "Ward 3", "location": "Bed 2", "url": "rtsp://x/s"}],
+    )
+    srv.start(run_workers=False)
+    yield srv
+    srv.stop()
+
+
+def _log_in(page: Any, url: str) -> None:
+    page.goto(f"{url}/", wait_until="domcontentloaded")
+    page.fill("input[name=username]", ADMIN[0])
+    page.fill("input[name=password]", ADMIN[1])
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{url}/", wait_until="domcontentloaded")
+
+
+def test_an_open_alarm_raises_the_banner_on_a_fresh_page_load(
+    browser: Any, server: FallwatchServer
+) -> None:
+    with LiveServer(server) as web:
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        _log_in(page, web.url)
+        assert page.locator("#alarm-banner").is_hidden()
+        # The event is stored while no page is open to hear the live notice.
+        page.close()
+        server.router.on_event(fall_event("ward", track_id=3))
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        for path in ("/", "/events"):
+            page.goto(f"{web.url}{path}", wait_until="domcontentloaded")
+            banner = page.locator("#alarm-banner")
+            banner.wait_for(state="visible")
+            assert "Ward 3" in banner.inner_text() and "PERSON DOWN" in banner.inner_text()
+            assert page.title().startswith("PERSON DOWN")
+            assert page.evaluate("() => window.fallwatchBeeps") >= 1
+        page.goto(f"{web.url}/", wait_until="domcontentloaded")
+        page.locator("#alarm-banner").wait_for(state="visible")
+        assert page.locator("#alarm-count").inner_text() == "1"
+        page.click("#alarm-ack")
+        page.locator("#alarm-banner").wait_for(state="hidden")
+        page.reload(wait_until="domcontentloaded")
+        page.wait_for_function("() => document.querySelector('#alarm-count').textContent === '0'")
+        assert page.locator("#alarm-banner").is_hidden()
+        context.close()
