@@ -103,3 +103,26 @@ def test_an_open_alarm_raises_the_banner_on_a_fresh_page_load(
         page.wait_for_function("() => document.querySelector('#alarm-count').textContent === '0'")
         assert page.locator("#alarm-banner").is_hidden()
         context.close()
+
+
+def test_an_ended_session_shows_the_expired_overlay_not_silence(
+    browser: Any, server: FallwatchServer
+) -> None:
+    with LiveServer(server) as web:
+        context = browser.new_context(viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        _log_in(page, web.url)
+        overlay = page.locator("#session-expired")
+        assert overlay.is_hidden()
+        # Ended on the server (as a logout elsewhere, or 'log out everywhere', would).
+        cookie = next(c["value"] for c in context.cookies() if c["name"] == "fw_session")
+        data = server.signer.read(cookie)
+        assert data is not None
+        server.auth.logout(data)
+        overlay.wait_for(state="visible")
+        assert "Session expired: log in" in overlay.inner_text()
+        assert page.url == f"{web.url}/"  # the page stays, with the overlay over it
+        page.click("#session-login")
+        page.wait_for_url("**/login?next=%2F")
+        context.close()

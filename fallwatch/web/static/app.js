@@ -5,14 +5,27 @@ const csrf = document.querySelector('meta[name="csrf-token"]')?.content || "";
 const canOperate = document.body.dataset.canOperate === "true";
 window.fallwatchBeeps = 0;
 
+// --- the session: a 401 anywhere means it ended; say so over the whole page ------------
+let sessionExpired = false;
+function showSessionExpired() {
+  sessionExpired = true;
+  const overlay = document.getElementById("session-expired");
+  if (!overlay) { location.href = "/login?next=" + encodeURIComponent(location.pathname); return; }
+  document.getElementById("session-login").href =
+    "/login?next=" + encodeURIComponent(location.pathname + location.search);
+  overlay.classList.remove("hidden");
+  document.title = "Session expired – Fallwatch";
+}
+
 async function api(method, url, body) {
+  if (sessionExpired) return null;
   const res = await fetch(url, {
     method,
     credentials: "same-origin",
     headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  if (res.status === 401) { location.href = "/login?next=" + encodeURIComponent(location.pathname); return null; }
+  if (res.status === 401) { showSessionExpired(); return null; }
   const data = res.status === 204 ? null : await res.json().catch(() => null);
   if (!res.ok) throw new Error((data && data.detail) || res.statusText);
   return data;
@@ -189,7 +202,15 @@ function connect() {
   const source = new EventSource("/api/stream");
   const lost = document.getElementById("connection-lost");
   source.onopen = () => { lost?.classList.add("hidden"); };
-  source.onerror = () => { lost?.classList.remove("hidden"); };
+  source.onerror = () => {
+    if (sessionExpired) { source.close(); return; }
+    lost?.classList.remove("hidden");
+    // The browser gives up on an error answer (401: the session ended): find out which,
+    // then try again; a 401 shows the overlay.
+    if (source.readyState === EventSource.CLOSED) {
+      refreshAlarms().catch(() => {}).finally(() => { if (!sessionExpired) setTimeout(connect, 5000); });
+    }
+  };
   source.addEventListener("event_new", (m) => {
     const data = JSON.parse(m.data);
     showAlarm(data);
@@ -205,7 +226,8 @@ function connect() {
 }
 
 connect();
-// The alarm state from the server on every page load, and again every poll.
+// The alarm state from the server on every page load, and again every poll (which also
+// keeps the session alive while the page is open, and finds out when it has ended).
 const ALARM_POLL_MS = 15000;
 refreshAlarms();
 setInterval(refreshAlarms, ALARM_POLL_MS);
