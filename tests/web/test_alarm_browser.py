@@ -126,3 +126,42 @@ def test_an_ended_session_shows_the_expired_overlay_not_silence(
         page.click("#session-login")
         page.wait_for_url("**/login?next=%2F")
         context.close()
+
+
+def test_a_display_says_when_the_browser_blocks_its_sound(
+    strict_browser: Any, server: FallwatchServer
+) -> None:
+    server.router.on_event(fall_event("ward", track_id=5))
+    with LiveServer(server) as web:
+        login = strict_browser.new_context()
+        _log_in(login.new_page(), web.url)
+        state = login.storage_state()
+        login.close()
+        # A display started with a login but no click on its page since (a restart).
+        context = strict_browser.new_context(
+            viewport={"width": 1280, "height": 900}, storage_state=state
+        )
+        page = context.new_page()
+        page.set_default_timeout(15_000)
+        page.goto(f"{web.url}/?display=1", wait_until="domcontentloaded")
+        page.locator("#alarm-banner").wait_for(state="visible")
+        # No click since this load: the browser holds the sound back, and the page says so.
+        blocked = page.locator("#sound-blocked")
+        blocked.wait_for(state="visible")
+        assert "Sound blocked" in blocked.inner_text()
+        assert page.evaluate("() => document.body.classList.contains('display')")
+        page.wait_for_function("() => window.fallwatchSound === 'blocked'")
+        # One click arms it.
+        blocked.click()
+        page.wait_for_function("() => window.fallwatchSound === 'on'")
+        assert blocked.is_hidden()
+        # A restarted display (no ?display=1 this time) is still one, and still wants sound.
+        page.goto(f"{web.url}/", wait_until="domcontentloaded")
+        page.wait_for_function("() => document.body.classList.contains('display')")
+        page.wait_for_function("() => ['on', 'blocked'].includes(window.fallwatchSound)")
+        if page.evaluate("() => window.fallwatchSound") == "blocked":
+            page.locator("#sound-blocked").wait_for(state="visible")
+        page.goto(f"{web.url}/?display=0", wait_until="domcontentloaded")
+        page.wait_for_function("() => window.fallwatchSound !== undefined")
+        assert not page.evaluate("() => document.body.classList.contains('display')")
+        context.close()

@@ -31,21 +31,59 @@ async function api(method, url, body) {
   return data;
 }
 
-// --- sound: a beep made with WebAudio (no audio files) ------------------------------
+// --- display mode and sound ------------------------------------------------------------
+// A wall screen opens the page once with ?display=1 (remembered here; ?display=0 ends it).
+// Sound, once switched on with a click, stays wanted across reloads; when the browser
+// holds it back (no click yet since this load), the page says so in plain words.
+const DISPLAY_KEY = "fallwatch.display";
+const SOUND_KEY = "fallwatch.sound";
+const store = { get: (k) => { try { return localStorage.getItem(k); } catch (e) { return null; } },
+                set: (k, v) => { try { if (v === null) localStorage.removeItem(k); else localStorage.setItem(k, v); } catch (e) { /* private mode */ } } };
+const query = new URLSearchParams(location.search);
+if (query.get("display") === "1") store.set(DISPLAY_KEY, "1");
+if (query.get("display") === "0") store.set(DISPLAY_KEY, null);
+const displayMode = store.get(DISPLAY_KEY) === "1";
+document.body.classList.toggle("display", displayMode);
+const soundWanted = () => displayMode || store.get(SOUND_KEY) === "on";
+
 let audio = null;
 const soundButton = document.getElementById("sound-toggle");
+const soundBlocked = document.getElementById("sound-blocked");
+function audioContext() {
+  if (!audio) { try { audio = new (window.AudioContext || window.webkitAudioContext)(); } catch (e) { return null; } }
+  return audio;
+}
+function showSoundState() {
+  const running = audio !== null && audio.state === "running";
+  window.fallwatchSound = running ? "on" : (soundWanted() ? "blocked" : "off");
+  if (soundButton) soundButton.textContent = `Sound: ${window.fallwatchSound}`;
+  const alarming = !document.getElementById("alarm-banner")?.classList.contains("hidden");
+  soundBlocked?.classList.toggle("hidden", running || !(soundWanted() || alarming));
+}
+// Called from a click: the browser lets sound start now; remember that it is wanted.
 function enableSound() {
-  if (!audio) audio = new (window.AudioContext || window.webkitAudioContext)();
-  if (audio.state === "suspended") audio.resume();
-  if (soundButton) soundButton.textContent = "Sound: on";
+  const ctx = audioContext();
+  store.set(SOUND_KEY, "on");
+  if (ctx && ctx.state !== "running") ctx.resume().then(showSoundState, showSoundState);
+  showSoundState();
+}
+// Without a click since this load, resume() is held back (or refused): find out, and say so.
+function tryArmSound() {
+  const ctx = audioContext();
+  if (ctx && ctx.state !== "running") ctx.resume().then(showSoundState, showSoundState);
+  setTimeout(showSoundState, 500);
 }
 // Browsers allow sound only after a user gesture; any click on the page counts.
-document.addEventListener("click", enableSound, { once: true });
+document.addEventListener("click", enableSound);
 soundButton?.addEventListener("click", enableSound);
+document.getElementById("display-exit")?.addEventListener("click", () => { store.set(DISPLAY_KEY, null); location.search = ""; });
+if (soundWanted()) tryArmSound(); else showSoundState();
 
 function beep() {
   window.fallwatchBeeps += 1;
-  if (!audio) { try { audio = new (window.AudioContext || window.webkitAudioContext)(); } catch (e) { return; } }
+  if (!audioContext()) return;
+  // An alarm the browser keeps silent: say so (and try, in case a click came meanwhile).
+  if (audio.state !== "running") { soundBlocked?.classList.remove("hidden"); tryArmSound(); }
   const t0 = audio.currentTime;
   for (let i = 0; i < 3; i++) {
     const osc = audio.createOscillator();
