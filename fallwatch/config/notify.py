@@ -98,6 +98,12 @@ class PolicyConfig(NotifySection):
     send_resolved: bool = Field(
         True, description="Default for channels' send_resolved ('resolved' follow-ups)."
     )
+    resolve_on_recovery: bool = Field(
+        False,
+        description="Resolve an event by itself when the person is seen up again (sends "
+        "the 'resolved' follow-ups). Off: the time is put on the event's timeline and the "
+        "alarm stays open until someone acknowledges it.",
+    )
 
 
 class RetryConfig(NotifySection):

@@ -56,8 +56,9 @@ class Outbox:
     ) -> int | None:
         """Store an event with its alerts; returns the event id.
 
-        A `recovered` event closes the person's open event instead (and queues the
-        "resolved" messages); it returns that event's id, or None when there is none.
+        A `recovered` event marks the person's latest open event as up again (and, with
+        `policy.resolve_on_recovery`, resolves it and queues the "resolved" messages); it
+        returns that event's id, or None when there is none.
         """
         now = self._clock()
         with self._sessions.begin() as session:
@@ -65,18 +66,20 @@ class Outbox:
                 row = events.find_open_event_for_track(session, event.camera_id, event.track_id)
                 if row is None:
                     log.info(
-                        "camera %s: person %d is up, no open event to resolve",
+                        "camera %s: person %d is up, no open event for them",
                         event.camera_id,
                         event.track_id,
                     )
                     return None
-                events.resolve_event(
-                    session,
-                    row.id,
-                    by="system: person up again",
-                    now=now,
-                    notify_channels=self.resolved_channels(),
-                )
+                events.mark_recovered(session, row.id, now=now)
+                if self._config.policy.resolve_on_recovery:
+                    events.resolve_event(
+                        session,
+                        row.id,
+                        by="system: person up again",
+                        now=now,
+                        notify_channels=self.resolved_channels(),
+                    )
                 event_id = row.id
             else:
                 targets = self._router.alert_targets(event.camera_id)

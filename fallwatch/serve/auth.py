@@ -3,7 +3,8 @@
 A login is checked against the throttle first (a locked user name or address costs no
 password check), then in one of a few password-check slots; each failure is logged (user
 name, client address, never the password) and counted. A successful login is a server-side
-session row: logging out deletes it, so a copied cookie stops working at once. An API
+session row: logging out deletes it, so a copied cookie stops working at once. A session
+in use slides: past half its age, a request renews the row and the cookie. An API
 token created by a user works only while that user is enabled, with the lesser of the
 token's and the user's current role.
 """
@@ -197,6 +198,11 @@ class AuthService:
                 return None
             if user.disabled or user.session_version != data.version:
                 return None
+            renewed = self.signer.renewed(data, self.clock().timestamp()) if self.signer else None
+            if renewed is not None:
+                # Sliding sessions: in use, the login lasts; the cookie is re-sent (web layer).
+                row.expires_at = datetime.fromtimestamp(renewed.expires_at, UTC)
+                data = renewed
             return Principal(user.username, user.role, user.id, via_token=False, session=data)
 
     def logout(self, data: SessionData) -> None:

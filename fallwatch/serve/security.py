@@ -2,7 +2,8 @@
 
 A session cookie is `payload.signature`: the payload names the user, the user's
 `session_version` (bumped on password change, disabling, 'log out everywhere'), a random
-nonce and an expiry; the signature is HMAC-SHA256 with the server's secret key. The
+nonce and an expiry (renewed, same nonce, once more than half of it has passed while
+the user is active: `renewed`); the signature is HMAC-SHA256 with the server's secret key. The
 server keeps each session as a row named by the nonce's SHA-256 (`serve.auth`): logging
 out deletes it, so a copy of the cookie stops working too.
 
@@ -14,6 +15,7 @@ Requests with an API token are not cookie-driven, so they need none.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import hmac
 import json
@@ -107,12 +109,25 @@ class SessionSigner:
     ) -> tuple[str, SessionData]:
         now = time.time() if now is None else now
         data = SessionData(user_id, version, secrets.token_urlsafe(16), now + self.max_age_s)
+        return self.encode(data), data
+
+    def encode(self, data: SessionData) -> str:
+        """The signed cookie for `data`."""
         payload = _b64(
             json.dumps(
-                {"u": user_id, "v": version, "n": data.nonce, "e": int(data.expires_at)}
+                {"u": data.user_id, "v": data.version, "n": data.nonce, "e": int(data.expires_at)}
             ).encode()
         )
-        return f"{payload}.{self._sign(payload)}", data
+        return f"{payload}.{self._sign(payload)}"
+
+    def renewed(self, data: SessionData, now: float | None = None) -> SessionData | None:
+        """The session with a full lifetime again, when more than half of it has passed
+        (a page in use keeps its login); None while it is younger. The nonce, and with it
+        the row and the CSRF token, stays the same."""
+        now = time.time() if now is None else now
+        if data.expires_at - now > self.max_age_s / 2:
+            return None
+        return dataclasses.replace(data, expires_at=now + self.max_age_s)
 
     def read(self, cookie: str, now: float | None = None) -> SessionData | None:
         """The session in a cookie, or None when it is forged, malformed or expired."""

@@ -150,6 +150,15 @@ def resolve_event(
     return row
 
 
+def mark_recovered(session: Session, event_id: int, *, now: datetime) -> Event:
+    """The person is up again: a line on the event's timeline, not a resolution (the
+    alarm stays as it is until someone acknowledges it). The first time counts."""
+    row = get_event(session, event_id)
+    if row.recovered_at is None:
+        row.recovered_at = now
+    return row
+
+
 def find_open_event_for_track(session: Session, camera_id: str, track_id: int) -> Event | None:
     """The latest not-yet-resolved event for one person on one camera."""
     query = (
@@ -186,6 +195,7 @@ class EventRow:
     acknowledged_by: str | None
     resolved_at: datetime | None
     resolved_by: str | None
+    recovered_at: datetime | None
     down_score: float
     notes: str | None
     snapshot_path: str | None
@@ -224,6 +234,7 @@ def _event_rows(session: Session, events: Sequence[Event]) -> list[EventRow]:
                 acknowledged_by=e.acknowledged_by,
                 resolved_at=e.resolved_at,
                 resolved_by=e.resolved_by,
+                recovered_at=e.recovered_at,
                 down_score=e.down_score,
                 notes=e.notes,
                 snapshot_path=e.snapshot_path,

@@ -98,6 +98,9 @@ class Event(Base):
     acknowledged_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     acknowledged_by: Mapped[str | None] = mapped_column(String(128))
     resolved_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    recovered_at: Mapped[datetime | None] = mapped_column(
+        UtcDateTime, doc="When the person was first seen up again (not a resolution)."
+    )
     resolved_by: Mapped[str | None] = mapped_column(String(128))
     state: Mapped[EventState] = mapped_column(_enum(EventState), default=EventState.OPEN)
     notes: Mapped[str | None] = mapped_column(Text)

@@ -24,7 +24,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from fallwatch import __version__
 from fallwatch.serve.app import FallwatchServer
 from fallwatch.store.errors import Conflict, NotFound
-from fallwatch.web.api.deps import NotAuthenticated
+from fallwatch.web.api.deps import SESSION_COOKIE, NotAuthenticated
 from fallwatch.web.api.routes import (
     auth,
     cameras,
@@ -37,6 +37,7 @@ from fallwatch.web.api.routes import (
 from fallwatch.web.middleware import (
     BodyLimitMiddleware,
     PageHeadMiddleware,
+    RenewedCookieMiddleware,
     SecurityHeadersMiddleware,
 )
 
@@ -119,6 +120,7 @@ def create_app(server: FallwatchServer) -> FastAPI:
     for module in (health, auth, pages, cameras, events, streams, users):
         app.include_router(module.router)
     # The last added is the outermost: the headers go on the body limit's 413 too.
+    app.add_middleware(RenewedCookieMiddleware, cookie_name=SESSION_COOKIE)
     app.add_middleware(PageHeadMiddleware)
     app.add_middleware(BodyLimitMiddleware, max_bytes=server.config.web.max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware)

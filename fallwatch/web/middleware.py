@@ -159,3 +159,29 @@ class PageHeadMiddleware:
             await send(message)
 
         await self.app({**scope, "method": "GET"}, receive, send_headers_only)
+
+
+class RenewedCookieMiddleware:
+    """Sends the session cookie a dependency renewed (`request.state.renewed_cookie`) with
+    whatever answer goes out, pages and streams included; not when the answer sets that
+    cookie itself (logging out deletes it)."""
+
+    def __init__(self, app: ASGIApp, cookie_name: str) -> None:
+        self.app = app
+        self.prefix = f"{cookie_name}="
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_cookie(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                cookie = scope.get("state", {}).get("renewed_cookie")
+                headers = MutableHeaders(scope=message)
+                setting = [v for k, v in headers.items() if k == "set-cookie"]
+                if cookie and not any(v.startswith(self.prefix) for v in setting):
+                    headers.append("set-cookie", cookie)
+            await send(message)
+
+        await self.app(scope, receive, send_with_cookie)

@@ -92,6 +92,9 @@ class EventPublic(Stored):
     acknowledged_by: str | None
     resolved_at: datetime | None
     resolved_by: str | None
+    recovered_at: datetime | None = Field(
+        description="When the person was seen up again (the event stays open until acknowledged)."
+    )
     down_score: float
     notes: str | None
     snapshot_url: str | None

@@ -327,10 +327,28 @@ def test_escalation_after_n_minutes_without_acknowledgement(
     assert h.event(acked).acknowledged_by == "operator lee"
 
 
-def test_resolved_message_when_the_person_is_up(
+def test_person_up_again_is_recorded_and_the_event_stays_open(
     harness_for: Any, webhook_server: WebhookServer
 ) -> None:
     h = harness_for()
+    event_id = h.outbox.record(make_event(track_id=4))
+    h.dispatcher.run_once()
+    h.clock.advance(40)
+    up_at = h.clock.now
+    assert h.outbox.record(make_event(track_id=4, kind=EventKind.RECOVERED)) == event_id
+    h.clock.advance(5)
+    assert h.outbox.record(make_event(track_id=4, kind=EventKind.RECOVERED)) == event_id
+    h.dispatcher.run_once()
+    assert [b["kind"] for b in webhook_server.accepted] == ["alert"]
+    event = h.event(event_id)
+    assert event.state is EventState.OPEN and event.resolved_at is None
+    assert event.recovered_at == up_at  # the first time counts
+
+
+def test_resolved_message_when_the_person_is_up_with_resolve_on_recovery(
+    harness_for: Any, webhook_server: WebhookServer
+) -> None:
+    h = harness_for(policy={"resolve_on_recovery": True})
     event_id = h.outbox.record(make_event(track_id=4))
     h.dispatcher.run_once()
     h.clock.advance(40)

@@ -2,7 +2,8 @@
 
 Credentials, in this order: `Authorization: Bearer <API token>` (integrations, Prometheus)
 or the `fw_session` cookie (the pages). Cookie-authenticated unsafe requests need the
-CSRF token (`X-CSRF-Token` header, or a `csrf_token` form field).
+CSRF token (`X-CSRF-Token` header, or a `csrf_token` form field). A session past half its
+age is renewed by any request (sliding): the new cookie goes out with the answer.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Path, Query, Request
+from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 
@@ -141,6 +143,11 @@ async def optional_principal(
     principal = await run_in_threadpool(auth_service.session_principal, data)
     if principal is None:
         return None
+    if principal.session is not None and principal.session != data:
+        # Renewed (sliding session): `RenewedCookieMiddleware` sends the new cookie.
+        request.state.renewed_cookie = session_cookie_header(
+            request, signer.encode(principal.session), signer.max_age_s
+        )
     if request.method not in SAFE_METHODS:
         token: str | None = request.headers.get("x-csrf-token")
         if token is None and request.headers.get("content-type", "").startswith(
@@ -152,6 +159,20 @@ async def optional_principal(
         if not signer.check_csrf(data, token):
             raise HTTPException(403, "missing or wrong CSRF token: reload the page and try again")
     return principal
+
+
+def session_cookie_header(request: Request, cookie: str, max_age_s: int) -> str:
+    """The Set-Cookie value for a session cookie, as the login sets it."""
+    carrier = Response()
+    carrier.set_cookie(
+        SESSION_COOKIE,
+        cookie,
+        max_age=max_age_s,
+        httponly=True,
+        samesite="lax",
+        secure=request.app.state.server.config.web.secure_cookies,
+    )
+    return carrier.headers["set-cookie"]
 
 
 async def login_page_principal(

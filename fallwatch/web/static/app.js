@@ -5,34 +5,85 @@ const csrf = document.querySelector('meta[name="csrf-token"]')?.content || "";
 const canOperate = document.body.dataset.canOperate === "true";
 window.fallwatchBeeps = 0;
 
+// --- the session: a 401 anywhere means it ended; say so over the whole page ------------
+let sessionExpired = false;
+function showSessionExpired() {
+  sessionExpired = true;
+  const overlay = document.getElementById("session-expired");
+  if (!overlay) { location.href = "/login?next=" + encodeURIComponent(location.pathname); return; }
+  document.getElementById("session-login").href =
+    "/login?next=" + encodeURIComponent(location.pathname + location.search);
+  overlay.classList.remove("hidden");
+  document.title = "Session expired – Fallwatch";
+}
+
 async function api(method, url, body) {
+  if (sessionExpired) return null;
   const res = await fetch(url, {
     method,
     credentials: "same-origin",
     headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
-  if (res.status === 401) { location.href = "/login?next=" + encodeURIComponent(location.pathname); return null; }
+  if (res.status === 401) { showSessionExpired(); return null; }
   const data = res.status === 204 ? null : await res.json().catch(() => null);
   if (!res.ok) throw new Error((data && data.detail) || res.statusText);
   return data;
 }
 
-// --- sound: a beep made with WebAudio (no audio files) ------------------------------
+// --- display mode and sound ------------------------------------------------------------
+// A wall screen opens the page once with ?display=1 (remembered here; ?display=0 ends it).
+// Sound, once switched on with a click, stays wanted across reloads; when the browser
+// holds it back (no click yet since this load), the page says so in plain words.
+const DISPLAY_KEY = "fallwatch.display";
+const SOUND_KEY = "fallwatch.sound";
+const store = { get: (k) => { try { return localStorage.getItem(k); } catch (e) { return null; } },
+                set: (k, v) => { try { if (v === null) localStorage.removeItem(k); else localStorage.setItem(k, v); } catch (e) { /* private mode */ } } };
+const query = new URLSearchParams(location.search);
+if (query.get("display") === "1") store.set(DISPLAY_KEY, "1");
+if (query.get("display") === "0") store.set(DISPLAY_KEY, null);
+const displayMode = store.get(DISPLAY_KEY) === "1";
+document.body.classList.toggle("display", displayMode);
+const soundWanted = () => displayMode || store.get(SOUND_KEY) === "on";
+
 let audio = null;
 const soundButton = document.getElementById("sound-toggle");
+const soundBlocked = document.getElementById("sound-blocked");
+function audioContext() {
+  if (!audio) { try { audio = new (window.AudioContext || window.webkitAudioContext)(); } catch (e) { return null; } }
+  return audio;
+}
+function showSoundState() {
+  const running = audio !== null && audio.state === "running";
+  window.fallwatchSound = running ? "on" : (soundWanted() ? "blocked" : "off");
+  if (soundButton) soundButton.textContent = `Sound: ${window.fallwatchSound}`;
+  const alarming = !document.getElementById("alarm-banner")?.classList.contains("hidden");
+  soundBlocked?.classList.toggle("hidden", running || !(soundWanted() || alarming));
+}
+// Called from a click: the browser lets sound start now; remember that it is wanted.
 function enableSound() {
-  if (!audio) audio = new (window.AudioContext || window.webkitAudioContext)();
-  if (audio.state === "suspended") audio.resume();
-  if (soundButton) soundButton.textContent = "Sound: on";
+  const ctx = audioContext();
+  store.set(SOUND_KEY, "on");
+  if (ctx && ctx.state !== "running") ctx.resume().then(showSoundState, showSoundState);
+  showSoundState();
+}
+// Without a click since this load, resume() is held back (or refused): find out, and say so.
+function tryArmSound() {
+  const ctx = audioContext();
+  if (ctx && ctx.state !== "running") ctx.resume().then(showSoundState, showSoundState);
+  setTimeout(showSoundState, 500);
 }
 // Browsers allow sound only after a user gesture; any click on the page counts.
-document.addEventListener("click", enableSound, { once: true });
+document.addEventListener("click", enableSound);
 soundButton?.addEventListener("click", enableSound);
+document.getElementById("display-exit")?.addEventListener("click", () => { store.set(DISPLAY_KEY, null); location.search = ""; });
+if (soundWanted()) tryArmSound(); else showSoundState();
 
 function beep() {
   window.fallwatchBeeps += 1;
-  if (!audio) { try { audio = new (window.AudioContext || window.webkitAudioContext)(); } catch (e) { return; } }
+  if (!audioContext()) return;
+  // An alarm the browser keeps silent: say so (and try, in case a click came meanwhile).
+  if (audio.state !== "running") { soundBlocked?.classList.remove("hidden"); tryArmSound(); }
   const t0 = audio.currentTime;
   for (let i = 0; i < 3; i++) {
     const osc = audio.createOscillator();
@@ -49,17 +100,23 @@ function beep() {
 }
 
 // --- the alarm banner -----------------------------------------------------------------
+// Shown for the newest open alarm on every page, from the server's list at each page load
+// (and every poll), not only on a live event_new: a reloaded wall display still alarms.
 const banner = document.getElementById("alarm-banner");
+const REBEEP_MS = 10000;
 let bannerEvent = null;
-function showAlarm(data) {
+function showAlarm(data, more) {
+  const changed = String(data.id) !== String(bannerEvent);
   bannerEvent = data.id;
   document.getElementById("alarm-text").textContent =
     `${data.camera_name}${data.location ? " – " + data.location : ""} (${data.kind.replace("_", " ")}, event ${data.id})`;
+  const extra = document.getElementById("alarm-more");
+  if (extra) extra.textContent = more ? `+${more} more open` : "";
   document.getElementById("alarm-view").href = `/events/${data.id}`;
   banner.dataset.eventId = data.id;
   banner.classList.remove("hidden");
   document.title = "PERSON DOWN – Fallwatch";
-  beep();
+  if (changed) beep();
 }
 function hideAlarm(id) {
   if (id !== undefined && String(id) !== String(bannerEvent)) return;
@@ -67,6 +124,16 @@ function hideAlarm(id) {
   bannerEvent = null;
   document.title = "Fallwatch";
 }
+// The banner follows the open alarms: the one shown stays while open, else the newest.
+function showOpenAlarms(events) {
+  const count = document.getElementById("alarm-count");
+  if (count) count.textContent = events.length;
+  if (!events.length) { hideAlarm(); return; }
+  const shown = events.find((e) => String(e.id) === String(bannerEvent)) || events[0];
+  showAlarm(shown, events.length - 1);
+}
+// Until someone acknowledges, the beep repeats.
+setInterval(() => { if (bannerEvent !== null) beep(); }, REBEEP_MS);
 document.getElementById("alarm-ack")?.addEventListener("click", async () => {
   if (bannerEvent === null) return;
   const id = bannerEvent;
@@ -76,11 +143,11 @@ document.getElementById("alarm-ack")?.addEventListener("click", async () => {
 
 // --- lists that change with events ---------------------------------------------------
 async function refreshAlarms() {
-  const list = document.getElementById("alarm-list");
-  if (!list) return;
   const events = await api("GET", "/api/events?state=open&state=suppressed&limit=50");
   if (!events) return;
-  document.getElementById("alarm-count").textContent = events.length;
+  showOpenAlarms(events);
+  const list = document.getElementById("alarm-list");
+  if (!list) return;
   list.replaceChildren();
   if (!events.length) {
     const li = document.createElement("li"); li.className = "empty"; li.textContent = "No open alarms."; list.append(li);
@@ -173,7 +240,15 @@ function connect() {
   const source = new EventSource("/api/stream");
   const lost = document.getElementById("connection-lost");
   source.onopen = () => { lost?.classList.add("hidden"); };
-  source.onerror = () => { lost?.classList.remove("hidden"); };
+  source.onerror = () => {
+    if (sessionExpired) { source.close(); return; }
+    lost?.classList.remove("hidden");
+    // The browser gives up on an error answer (401: the session ended): find out which,
+    // then try again; a 401 shows the overlay.
+    if (source.readyState === EventSource.CLOSED) {
+      refreshAlarms().catch(() => {}).finally(() => { if (!sessionExpired) setTimeout(connect, 5000); });
+    }
+  };
   source.addEventListener("event_new", (m) => {
     const data = JSON.parse(m.data);
     showAlarm(data);
@@ -189,4 +264,9 @@ function connect() {
 }
 
 connect();
+// The alarm state from the server on every page load, and again every poll (which also
+// keeps the session alive while the page is open, and finds out when it has ended).
+const ALARM_POLL_MS = 15000;
+refreshAlarms();
+setInterval(refreshAlarms, ALARM_POLL_MS);
 if (document.getElementById("camera-grid")) { refreshTiles(); setInterval(refreshTiles, 2000); }
