@@ -1,4 +1,5 @@
-"""`fallwatch config schema` and `fallwatch config check FILE`."""
+"""`fallwatch config schema` and `fallwatch config check [FILE] [--config FILE]` (default
+$FALLWATCH_CONFIG or ./fallwatch.yaml, as every command that reads the config)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from fallwatch.commands import UsageError
+from fallwatch.commands.serve import default_config_path
 from fallwatch.config.loader import config_schema, load_server_config
 from fallwatch.serve.preflight import check_data_dir, check_file_cameras
 
@@ -25,7 +28,15 @@ def register(subparsers: Any) -> None:
         help="Validate a config file (also opens file cameras and checks data_dir is "
         "writable); exit 2 naming the bad field.",
     )
-    check.add_argument("file", type=Path, help="The YAML config file.")
+    check.add_argument(
+        "file", type=Path, nargs="?", default=None, help="The YAML config file (or --config)."
+    )
+    check.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help="YAML config (default: $FALLWATCH_CONFIG or ./fallwatch.yaml).",
+    )
     check.set_defaults(handler=run_check)
 
 
@@ -36,13 +47,16 @@ def run_schema(args: argparse.Namespace) -> int:
 
 
 def run_check(args: argparse.Namespace) -> int:
-    config = load_server_config(args.file)
+    if args.file is not None and args.config is not None and args.file != args.config:
+        raise UsageError(f"two config files given ({args.file} and --config {args.config})")
+    path: Path = args.file or args.config or default_config_path()
+    config = load_server_config(path)
     # Beyond the schema: what `serve` would trip over at start (names the field).
     check_data_dir(config.data_dir)
     check_file_cameras(config.cameras)
     enabled = sum(c.enabled for c in config.cameras)
     print(
-        f"{args.file}: ok: {len(config.cameras)} camera(s), {enabled} enabled; "
+        f"{path}: ok: {len(config.cameras)} camera(s), {enabled} enabled; "
         f"{len(config.notify.channels)} notify channel(s); data in {config.data_dir}"
     )
     return 0

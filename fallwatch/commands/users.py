@@ -1,5 +1,7 @@
-"""`fallwatch user add|list|passwd|set|delete` and `fallwatch token create`: accounts of the web UI
-and API tokens, straight in the server's database (the server may be running)."""
+"""`fallwatch user add|list|passwd|set|disable|enable|remove` and `fallwatch token
+create|list|revoke`: accounts of the web UI and API tokens, straight in the server's
+database (the server may be running). Passwords come from the terminal, or with no terminal
+from `--password-stdin` or `--password-file`; never a prompt that cannot be answered."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from fallwatch.commands import UsageError
 from fallwatch.commands.serve import load_config
 from fallwatch.config.server import ServerConfig
 from fallwatch.types import Role
@@ -16,54 +19,91 @@ from fallwatch.types import Role
 EXTRA = "server"
 """The optional dependencies this command needs (`pip install 'fallwatch[server]'`)."""
 
+MIN_PASSWORD = 8
+"""As the API: at least this many characters."""
+
+CONFIG_HELP = "YAML config, for the database (default: $FALLWATCH_CONFIG or ./fallwatch.yaml)."
+
 
 def register(subparsers: Any) -> None:
     user = subparsers.add_parser("user", help="Manage users of the web UI.")
-    user_sub = user.add_subparsers(dest="user_command", required=True, metavar="ACTION")
-    add = user_sub.add_parser("add", help="Add a user (asks for the password).")
+    _register_user(user.add_subparsers(dest="user_command", required=True, metavar="ACTION"))
+    token = subparsers.add_parser("token", help="API tokens for integrations.")
+    _register_token(token.add_subparsers(dest="token_command", required=True, metavar="ACTION"))
+
+
+def _action(sub: Any, name: str, help: str, handler: Any, **kw: Any) -> argparse.ArgumentParser:
+    parser: argparse.ArgumentParser = sub.add_parser(name, help=help, description=help, **kw)
+    parser.add_argument("--config", type=Path, default=None, help=CONFIG_HELP)
+    parser.set_defaults(handler=handler)
+    return parser
+
+
+def _register_user(sub: Any) -> None:
+    roles = [r.value for r in Role]
+    add = _action(sub, "add", "Add a user (asks for the password).", run_user_add)
     add.add_argument("username")
-    add.add_argument("--role", choices=[r.value for r in Role], default=Role.VIEWER.value)
+    add.add_argument("--role", choices=roles, default=Role.VIEWER.value)
     _password_args(add)
-    add.set_defaults(handler=run_user_add)
-    passwd = user_sub.add_parser("passwd", help="Set a user's password (ends their sessions).")
+    passwd = _action(sub, "passwd", "Set a user's password (ends their sessions).", run_user_passwd)
     passwd.add_argument("username")
     _password_args(passwd)
-    passwd.set_defaults(handler=run_user_passwd)
-    edit = user_sub.add_parser(
-        "set", help="Change a user's role, or disable/enable them (disabling ends sessions)."
+    edit = _action(
+        sub,
+        "set",
+        "Change a user's role, or disable/enable them (disabling ends sessions).",
+        run_user_set,
     )
     edit.add_argument("username")
-    edit.add_argument("--role", choices=[r.value for r in Role], default=None)
+    edit.add_argument("--role", choices=roles, default=None)
     state = edit.add_mutually_exclusive_group()
     state.add_argument("--disable", action="store_true", help="Block login; end sessions.")
     state.add_argument("--enable", action="store_true", help="Allow login again.")
-    edit.add_argument("--config", type=Path, default=None, help="YAML config (for the database).")
-    edit.set_defaults(handler=run_user_set)
-    remove = user_sub.add_parser(
-        "delete", help="Remove a user (sessions end, their API tokens are revoked)."
+    for name, help in (
+        ("disable", "Block a user's login and end their sessions (same as set --disable)."),
+        ("enable", "Let a disabled user log in again (same as set --enable)."),
+    ):
+        toggle = _action(sub, name, help, run_user_set)
+        toggle.add_argument("username")
+        toggle.set_defaults(role=None, disable=name == "disable", enable=name == "enable")
+    remove = _action(
+        sub,
+        "remove",
+        "Remove a user (sessions end, their API tokens are revoked).",
+        run_user_delete,
+        aliases=["delete"],
     )
     remove.add_argument("username")
-    remove.add_argument("--config", type=Path, default=None, help="YAML config (for the database).")
-    remove.set_defaults(handler=run_user_delete)
-    lst = user_sub.add_parser("list", help="List users.")
-    lst.add_argument("--config", type=Path, default=None, help="YAML config (for the database).")
-    lst.set_defaults(handler=run_user_list)
+    _action(sub, "list", "List users.", run_user_list)
 
-    token = subparsers.add_parser("token", help="API tokens for integrations.")
-    token_sub = token.add_subparsers(dest="token_command", required=True, metavar="ACTION")
-    create = token_sub.add_parser("create", help="Create an API token and print it (shown once).")
+
+def _register_token(sub: Any) -> None:
+    create = _action(
+        sub, "create", "Create an API token and print it (shown once).", run_token_create
+    )
     create.add_argument("name", help="What it is for, e.g. 'prometheus'.")
     create.add_argument("--role", choices=[r.value for r in Role], default=Role.VIEWER.value)
-    create.add_argument("--config", type=Path, default=None, help="YAML config (for the database).")
-    create.set_defaults(handler=run_token_create)
+    lst = _action(sub, "list", "List API tokens (never the tokens themselves).", run_token_list)
+    lst.add_argument("--all", action="store_true", help="Include revoked tokens.")
+    revoke = _action(
+        sub, "revoke", "Revoke an API token, by id or by name (see 'token list').", run_token_revoke
+    )
+    revoke.add_argument("token", metavar="ID_OR_NAME")
 
 
 def _password_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--config", type=Path, default=None, help="YAML config (for the database).")
-    parser.add_argument(
+    source = parser.add_mutually_exclusive_group()
+    source.add_argument(
         "--password-stdin",
         action="store_true",
-        help="Read the password from standard input.",
+        help="Read the password from the first line of standard input (for scripts).",
+    )
+    source.add_argument(
+        "--password-file",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="Read the password from the first line of this file.",
     )
 
 
@@ -71,13 +111,41 @@ def _config(args: argparse.Namespace) -> ServerConfig:
     return load_config(args.config)
 
 
+def _checked(password: str, where: str) -> str:
+    if not password:
+        raise UsageError(f"no password in {where}")
+    if len(password) < MIN_PASSWORD:
+        raise UsageError(f"the password needs at least {MIN_PASSWORD} characters")
+    return password
+
+
 def _read_password(args: argparse.Namespace) -> str:
+    if args.password_file is not None:
+        try:
+            with args.password_file.open(encoding="utf-8") as f:
+                line = f.readline()
+        except OSError as exc:
+            raise UsageError(f"--password-file {args.password_file}: {exc.strerror}") from None
+        except UnicodeDecodeError:
+            raise UsageError(f"--password-file {args.password_file}: not UTF-8 text") from None
+        return _checked(line.rstrip("\r\n"), str(args.password_file))
     if args.password_stdin:
-        return sys.stdin.readline().rstrip("\n")
-    first = getpass.getpass("Password: ")
-    if getpass.getpass("Again: ") != first:
-        raise ValueError("the passwords do not match")
-    return first
+        if sys.stdin is None:
+            raise UsageError("--password-stdin: standard input is closed")
+        return _checked(sys.stdin.readline().rstrip("\r\n"), "standard input")
+    if sys.stdin is None or not sys.stdin.isatty():
+        raise UsageError(
+            "no terminal to ask for the password: pipe it in with --password-stdin, "
+            "or give --password-file PATH"
+        )
+    try:
+        first = getpass.getpass("Password: ")
+        again = getpass.getpass("Again: ")
+    except EOFError:
+        raise UsageError("no password given") from None
+    if again != first:
+        raise UsageError("the passwords do not match")
+    return _checked(first, "the answer")
 
 
 def _auth(config: ServerConfig) -> Any:
@@ -93,9 +161,11 @@ def _auth(config: ServerConfig) -> Any:
 def run_user_add(args: argparse.Namespace) -> int:
     from fallwatch.store.errors import Conflict
 
-    auth = _auth(_config(args))
+    config = _config(args)
+    password = _read_password(args)  # before the database: bad input changes nothing
+    auth = _auth(config)
     try:
-        view = auth.add_user(args.username, _read_password(args), Role(args.role))
+        view = auth.add_user(args.username, password, Role(args.role))
     except Conflict as exc:
         raise ValueError(str(exc)) from None
     print(f"user {view.username!r} added with role {view.role.value}")
@@ -105,9 +175,11 @@ def run_user_add(args: argparse.Namespace) -> int:
 def run_user_passwd(args: argparse.Namespace) -> int:
     from fallwatch.store.errors import NotFound
 
-    auth = _auth(_config(args))
+    config = _config(args)
+    password = _read_password(args)
+    auth = _auth(config)
     try:
-        auth.set_password(args.username, _read_password(args))
+        auth.set_password(args.username, password)
     except NotFound as exc:
         raise ValueError(str(exc)) from None
     print(f"password of {args.username!r} changed; their sessions have ended")
@@ -157,4 +229,37 @@ def run_token_create(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     print(token)
+    return 0
+
+
+def run_token_list(args: argparse.Namespace) -> int:
+    tokens = [t for t in _auth(_config(args)).list_tokens() if args.all or t.revoked_at is None]
+    if not tokens:
+        print("no API tokens" if args.all else "no active API tokens (--all lists revoked ones)")
+    for t in tokens:
+        state = f"revoked {t.revoked_at:%Y-%m-%d %H:%M} UTC" if t.revoked_at else "active"
+        used = f"{t.last_used_at:%Y-%m-%d %H:%M} UTC" if t.last_used_at else "never used"
+        print(f"{t.id:<5} {t.name:<24} {t.prefix}…  {t.role.value:<9} {used:<20} {state}")
+    return 0
+
+
+def run_token_revoke(args: argparse.Namespace) -> int:
+    auth = _auth(_config(args))
+    tokens = auth.list_tokens()
+    wanted: str = args.token
+    if wanted.isdigit():
+        found = [t for t in tokens if t.id == int(wanted)]
+    else:
+        found = [t for t in tokens if t.name == wanted and t.revoked_at is None]
+    if not found:
+        raise UsageError(f"no active API token {wanted!r} (see 'fallwatch token list')")
+    if len(found) > 1:
+        ids = ", ".join(str(t.id) for t in found)
+        raise UsageError(f"{len(found)} tokens are named {wanted!r}: give the id ({ids})")
+    token = found[0]
+    if token.revoked_at is not None:
+        print(f"token {token.id} '{token.name}' was already revoked")
+        return 0
+    auth.revoke_token(token.id)
+    print(f"token {token.id} '{token.name}' revoked")
     return 0

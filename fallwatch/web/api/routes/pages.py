@@ -1,4 +1,6 @@
-"""The pages: dashboard (camera grid and open alarms), events list, one event."""
+"""The pages: dashboard (camera grid and open alarms), events list, one event; and for
+admins users, API tokens and alert deliveries (their tables are filled by static/admin.js
+from the JSON API)."""
 
 from __future__ import annotations
 
@@ -9,8 +11,9 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from fallwatch.serve.auth import Principal
-from fallwatch.types import EventState, Role
+from fallwatch.types import AlertStatus, EventState, Role
 from fallwatch.web.api.deps import (
+    Admin,
     AlertsDep,
     BeforeId,
     CamerasDep,
@@ -107,4 +110,40 @@ def event_page(
         request,
         "event.html",
         _context(request, who, event=event, alerts=log, page="events"),
+    )
+
+
+# --- admin pages: the shell of each page; static/admin.js calls /api/users, /api/tokens,
+# /api/alerts with the page's CSRF token. Viewers and operators get 403.
+
+
+@router.get("/users", response_class=HTMLResponse)
+def users_page(request: Request, who: Admin) -> Response:
+    roles = [r.value for r in Role]
+    return templates(request).TemplateResponse(
+        request, "users.html", _context(request, who, page="users", roles=roles)
+    )
+
+
+@router.get("/tokens", response_class=HTMLResponse)
+def tokens_page(request: Request, who: Admin) -> Response:
+    roles = [r.value for r in Role]
+    return templates(request).TemplateResponse(
+        request, "tokens.html", _context(request, who, page="tokens", roles=roles)
+    )
+
+
+@router.get("/alerts", response_class=HTMLResponse)
+def alerts_page(request: Request, who: Admin) -> Response:
+    channels = [c.name for c in request.app.state.server.config.notify.channels]
+    return templates(request).TemplateResponse(
+        request,
+        "alerts.html",
+        _context(
+            request,
+            who,
+            page="alerts",
+            statuses=[s.value for s in AlertStatus],
+            channels=channels,
+        ),
     )
