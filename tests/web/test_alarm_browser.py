@@ -128,6 +128,19 @@ def test_an_ended_session_shows_the_expired_overlay_not_silence(
         context.close()
 
 
+BLOCK_AUDIO_UNTIL_CLICK = """
+(() => {
+  const Real = window.AudioContext;
+  let clicked = false;
+  document.addEventListener("click", () => { clicked = true; }, { capture: true });
+  window.AudioContext = class extends Real {
+    constructor(...args) { super(...args); if (!clicked) super.suspend(); }
+    resume() { return clicked ? super.resume() : new Promise(() => {}); }
+  };
+})();
+"""
+
+
 def test_a_display_says_when_the_browser_blocks_its_sound(
     strict_browser: Any, server: FallwatchServer
 ) -> None:
@@ -141,6 +154,10 @@ def test_a_display_says_when_the_browser_blocks_its_sound(
         context = strict_browser.new_context(
             viewport={"width": 1280, "height": 900}, storage_state=state
         )
+        # Chromium's autoplay flag alone let sound start now and then in this headless
+        # set-up; make the block certain: an audio context that stays suspended until a
+        # click on the page, as the autoplay policy specifies.
+        context.add_init_script(BLOCK_AUDIO_UNTIL_CLICK)
         page = context.new_page()
         page.set_default_timeout(15_000)
         page.goto(f"{web.url}/?display=1", wait_until="domcontentloaded")
