@@ -14,6 +14,7 @@ from fallwatch.pipeline.packets import CameraStats, FramePacket
 from fallwatch.serve.live import ClipFrame, LiveHub
 from fallwatch.serve.media import MediaStore
 from fallwatch.sources.capture import ConnectionState
+from tests.fakes.media import probe
 
 
 def jpeg(level: int) -> bytes:
@@ -30,8 +31,12 @@ def test_snapshot_and_clip_are_written_and_playable(tmp_path: Path) -> None:
         "a second event in the same ms gets its own name"
     )
     frames = [ClipFrame(1000.0 + i / 5, jpeg(i * 20)) for i in range(10)]
-    clip = media.write_clip(base.with_suffix(".webm"), frames)
-    assert clip is not None
+    clip = media.write_clip(media.clip_path(base), frames)
+    assert clip is not None and clip.suffix == ".mp4"
+    assert not clip.with_name(clip.stem + ".tmp.mp4").exists()
+    played = probe(clip)  # H.264 in MP4: every browser plays it, phones included
+    assert (played.codec, played.pix_fmt, played.frames) == ("h264", "yuv420p", 10)
+    assert played.moov_first
     cap = cv2.VideoCapture(str(clip))
     n = 0
     while cap.read()[0]:
