@@ -40,8 +40,8 @@ PY="${PYTHON:-python3}"
 . .venv/bin/activate
 pip install -q --upgrade pip
 if [ -n "$DEV" ]; then
-  # Editable, as a path entry (compat mode): the code runs from this checkout.
-  pip install -q -e ".[dev]" --config-settings editable_mode=compat
+  # Editable: the code runs from this checkout.
+  pip install -q -e ".[dev]"
 else
   pip install -q ".[server]"
 fi
