@@ -1,7 +1,7 @@
 """Speed of the `fallwatch analyze` path over whole clips, annotated video written.
 
 Unlike the frame bench this times what a user waits for: `fallwatch analyze`'s own code
-path (decode ahead, analysis at the default analysis fps, annotate and mp4v write behind),
+path (decode ahead, analysis at the default analysis fps, annotate and H.264 write behind),
 per clip, as times faster than real time. Model loading is outside the timing (done once, before the first clip).
 """
 

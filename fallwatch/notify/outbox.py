@@ -86,7 +86,7 @@ class Outbox:
                 decision = self._policy.decide(session, event.camera_id, event.track_id, now)
                 reason = decision.reason
                 if not targets:
-                    reason = f"no notification route matches camera {event.camera_id}"
+                    reason = self._router.no_targets_reason(event.camera_id)
                     log.warning("camera %s: event recorded, but %s", event.camera_id, reason)
                 row = events.record_event(
                     session,

@@ -20,6 +20,12 @@ class Router:
     def __init__(self, config: NotifyConfig) -> None:
         self._config = config
 
+    def no_targets_reason(self, camera_id: str) -> str:
+        """Why an event on `camera_id` alerts nobody: no routes at all, or none for it."""
+        if not self._config.routes:
+            return "no notification routes configured"
+        return f"no notification route matches camera {camera_id}"
+
     def alert_targets(self, camera_id: str) -> list[AlertTarget]:
         return self._targets(camera_id, "notify")
 

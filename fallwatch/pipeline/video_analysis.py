@@ -7,13 +7,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import cv2
-
 from fallwatch.pipeline.analyzer import Analyzer, FrameResult
 from fallwatch.pipeline.annotator import Annotator
 from fallwatch.sources.prefetch import BackgroundWriter, prefetch
 from fallwatch.sources.sampling import FrameSampler
 from fallwatch.sources.video import iter_video, probe_video
+from fallwatch.sources.writer import VideoFileWriter, open_video_writer
 from fallwatch.types import FallEvent, Frame
 
 
@@ -29,6 +28,8 @@ class VideoAnalysis:
     stage_ms: dict[str, float] = field(default_factory=dict)
     """Summed milliseconds per stage: detect, track, rules (main thread); annotate and
     write (writer thread, overlapped with the model)."""
+    video_codec: str | None = None
+    """The annotated video's codec (h264; mpeg4 without PyAV), None when not written."""
     max_down_for_s: float = 0.0
     """The longest anyone was seen down: with no alert, says whether the clip was too
     short for the confirm time rather than no one falling."""
@@ -60,24 +61,22 @@ def analyze_video(
     info = probe_video(path)
     result = VideoAnalysis(video_fps=info.fps)
     stage_ms = result.stage_ms
-    writer = None
+    writer: VideoFileWriter | None = None
     sink: BackgroundWriter[tuple[Frame, FrameResult]] | None = None
     if out_video is not None:
         if annotator is None:
             raise ValueError("an annotator is needed to write the annotated video")
         out_video.parent.mkdir(parents=True, exist_ok=True)
-        writer = cv2.VideoWriter(
-            str(out_video), cv2.VideoWriter.fourcc(*"mp4v"), info.fps, (info.width, info.height)
-        )
-        if not writer.isOpened():
-            raise ValueError(f"{out_video}: cannot open for writing")
+        # H.264 in MP4 for `.mp4` (browsers play it), MPEG-4 Part 2 without PyAV.
+        writer = out = open_video_writer(out_video, info.fps, (info.width, info.height))
+        result.video_codec = out.codec
 
         def draw_and_write(item: tuple[Frame, FrameResult]) -> None:
             frame, res = item
             t0 = time.perf_counter()
             image = annotator.annotate(frame.image, res.poses, res.update)
             t1 = time.perf_counter()
-            writer.write(image)
+            out.write(image)
             stage_ms["annotate"] = stage_ms.get("annotate", 0.0) + (t1 - t0) * 1000
             stage_ms["write"] = stage_ms.get("write", 0.0) + (time.perf_counter() - t1) * 1000
 
@@ -108,6 +107,6 @@ def analyze_video(
             sink.close()
         if writer is not None:
             # Flushing the file is part of what analysing costs.
-            writer.release()
+            writer.close()
     result.wall_s = time.perf_counter() - started
     return result

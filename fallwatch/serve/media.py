@@ -1,7 +1,8 @@
 """Snapshots and clips on disk under `<data_dir>/media`, with retention limits.
 
-Layout: `media/<camera_id>/<YYYY-MM-DD>/<HHMMSS-mmm>.jpg` and `.webm` next to it. Clips
-are WebM/VP8, which browsers play in a <video> tag and OpenCV's bundled FFmpeg writes.
+Layout: `media/<camera_id>/<YYYY-MM-DD>/<HHMMSS-mmm>.jpg` and the clip next to it. Clips
+are H.264 in MP4 (`fallwatch[video]`, which `server` includes), else WebM/VP8 through
+OpenCV: every browser plays the first, desktop browsers the second.
 """
 
 from __future__ import annotations
@@ -19,11 +20,12 @@ import numpy as np
 
 from fallwatch.config.server import RecordingConfig
 from fallwatch.serve.live import ClipFrame
+from fallwatch.sources.writer import browser_clip_suffix, open_video_writer
 
 log = logging.getLogger(__name__)
 
-CLIP_SUFFIX = ".webm"
-MEDIA_SUFFIXES = (".jpg", CLIP_SUFFIX)
+CLIP_SUFFIXES = (".mp4", ".webm")
+MEDIA_SUFFIXES = (".jpg", *CLIP_SUFFIXES)
 
 
 PRIVATE_DIR_MODE = 0o700
@@ -51,7 +53,7 @@ class MediaStore:
         stem = when.strftime("%H%M%S-") + f"{when.microsecond // 1000:03d}"
         path = folder / stem
         n = 1
-        while path.with_suffix(".jpg").exists() or path.with_suffix(CLIP_SUFFIX).exists():
+        while any(path.with_suffix(s).exists() for s in MEDIA_SUFFIXES):
             n += 1  # two events in the same millisecond (two people)
             path = folder / f"{stem}-{n}"
         return path
@@ -65,8 +67,13 @@ class MediaStore:
         os.replace(tmp, path)  # readers never see half a file
         return path
 
+    def clip_path(self, base: Path) -> Path:
+        """Where the clip of the event at `base` goes: `.mp4` (H.264) or `.webm` (VP8)."""
+        return base.with_suffix(browser_clip_suffix())
+
     def write_clip(self, path: Path, frames: Sequence[ClipFrame]) -> Path | None:
-        """Encode `frames` (annotated JPEGs, oldest first) as WebM; None when there are none."""
+        """Encode `frames` (annotated JPEGs, oldest first) in the format `path`'s suffix
+        names (see `clip_path`); None when there are fewer than two."""
         images = [cv2.imdecode(np.frombuffer(f.jpeg, np.uint8), cv2.IMREAD_COLOR) for f in frames]
         pairs = [(f, im) for f, im in zip(frames, images, strict=True) if im is not None]
         if len(pairs) < 2:
@@ -75,22 +82,18 @@ class MediaStore:
         span = pairs[-1][0].captured_at - pairs[0][0].captured_at
         fps = max(1.0, min(30.0, (len(pairs) - 1) / span)) if span > 0 else 5.0
         h, w = pairs[0][1].shape[:2]
-        tmp = path.with_name(path.stem + ".tmp" + CLIP_SUFFIX)
-        # OpenCV prints a harmless "tag 'VP80' is not supported ... falling back" line
-        # here: the WebM muxer picks the VP8 tag itself.
-        fourcc = cv2.VideoWriter_fourcc(*"VP80")  # type: ignore[attr-defined]
-        writer = cv2.VideoWriter(str(tmp), fourcc, fps, (w, h))
-        if not writer.isOpened():
-            log.error("clip %s: OpenCV cannot write WebM/VP8 here", path)
+        tmp = path.with_name(path.stem + ".tmp" + path.suffix)
+        try:
+            writer = open_video_writer(tmp, fps, (w, h))
+        except ValueError as exc:
+            log.error("clip %s: %s", path, exc)
             return None
         try:
             for _, image in pairs:
-                if image.shape[:2] != (h, w):
-                    image = cv2.resize(image, (w, h))
                 writer.write(image)
         finally:
-            writer.release()
-        _tighten(tmp, PRIVATE_FILE_MODE)  # OpenCV creates it with the umask's mode
+            writer.close()
+        _tighten(tmp, PRIVATE_FILE_MODE)  # the encoder creates it with the umask's mode
         os.replace(tmp, path)
         return path
 

@@ -22,7 +22,7 @@ from fallwatch.notify.outbox import Outbox
 from fallwatch.pipeline.packets import CameraEvent, FramePacket
 from fallwatch.serve.bus import EventChangedNotice, EventNewNotice, NoticeBus
 from fallwatch.serve.live import ClipFrame, LiveHub
-from fallwatch.serve.media import CLIP_SUFFIX, MediaStore
+from fallwatch.serve.media import MediaStore
 from fallwatch.types import EventKind
 
 log = logging.getLogger(__name__)
@@ -74,7 +74,7 @@ class EventRecorder:
         else:
             base = self.media.base_path(event.camera_id, camera_event.captured_at)
             snapshot = self.media.save_snapshot(base, camera_event.snapshot_jpeg)
-            clip = base.with_suffix(CLIP_SUFFIX)
+            clip = self.media.clip_path(base)
             event_id = self.outbox.record(
                 event,
                 location=(camera.location or None) if camera else None,

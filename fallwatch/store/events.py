@@ -60,11 +60,9 @@ def record_event(
         kind=str(event.kind),
         fall_seen_at=fall_seen_at,
         down_from_at=now - timedelta(seconds=max(0.0, event.down_for_s)),
-        state=(
-            EventState.SUPPRESSED
-            if alert_status is AlertStatus.SUPPRESSED or not targets
-            else EventState.OPEN
-        ),
+        # An alarm with no one to notify is still open on the dashboard: `suppressed`
+        # means a policy (cooldown, cap) held its alerts back.
+        state=EventState.SUPPRESSED if alert_status is AlertStatus.SUPPRESSED else EventState.OPEN,
         notes=reason,
         location=location,
         snapshot_path=snapshot_path,

@@ -34,6 +34,7 @@ from fallwatch.web.api.routes import (
     streams,
     users,
 )
+from fallwatch.web.api.routes.health import DOCS_ASSETS_URL
 from fallwatch.web.middleware import (
     BodyLimitMiddleware,
     PageHeadMiddleware,
@@ -62,7 +63,7 @@ def create_app(server: FallwatchServer) -> FastAPI:
         title="Fallwatch",
         version=__version__,
         description="Control room API: cameras, live streams, fall events and alerts. "
-        "Authenticate with 'Authorization: Bearer <API token>' (create tokens as an admin "
+        "Authenticate with `Authorization: Bearer <API token>` (create tokens as an admin "
         "under /api/tokens) or the session cookie of the web page.",
         # The built-in docs routes answer without credentials; ours (in `health`) do not.
         docs_url=None,
@@ -72,6 +73,7 @@ def create_app(server: FallwatchServer) -> FastAPI:
     app.state.server = server
     app.state.templates = Jinja2Templates(directory=str(HERE / "templates"))
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    mount_docs_assets(app)
 
     @app.exception_handler(NotAuthenticated)
     async def not_authenticated(request: Request, exc: NotAuthenticated) -> Response:
@@ -125,6 +127,17 @@ def create_app(server: FallwatchServer) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, max_bytes=server.config.web.max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware)
     return app
+
+
+def mount_docs_assets(app: FastAPI) -> None:
+    """Swagger UI's script, styles and icon at `DOCS_ASSETS_URL`, from the copy that
+    `fastapi-offline` ships (a `server` dependency), so /api/docs needs no CDN."""
+    try:
+        import fastapi_offline
+    except ImportError:
+        return  # /api/docs then shows the bare page; /api/openapi.json still answers
+    assets = Path(fastapi_offline.__file__).parent / "static"
+    app.mount(DOCS_ASSETS_URL, StaticFiles(directory=str(assets)), name="docs-assets")
 
 
 def _jsonable(errors: list[Any]) -> list[dict[str, Any]]:

@@ -10,6 +10,8 @@ import cv2
 import numpy as np
 import pytest
 
+from tests.fakes.media import probe
+
 CLIP = "videos/upfall/UPFall_S1_A01_T1_Cam2.mp4"
 
 
@@ -42,6 +44,8 @@ def test_analyze_writes_annotated_video_and_event_report(falls_dir, tmp_path):
     # Ground truth: down from 3.5 s to the end of the clip.
     assert len(alerts) == 1 and 2.5 <= alerts[0]["t_s"] <= 7.9
     assert data["settings"]["fall"]["confirm_s"] == 2.0
+    # H.264 in MP4, which browsers play (MPEG-4 Part 2 they refuse).
+    assert probe(out).codec == "h264"
     cap = cv2.VideoCapture(str(out))
     assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == data["frames"] == 142
     cap.set(cv2.CAP_PROP_POS_FRAMES, 130)

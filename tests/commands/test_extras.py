@@ -28,6 +28,7 @@ EXTRA_MODULES = {
     "notify": ["sqlalchemy", "alembic", "httpx", "paho", "apprise"],
     "eval": ["matplotlib", "tqdm"],
     "yolo": ["onnxruntime"],
+    "video": ["av"],
 }
 BLOCKED = sorted(m for mods in EXTRA_MODULES.values() for m in mods)
 
@@ -102,6 +103,20 @@ def test_analyze_runs_on_a_core_install(tmp_path: Path) -> None:
     r = core_only("analyze", clip, "--no-video", "--no-progress", "--report", tmp_path / "ev.json")
     assert r.returncode == 0, r.stderr
     assert (tmp_path / "ev.json").is_file()
+
+
+def test_analyze_without_pyav_writes_mpeg4_and_says_why(tmp_path: Path) -> None:
+    clip = tmp_path / "empty_room.avi"
+    writer = cv2.VideoWriter(str(clip), cv2.VideoWriter.fourcc(*"MJPG"), 10.0, (160, 120))
+    for i in range(5):
+        writer.write(np.full((120, 160, 3), i * 40, np.uint8))
+    writer.release()
+    out = tmp_path / "annotated.mp4"
+    r = core_only("analyze", clip, "-o", out, "--no-progress")
+    assert r.returncode == 0, r.stderr
+    assert "pip install 'fallwatch[video]'" in r.stderr and "browsers do not" in r.stderr
+    cap = cv2.VideoCapture(str(out))
+    assert int(cap.get(cv2.CAP_PROP_FRAME_COUNT)) == 5
 
 
 @pytest.mark.parametrize(

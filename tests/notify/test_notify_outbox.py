@@ -213,6 +213,19 @@ def statuses(h: Harness, event_id: int) -> list[AlertStatus]:
     return [a.status for a in h.alerts(event_id)]
 
 
+def test_an_alarm_with_no_routes_stays_open_and_says_why(harness_for: Any) -> None:
+    # Not "suppressed": nobody silenced it, there is just no one to send it to.
+    h = harness_for(routes=[])
+    event_id = h.outbox.record(make_event())
+    event = h.event(event_id)
+    assert event.state is EventState.OPEN and h.alerts(event_id) == []
+    assert event.notes == "no notification routes configured"
+    other = harness_for(routes=[{"cameras": ["ward-9"], "notify": [{"channel": "hook"}]}])
+    event = other.event(other.outbox.record(make_event(camera_id="ward-1")))
+    assert event.state is EventState.OPEN
+    assert event.notes == "no notification route matches camera ward-1"
+
+
 def test_cooldown_per_person(harness_for: Any) -> None:
     h = harness_for(policy={"cooldown_track_s": 300})
     first = h.outbox.record(make_event(track_id=1))

@@ -9,11 +9,13 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from fallwatch.config.loader import load_server_config
 from fallwatch.config.server import RecordingConfig
 from fallwatch.pipeline.packets import CameraStats, FramePacket
 from fallwatch.serve.live import ClipFrame, LiveHub
 from fallwatch.serve.media import MediaStore
 from fallwatch.sources.capture import ConnectionState
+from tests.fakes.media import probe
 
 
 def jpeg(level: int) -> bytes:
@@ -30,8 +32,12 @@ def test_snapshot_and_clip_are_written_and_playable(tmp_path: Path) -> None:
         "a second event in the same ms gets its own name"
     )
     frames = [ClipFrame(1000.0 + i / 5, jpeg(i * 20)) for i in range(10)]
-    clip = media.write_clip(base.with_suffix(".webm"), frames)
-    assert clip is not None
+    clip = media.write_clip(media.clip_path(base), frames)
+    assert clip is not None and clip.suffix == ".mp4"
+    assert not clip.with_name(clip.stem + ".tmp.mp4").exists()
+    played = probe(clip)  # H.264 in MP4: every browser plays it, phones included
+    assert (played.codec, played.pix_fmt, played.frames) == ("h264", "yuv420p", 10)
+    assert played.moov_first
     cap = cv2.VideoCapture(str(clip))
     n = 0
     while cap.read()[0]:
@@ -55,6 +61,19 @@ def test_retention_deletes_old_files_then_the_oldest_beyond_the_budget(tmp_path:
     # 48 h old: past retention. Then 3 x 100 kB > 250 kB: the oldest of the rest goes.
     assert removed == 2
     assert [p.exists() for p in paths] == [False, False, True, True]
+
+
+def test_the_demo_config_keeps_a_day_of_media_at_most(tmp_path: Path) -> None:
+    # The example's looping demo camera raises an event every few seconds.
+    repo = Path(__file__).resolve().parents[2]
+    config = load_server_config(repo / "fallwatch.example.yaml", env={})
+    assert config.recording.retention_days <= 1 and config.recording.max_total_mb <= 1024
+    media = MediaStore(tmp_path / "media", config.recording)
+    now = time.time()
+    kept, gone = (media.save_snapshot(media.base_path("demo", now - i), jpeg(9)) for i in (1, 2))
+    os.utime(kept, (now - 23 * 3600, now - 23 * 3600))
+    os.utime(gone, (now - 25 * 3600, now - 25 * 3600))
+    assert media.enforce_retention(now) == 1 and kept.exists() and not gone.exists()
 
 
 def test_live_hub_keeps_the_newest_frame_and_a_short_past() -> None:

@@ -317,10 +317,12 @@ def test_events_with_snapshot_clip_acknowledge_resolve_and_delivery_attempts(
             assert clip is not None
             r = c.get(clip)
             assert (
-                r.status_code == 200
-                and r.headers["content-type"] == "video/webm"
-                and r.content[:4] == b"\x1a\x45\xdf\xa3"
+                clip.endswith(".mp4")
+                and r.status_code == 200
+                and r.headers["content-type"] == "video/mp4"
+                and r.content[4:8] == b"ftyp"
             )
+            assert c.get(clip.replace(".mp4", ".webm")).status_code == 404
             # The webhook receiver is down: attempts pile up with their errors.
             import time
 

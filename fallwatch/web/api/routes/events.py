@@ -47,7 +47,9 @@ def event_public(row: EventRow, cameras: CameraService, media: MediaStore) -> Ev
             **asdict(row),
             "camera_name": camera.label if camera else row.camera_id,
             "snapshot_url": f"/api/events/{row.id}/snapshot.jpg" if has_snapshot else None,
-            "clip_url": f"/api/events/{row.id}/clip.webm" if has_clip else None,
+            "clip_url": f"/api/events/{row.id}/clip{Path(row.clip_path or '').suffix}"
+            if has_clip
+            else None,
         }
     )
 
@@ -189,11 +191,26 @@ def snapshot(event_id: EventId, events: EventsDep, media: MediaDep, _: Viewer) -
     return _media(media, events.read(event_id).snapshot_path, "snapshot", "image/jpeg")
 
 
+def _clip(media: MediaStore, path: str | None, suffix: str, media_type: str) -> FileResponse:
+    # The event's `clip_url` names the one the server wrote; the other answers 404.
+    return _media(media, path if path and path.endswith(suffix) else None, "clip", media_type)
+
+
+@router.get(
+    "/api/events/{event_id}/clip.mp4",
+    response_class=FileResponse,
+    summary="Clip around the alert (H.264 in MP4)",
+    responses={200: {"content": {"video/mp4": {}}}, **errors(404)},
+)
+def clip_mp4(event_id: EventId, events: EventsDep, media: MediaDep, _: Viewer) -> FileResponse:
+    return _clip(media, events.read(event_id).clip_path, ".mp4", "video/mp4")
+
+
 @router.get(
     "/api/events/{event_id}/clip.webm",
     response_class=FileResponse,
-    summary="Clip around the alert (WebM)",
+    summary="Clip around the alert (WebM, where the server has no H.264 encoder)",
     responses={200: {"content": {"video/webm": {}}}, **errors(404)},
 )
 def clip(event_id: EventId, events: EventsDep, media: MediaDep, _: Viewer) -> FileResponse:
-    return _media(media, events.read(event_id).clip_path, "clip", "video/webm")
+    return _clip(media, events.read(event_id).clip_path, ".webm", "video/webm")
