@@ -41,6 +41,9 @@ from fallwatch.pipeline.worker import WorkerSpec, run_worker
 
 log = logging.getLogger(__name__)
 
+STOP_FLAG_TIMEOUT_S = 1.0
+"""How long setting a worker's stop flag may take before the worker is ended by force."""
+
 HEALTHY_AFTER_S = 60.0
 """A worker that ran this long without trouble resets its crash count (and backoff)."""
 
@@ -292,13 +295,30 @@ class Supervisor:
             gen, cam.worker = cam.worker, None
             cam.state = state
         if gen is not None:
-            gen.stop.set()
             self._end(gen, grace_s=5.0)
         self._report(cam, why)
 
     @staticmethod
-    def _end(gen: _Generation, grace_s: float = 0.0) -> None:
-        gen.stop.set()
+    def _raise_stop_flag(gen: _Generation) -> None:
+        """Set the worker's stop flag, giving up after `STOP_FLAG_TIMEOUT_S`.
+
+        The flag is a process-shared lock and condition. A worker killed while inside it
+        (systemd and `timeout` send SIGTERM to the whole process group, workers included)
+        leaves the lock taken for ever, and `Event.set()` would then wait for ever: a
+        stuck shutdown, or a monitor thread that never restarts any camera again.
+        """
+        setter = threading.Thread(target=gen.stop.set, name="stop-flag", daemon=True)
+        setter.start()
+        setter.join(STOP_FLAG_TIMEOUT_S)
+        if setter.is_alive():
+            log.warning(
+                "worker pid %s: its stop flag is locked (it died inside it); ending it by force",
+                gen.process.pid,
+            )
+
+    @classmethod
+    def _end(cls, gen: _Generation, grace_s: float = 0.0) -> None:
+        cls._raise_stop_flag(gen)
         if grace_s:
             gen.process.join(grace_s)
         if gen.process.is_alive():

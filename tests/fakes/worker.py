@@ -6,6 +6,8 @@ is on sys.path, which spawn passes to the child) and load no model: quick to sta
 
 from __future__ import annotations
 
+import os
+import signal
 import sys
 import threading
 import time
@@ -61,6 +63,16 @@ def stall_after_stats(spec: WorkerSpec, out: Any, heartbeat: Any, stop: Any) -> 
     heartbeat.value = time.monotonic()
     out.put(stats(spec))
     time.sleep(3600)  # a hung decoder: alive, silent
+
+
+def die_holding_the_stop_flag(spec: WorkerSpec, out: Any, heartbeat: Any, stop: Any) -> None:
+    """Killed (as by a SIGTERM sent to the whole process group) while inside the stop
+    flag's lock: the lock stays taken for ever, as the kernel frees no Python locks."""
+    heartbeat.value = time.monotonic()
+    out.put(stats(spec))
+    time.sleep(0.3)
+    with stop._cond:
+        os.kill(os.getpid(), signal.SIGKILL)
 
 
 def fail_to_start(spec: WorkerSpec, out: Any, heartbeat: Any, stop: Any) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 from fallwatch.config.server import CameraConfig, WorkersConfig
@@ -83,3 +84,18 @@ def test_pause_resume_and_remove() -> None:
         assert sup.report("other").state is WorkerState.PAUSED  # type: ignore[union-attr]
     finally:
         sup.stop()
+
+
+def test_stop_returns_when_a_dead_worker_left_the_stop_flag_locked() -> None:
+    # systemd (and `timeout`) send SIGTERM to the whole process group: a worker may die
+    # inside the shared stop flag's lock, and setting the flag would then wait for ever.
+    sup, listener = supervisor(worker_fakes.die_holding_the_stop_flag, restart_backoff_max_s=30.0)
+    sup.set_camera(CAM)
+    sup.start()
+    assert wait_for(lambda: any("exited" in m for m in listener.messages("cam")), 20.0), (
+        listener.messages("cam")
+    )
+    stopper = threading.Thread(target=sup.stop, daemon=True)
+    stopper.start()
+    stopper.join(20.0)
+    assert not stopper.is_alive(), "Supervisor.stop() hung on the locked stop flag"
