@@ -3,25 +3,11 @@ headless Chromium plays it."""
 
 from __future__ import annotations
 
-import shutil
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--autoplay-policy=no-user-gesture-required",
-]
 
 
 @dataclass(frozen=True)
@@ -53,23 +39,6 @@ def probe(path: Path) -> VideoProbe:
             fps=float(stream.average_rate or 0),
             moov_first=0 <= moov < mdat,
         )
-
-
-@contextmanager
-def chromium() -> Iterator[Any]:
-    """A real headless Chromium (Debian's), or the test is skipped."""
-    exe = CHROMIUM if Path(CHROMIUM).is_file() else shutil.which("chromium")
-    if exe is None:
-        pytest.skip("headless Chromium not installed: apt-get install chromium")
-    sync_api = pytest.importorskip(
-        "playwright.sync_api", reason="pip install playwright (never 'playwright install')"
-    )
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=exe, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 def video_state(page: Any, selector: str = "video", timeout_ms: int = 15_000) -> tuple[int, int]:

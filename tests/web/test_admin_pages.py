@@ -21,18 +21,10 @@ from fallwatch.store.events import record_event
 from fallwatch.store.models import Alert
 from fallwatch.types import AlertStatus, Role
 from fallwatch.web.app import create_app
+from tests.fakes.browser import chromium
 from tests.fakes.store import T0, make_event
 from tests.fakes.web import ADMIN, LiveServer, login, make_server
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
 ADMIN_PAGES = ("/users", "/tokens", "/alerts")
 
 
@@ -70,15 +62,8 @@ def test_admin_pages_answer_admins_only_and_the_nav_shows_them_to_admins(
 
 @pytest.fixture
 def browser() -> Iterator[object]:
-    if not Path(CHROMIUM).is_file():
-        pytest.skip("headless Chromium not installed: apt-get install chromium")
-    sync_api = pytest.importorskip(
-        "playwright.sync_api", reason="pip install playwright (never 'playwright install')"
-    )
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+    with chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture

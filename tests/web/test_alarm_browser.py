@@ -7,7 +7,6 @@ a display that wants sound but is blocked by the browser says so.
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -15,43 +14,21 @@ from typing import Any
 import pytest
 
 from fallwatch.serve.app import FallwatchServer
+from tests.fakes.browser import chromium
 from tests.fakes.web import ADMIN, LiveServer, fall_event, make_server
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-]
-
-
-def _chromium(extra: list[str]) -> Iterator[Any]:
-    if not Path(CHROMIUM).is_file() and shutil.which("chromium") is None:
-        pytest.skip("headless Chromium not installed: apt-get install chromium")
-    sync_api = pytest.importorskip(
-        "playwright.sync_api", reason="pip install playwright (never 'playwright install')"
-    )
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM if Path(CHROMIUM).is_file() else shutil.which("chromium"),
-            args=CHROMIUM_ARGS + extra,
-        )
-        yield b
-        b.close()
 
 
 @pytest.fixture
 def browser() -> Iterator[Any]:
-    yield from _chromium(["--autoplay-policy=no-user-gesture-required"])
+    with chromium() as b:
+        yield b
 
 
 @pytest.fixture
 def strict_browser() -> Iterator[Any]:
     """A browser that, like a freshly started wall display, allows sound only after a click."""
-    yield from _chromium(["--autoplay-policy=document-user-activation-required"])
+    with chromium(["--autoplay-policy=document-user-activation-required"]) as b:
+        yield b
 
 
 @pytest.fixture

@@ -7,7 +7,6 @@ and find it acknowledged after a reload.
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,36 +14,16 @@ from pathlib import Path
 import pytest
 
 from fallwatch.serve.app import FallwatchServer
+from tests.fakes.browser import chromium
 from tests.fakes.web import ADMIN, LiveServer, make_server
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--no-first-run",
-    "--autoplay-policy=no-user-gesture-required",
-]
 FALL_CLIP = "videos/upfall/UPFall_S1_A01_T1_Cam2.mp4"
 
 
 @pytest.fixture
 def browser() -> Iterator[object]:
-    if not Path(CHROMIUM).is_file() and shutil.which("chromium") is None:
-        pytest.skip("headless Chromium not installed: apt-get install chromium")
-    sync_api = pytest.importorskip(
-        "playwright.sync_api",
-        reason="pip install playwright (never 'playwright install')",
-    )
-    with sync_api.sync_playwright() as p:
-        b = p.chromium.launch(
-            executable_path=CHROMIUM if Path(CHROMIUM).is_file() else shutil.which("chromium"),
-            args=CHROMIUM_ARGS,
-        )
+    with chromium() as b:
         yield b
-        b.close()
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 
 from fallwatch.serve.app import FallwatchServer
 from fallwatch.web.middleware import CONTENT_SECURITY_POLICY
-from tests.fakes.media import chromium
+from tests.fakes.browser import chromium
 from tests.fakes.web import ADMIN, LiveServer, login
 
 LINK = re.compile(r"""(?:src|href)\s*=\s*["']([^"']+)["']""")

@@ -14,7 +14,8 @@ import threading
 from pathlib import Path
 
 from fallwatch.serve.app import FallwatchServer
-from tests.fakes.media import chromium, probe, video_state
+from tests.fakes.browser import chromium
+from tests.fakes.media import probe, video_state
 from tests.fakes.web import ADMIN, LiveServer, fall_event, packet
 
 FALL_CLIP = "videos/upfall/UPFall_S1_A01_T1_Cam2.mp4"

@@ -1,0 +1,40 @@
+"""Debian's headless Chromium under Playwright, for the browser tests (or a skip)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+SOUND_ALLOWED = ("--autoplay-policy=no-user-gesture-required",)
+"""The default: pages may beep without a click (the alarm tests check the sound)."""
+
+
+@contextmanager
+def chromium(extra_args: Sequence[str] = SOUND_ALLOWED) -> Iterator[Any]:
+    """A real headless Chromium (Debian's), or the test is skipped."""
+    exe = CHROMIUM if Path(CHROMIUM).is_file() else shutil.which("chromium")
+    if exe is None:
+        pytest.skip("headless Chromium not installed: apt-get install chromium")
+    sync_api = pytest.importorskip(
+        "playwright.sync_api", reason="pip install playwright (never 'playwright install')"
+    )
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=exe, args=[*CHROMIUM_ARGS, *extra_args])
+        try:
+            yield browser
+        finally:
+            browser.close()
