@@ -1,17 +1,8 @@
 """`fallwatch train MANIFEST...`: train the learned window scorer and judge it across sources.
 
 Replays each clip's cached detections (`fallwatch eval --cache-dir` writes them; this
-command never runs the detector) through the tracker and the rules, records every
-tracked person's window vector (fallwatch.fall.sequence) and labels it from the manifest:
-
-- fallen (1): on a fall clip, the faller while down: window end from `down_from_s + 0.5`
-  to `down_until_s - 0.25` (the clip's end for "end"); the faller is, frame by frame,
-  the person the rules score most down. Other people at those times are left out (a
-  second faller is not timed by the labels).
-- not fallen (0): everyone on a no-fall clip; everyone on a fall clip until 0.5 s before
-  `fall_start_s` (1.5 s before `down_from_s` where none is given), and from 2.5 s after
-  they got up.
-- everything else is left out: the labels are read by eye to +-0.5 s.
+command never runs the detector) and labels every tracked person's window vector as
+`fallwatch.training.dataset` describes.
 
 Then, for each source (`source.repo`), a model trained without that source's clips
 runs the real clip-level decision (`FallClassifier` with the model plugged in) on them,
