@@ -71,7 +71,7 @@ def create_app(server: FallwatchServer) -> FastAPI:
         openapi_url=None,
     )
     app.state.server = server
-    app.state.templates = Jinja2Templates(directory=str(HERE / "templates"))
+    app.state.templates = make_templates()
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     mount_docs_assets(app)
 
@@ -127,6 +127,15 @@ def create_app(server: FallwatchServer) -> FastAPI:
     app.add_middleware(BodyLimitMiddleware, max_bytes=server.config.web.max_body_bytes)
     app.add_middleware(SecurityHeadersMiddleware)
     return app
+
+
+def make_templates() -> Jinja2Templates:
+    """The page templates. Text shown to people is written `{{ _("...") }}` (gettext), so
+    that catalogs can translate it; with none installed it is the English text."""
+    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    templates.env.add_extension("jinja2.ext.i18n")
+    templates.env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
+    return templates
 
 
 def mount_docs_assets(app: FastAPI) -> None:

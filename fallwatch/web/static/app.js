@@ -31,6 +31,47 @@ async function api(method, url, body) {
   return data;
 }
 
+// --- shared helpers for the page scripts (dashboard.js, events.js, ...) ---------------
+// Page scripts listen for the server's notices as DOM events: "fallwatch:event_new",
+// "fallwatch:event_changed", "fallwatch:camera_changed" and "fallwatch:reconnected".
+function pageNotice(kind, data) {
+  document.dispatchEvent(new CustomEvent(`fallwatch:${kind}`, { detail: data }));
+}
+
+// Text shown to people goes through t(): the page's message catalog (a JSON script
+// element with id "fw-messages", filled by the server for the user's language) or the
+// English text itself. "{name}" placeholders are filled from `vars`.
+const FW_MESSAGES = (() => {
+  try { return JSON.parse(document.getElementById("fw-messages")?.textContent || "{}"); } catch (e) { return {}; }
+})();
+function t(text, vars) {
+  const s = FW_MESSAGES[text] || text;
+  return vars ? s.replace(/\{(\w+)\}/g, (m, k) => (k in vars ? String(vars[k]) : m)) : s;
+}
+
+// One time convention: the API speaks ISO 8601 (UTC); pages show the browser's local
+// time with its zone ("14:39:36 GMT+9"), with the date unless `timeOnly`.
+function parseIso(iso) {
+  if (!iso) return null;
+  const s = String(iso);
+  return new Date(/(Z|[+-]\d\d:?\d\d)$/.test(s) ? s : s + "Z");
+}
+function fmtTime(iso, timeOnly) {
+  const d = parseIso(iso);
+  if (!d || isNaN(d)) return "–";
+  const opts = { hour: "2-digit", minute: "2-digit", second: "2-digit", timeZoneName: "short" };
+  if (!timeOnly) Object.assign(opts, { year: "numeric", month: "2-digit", day: "2-digit" });
+  return d.toLocaleString(document.documentElement.lang || undefined, opts);
+}
+// Server-rendered <time datetime="..."> elements are rewritten the same way on load.
+function localiseTimes(root) {
+  for (const el of (root || document).querySelectorAll("time[datetime]")) {
+    el.textContent = fmtTime(el.getAttribute("datetime"), el.dataset.timeOnly === "true");
+    el.title = el.getAttribute("datetime");
+  }
+}
+localiseTimes();
+
 // --- display mode and sound ------------------------------------------------------------
 // A wall screen opens the page once with ?display=1 (remembered here; ?display=0 ends it).
 // Sound, once switched on with a click, stays wanted across reloads; when the browser
@@ -158,7 +199,7 @@ async function refreshAlarms() {
     if (e.snapshot_url) { const img = document.createElement("img"); img.src = e.snapshot_url; img.className = "thumb"; img.alt = "snapshot"; li.append(img); }
     const a = document.createElement("a"); a.href = `/events/${e.id}`; a.textContent = e.camera_name; li.append(a);
     li.append(` ${e.location || ""} – ${e.kind} `);
-    const t = document.createElement("time"); t.textContent = new Date(e.created_at + (e.created_at.endsWith("Z") || e.created_at.includes("+") ? "" : "Z")).toLocaleTimeString(); li.append(t);
+    const tm = document.createElement("time"); tm.dateTime = e.created_at; tm.textContent = fmtTime(e.created_at); li.append(tm);
     if (canOperate) { const b = document.createElement("button"); b.type = "button"; b.className = "ack"; b.dataset.eventId = e.id; b.textContent = "Acknowledge"; li.append(" ", b); }
     list.append(li);
   }
@@ -176,63 +217,6 @@ document.addEventListener("click", async (ev) => {
     hideAlarm(id);
     if (document.body.dataset.page === "dashboard") refreshAlarms(); else location.reload();
   } catch (e) { button.disabled = false; alert(`Could not ${action}: ${e.message}`); }
-});
-
-// --- camera tiles ------------------------------------------------------------------
-function fmt(n, digits) { return n === null || n === undefined ? "–" : Number(n).toFixed(digits); }
-async function refreshTiles() {
-  const cameras = await api("GET", "/api/cameras");
-  if (!cameras) return;
-  const known = new Set([...document.querySelectorAll(".tile")].map((t) => t.dataset.cameraId));
-  if (cameras.some((c) => !known.has(c.id)) || cameras.length !== known.size) { location.reload(); return; }
-  for (const c of cameras) {
-    const tile = document.querySelector(`.tile[data-camera-id="${CSS.escape(c.id)}"]`);
-    if (!tile) continue;
-    const s = c.stats;
-    const set = (field, text) => { const el = tile.querySelector(`[data-field="${field}"]`); if (el) el.textContent = text; };
-    set("state", c.paused ? "paused" : c.worker);
-    set("fps", s ? `${fmt(s.analysis_fps, 1)}/${fmt(s.target_fps, 0)} fps` : "– fps");
-    set("dropped", s ? `${s.dropped} dropped` : "0 dropped");
-    set("inference", s ? `${fmt(s.inference_ms, 0)} ms` : "– ms");
-    let conn = s ? s.connection : "–";
-    if (s && ["disconnected", "stalled"].includes(s.connection) && s.retry_in_s !== null) conn += `, retry in ${fmt(s.retry_in_s, 0)} s`;
-    set("connection", conn);
-    set("error", (s && s.last_error) || (c.worker === "restarting" ? c.worker_message : ""));
-    tile.dataset.connection = s ? s.connection : "";
-    tile.dataset.worker = c.worker;
-    const pause = tile.querySelector("button.pause");
-    if (pause) { pause.dataset.paused = c.paused; pause.textContent = c.paused ? "Resume" : "Pause"; }
-  }
-}
-
-document.getElementById("camera-grid")?.addEventListener("click", async (ev) => {
-  const tile = ev.target.closest(".tile");
-  if (!tile) return;
-  const id = tile.dataset.cameraId;
-  if (ev.target.matches("button.toggle-view")) {
-    const img = tile.querySelector("img.live");
-    const next = img.dataset.view === "annotated" ? "raw" : "annotated";
-    img.dataset.view = next;
-    img.src = `/api/cameras/${encodeURIComponent(id)}/live.mjpg?view=${next}`;
-    ev.target.textContent = next === "annotated" ? "Raw" : "Annotated";
-  } else if (ev.target.matches("button.pause")) {
-    const paused = ev.target.dataset.paused === "true";
-    try { await api("POST", `/api/cameras/${encodeURIComponent(id)}/${paused ? "resume" : "pause"}`); refreshTiles(); }
-    catch (e) { alert(e.message); }
-  } else if (ev.target.matches("button.remove")) {
-    if (!confirm(`Remove camera ${id}?`)) return;
-    try { await api("DELETE", `/api/cameras/${encodeURIComponent(id)}`); location.reload(); } catch (e) { alert(e.message); }
-  }
-});
-
-document.getElementById("add-camera")?.addEventListener("submit", async (ev) => {
-  ev.preventDefault();
-  const f = new FormData(ev.target);
-  const source = f.get("source").trim();
-  const body = { id: f.get("id"), name: f.get("name"), location: f.get("location"), analysis_fps: Number(f.get("analysis_fps")), privacy: f.get("privacy") === "on" };
-  if (/^[a-z]+:\/\//i.test(source)) body.url = source; else { body.path = source; body.loop = f.get("loop") === "on"; }
-  const out = document.getElementById("add-camera-result");
-  try { await api("POST", "/api/cameras", body); location.reload(); } catch (e) { out.textContent = e.message; }
 });
 
 // --- live updates ------------------------------------------------------------------
@@ -253,14 +237,17 @@ function connect() {
     const data = JSON.parse(m.data);
     showAlarm(data);
     refreshAlarms();
-    if (document.body.dataset.page === "events") setTimeout(() => location.reload(), 500);
+    pageNotice("event_new", data);
   });
   source.addEventListener("event_changed", (m) => {
     const data = JSON.parse(m.data);
     if (data.state && data.state !== "open") hideAlarm(data.id);
     refreshAlarms();
+    pageNotice("event_changed", data);
   });
-  source.addEventListener("camera_changed", () => refreshTiles());
+  source.addEventListener("camera_changed", (m) => pageNotice("camera_changed", JSON.parse(m.data || "{}")));
+  // After a reconnect, page scripts reload their lists: notices may have been missed.
+  source.addEventListener("open", () => pageNotice("reconnected", {}));
 }
 
 connect();
@@ -269,4 +256,3 @@ connect();
 const ALARM_POLL_MS = 15000;
 refreshAlarms();
 setInterval(refreshAlarms, ALARM_POLL_MS);
-if (document.getElementById("camera-grid")) { refreshTiles(); setInterval(refreshTiles, 2000); }
