@@ -38,3 +38,21 @@ def chromium(extra_args: Sequence[str] = SOUND_ALLOWED) -> Iterator[Any]:
             yield browser
         finally:
             browser.close()
+
+
+SCREENSHOT_DIR_ENV = "FALLWATCH_SCREENSHOT_DIR"
+"""Where browser tests save the documentation's screenshots (docs/screenshots); unset: none."""
+
+
+def screenshot(page: Any, name: str) -> Path | None:
+    """Save what the page shows as `<name>.png` for the docs, when `FALLWATCH_SCREENSHOT_DIR`
+    is set (`FALLWATCH_SCREENSHOT_DIR=docs/screenshots pytest -k browser` refreshes them)."""
+    import os
+
+    folder = os.environ.get(SCREENSHOT_DIR_ENV)
+    if not folder:
+        return None
+    path = Path(folder) / f"{name}.png"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(path))
+    return path
