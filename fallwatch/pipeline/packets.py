@@ -72,6 +72,9 @@ class FramePacket:
     raw_jpeg: bytes | None
     """None for privacy cameras: the picture never leaves the worker."""
     stats: CameraStats
+    frame_wh: tuple[int, int] | None = None
+    """Width and height of the source frame in pixels. The JPEGs may be scaled down to
+    `max_width_px`, while zones are drawn in source pixels (the zone editor maps to them)."""
 
 
 @dataclass(frozen=True)

@@ -216,6 +216,7 @@ class CameraWorker:
                     annotated_jpeg=ann_jpeg,
                     raw_jpeg=raw_jpeg,
                     stats=self.stats(),
+                    frame_wh=(int(frame.image.shape[1]), int(frame.image.shape[0])),
                 )
             )
 

@@ -21,6 +21,7 @@ from fallwatch.web.api.deps import (
     EventsDep,
     HubDep,
     MediaDep,
+    Operator,
     Viewer,
     templates,
 )
@@ -110,6 +111,18 @@ def event_page(
         request,
         "event.html",
         _context(request, who, event=event, alerts=log, page="events"),
+    )
+
+
+@router.get("/cameras/{camera_id}/zones", response_class=HTMLResponse)
+def zones_page(
+    camera_id: str, request: Request, cameras: CamerasDep, hub: HubDep, who: Operator
+) -> Response:
+    """The zone editor's shell; static/zones.js draws on the camera's picture and saves
+    through /api/cameras/{id}/zones (admins, API cameras) or shows the YAML for the file."""
+    camera = camera_public(hub, cameras.get(camera_id))
+    return templates(request).TemplateResponse(
+        request, "zones.html", _context(request, who, camera=camera, page="zones")
     )
 
 
