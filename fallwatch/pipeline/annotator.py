@@ -56,13 +56,17 @@ class Annotator:
         return canvas
 
     def _draw_zones(self, canvas: npt.NDArray[np.uint8], scale: float, thick: int) -> None:
+        h, w = canvas.shape[:2]
         for poly, zone in zip(self._zone_polys, self.zones, strict=True):
             cv2.polylines(canvas, [poly], True, ZONE_COLOR_BGR, thick)
-            x, y = poly[0, 0]
+            # The name inside the zone's top-left corner and on the picture, whichever
+            # corner was drawn first (the editor lets people start anywhere).
+            x = min(max(int(poly[:, 0, 0].min() + 4 * scale), 0), w - 1)
+            y = min(max(int(poly[:, 0, 1].min() + 16 * scale), int(14 * scale)), h - 4)
             cv2.putText(
                 canvas,
                 zone.name,
-                (int(x) + 4, int(y) + 16),
+                (x, y),
                 cv2.FONT_HERSHEY_SIMPLEX,
                 0.5 * scale,
                 ZONE_COLOR_BGR,

@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from fallwatch.serve.auth import Principal
-from fallwatch.types import AlertStatus, EventState, Role
+from fallwatch.types import AlertStatus, CameraOrigin, EventState, Role
 from fallwatch.web.api.deps import (
     Admin,
     AlertsDep,
@@ -115,14 +115,20 @@ def event_page(
 
 
 @router.get("/cameras/{camera_id}/zones", response_class=HTMLResponse)
-def zones_page(
-    camera_id: str, request: Request, cameras: CamerasDep, hub: HubDep, who: Operator
-) -> Response:
+def zones_page(camera_id: str, request: Request, cameras: CamerasDep, who: Operator) -> Response:
     """The zone editor's shell; static/zones.js draws on the camera's picture and saves
     through /api/cameras/{id}/zones (admins, API cameras) or shows the YAML for the file."""
-    camera = camera_public(hub, cameras.get(camera_id))
+    entry = cameras.get(camera_id)
     return templates(request).TemplateResponse(
-        request, "zones.html", _context(request, who, camera=camera, page="zones")
+        request,
+        "zones.html",
+        _context(
+            request,
+            who,
+            camera=entry.config,
+            saved_here=entry.origin is CameraOrigin.API,
+            page="zones",
+        ),
     )
 
 
