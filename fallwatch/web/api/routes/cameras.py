@@ -242,7 +242,7 @@ def get_zones(camera_id: str, cameras: CamerasDep, hub: HubDep, _: Viewer) -> Zo
     "/{camera_id}/zones",
     response_model=ZonesPublic,
     summary="Replace an API camera's ignore zones (admin); its worker restarts with them",
-    responses=errors(403, 404, 409),
+    responses=errors(400, 403, 404, 409, 413),
 )
 def put_zones(
     camera_id: str, body: ZonesIn, cameras: CamerasDep, hub: HubDep, _: Admin
@@ -262,7 +262,7 @@ def put_zones(
     "/{camera_id}/zones/check",
     response_model=ZonesPublic,
     summary="Validate zones without saving them; answers with their config-file YAML",
-    responses=errors(403, 404),
+    responses=errors(400, 403, 404, 413),
 )
 def check_zones(
     camera_id: str, body: ZonesIn, cameras: CamerasDep, hub: HubDep, _: Operator
