@@ -156,6 +156,7 @@ def test_roles_viewers_read_operators_check_admins_save(tmp_path: Path) -> None:
             assert 'data-can-save="false"' in page.text and 'id="zone-save"' not in page.text
             page = bot.get("/cameras/ward/zones", headers=bearer(admin))
             assert 'data-can-save="true"' in page.text and 'id="zone-save"' in page.text
+            assert 'alt="Current picture of Ward"' in page.text
             page = bot.get("/cameras/lobby/zones", headers=bearer(admin))
             assert 'id="zone-save"' not in page.text and "source of truth" in page.text
     finally:

@@ -128,7 +128,14 @@
       name.value = z.name;
       name.maxLength = 64;
       name.setAttribute("aria-label", t("Zone name"));
-      name.addEventListener("input", () => { z.name = name.value; markDirty(); render(false); });
+      name.addEventListener("input", () => {
+        z.name = name.value;
+        markDirty();
+        if (/[^\x20-\x7e]/.test(z.name)) {
+          say(t("The live view writes zone names in Latin letters only: other characters show as ?"));
+        }
+        render(false);
+      });
       name.addEventListener("focus", () => {
         if (selected !== i) { selected = i; render(false); markSelected(); }
       });
@@ -171,10 +178,11 @@
       say(t("A zone needs at least 3 corners, this one has {n}", { n: drawing.length }), true);
       return;
     }
+    // Not translated: the live view draws names with OpenCV's font, Latin letters only.
     const used = new Set(zones.map((z) => z.name));
     let n = zones.length + 1;
-    while (used.has(t("zone {n}", { n }))) n += 1;
-    zones.push({ name: t("zone {n}", { n }), points: drawing });
+    while (used.has(`zone ${n}`)) n += 1;
+    zones.push({ name: `zone ${n}`, points: drawing });
     selected = zones.length - 1;
     setDrawing(null);
     markDirty();
