@@ -76,9 +76,8 @@ def camera_status(
     if report.state is WorkerState.STOPPED:
         return StatusLine(CameraStatus.STOPPED, report.message)
     if report.state is WorkerState.PAUSED:
-        # The pause is being applied (the camera list already says resumed, or the other
-        # way round): the worker is not running either way.
-        return StatusLine(CameraStatus.STARTING, report.message)
+        # Resumed a moment ago: the supervisor starts the worker at its next check.
+        return StatusLine(CameraStatus.STARTING, "resuming")
     if report.state is WorkerState.STARTING or stats is None:
         return StatusLine(CameraStatus.STARTING, "loading the model")
     return _from_stats(stats, now_s=now_s, last_frame_at=last_frame_at)

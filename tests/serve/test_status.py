@@ -60,6 +60,14 @@ RUNNING = report(WorkerState.RUNNING, "running")
         (entry(), None, None, None, CameraStatus.STARTING, "waiting for its worker"),
         (
             entry(),
+            report(WorkerState.PAUSED, "paused"),
+            figures(),
+            NOW - 60,
+            CameraStatus.STARTING,
+            "resuming",
+        ),
+        (
+            entry(),
             report(WorkerState.STARTING),
             None,
             None,
