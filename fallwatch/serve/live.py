@@ -23,6 +23,10 @@ class ClipFrame:
     jpeg: bytes
 
 
+DROP_WINDOW_S = 10.0
+"""The drop rate is taken over the worker's figures of about this many last seconds."""
+
+
 class LiveHub:
     """Thread-safe latest-state store per camera, with a ring buffer of recent frames."""
 
@@ -33,11 +37,12 @@ class LiveHub:
         self._stats: dict[str, CameraStats] = {}
         self._workers: dict[str, WorkerReport] = {}
         self._rings: dict[str, deque[ClipFrame]] = {}
+        self._drops: dict[str, deque[tuple[float, int]]] = {}
 
     def put_packet(self, packet: FramePacket) -> None:
         with self._lock:
             self._packets[packet.camera_id] = packet
-            self._stats[packet.camera_id] = packet.stats
+            self._put_stats(packet.stats)
             ring = self._rings.setdefault(packet.camera_id, deque())
             ring.append(ClipFrame(packet.captured_at, packet.annotated_jpeg))
             while ring and packet.captured_at - ring[0].captured_at > self.ring_s:
@@ -45,7 +50,16 @@ class LiveHub:
 
     def put_stats(self, stats: CameraStats) -> None:
         with self._lock:
-            self._stats[stats.camera_id] = stats
+            self._put_stats(stats)
+
+    def _put_stats(self, stats: CameraStats) -> None:
+        self._stats[stats.camera_id] = stats
+        samples = self._drops.setdefault(stats.camera_id, deque())
+        if samples and stats.dropped < samples[-1][1]:
+            samples.clear()  # a new worker counts from zero again
+        samples.append((stats.wall_time, stats.dropped))
+        while len(samples) > 2 and stats.wall_time - samples[1][0] >= DROP_WINDOW_S:
+            samples.popleft()
 
     def put_worker(self, report: WorkerReport) -> None:
         with self._lock:
@@ -53,7 +67,7 @@ class LiveHub:
 
     def forget(self, camera_id: str) -> None:
         with self._lock:
-            for d in (self._packets, self._stats, self._workers, self._rings):
+            for d in (self._packets, self._stats, self._workers, self._rings, self._drops):
                 d.pop(camera_id, None)
 
     def latest(self, camera_id: str) -> FramePacket | None:
@@ -63,6 +77,17 @@ class LiveHub:
     def stats(self, camera_id: str) -> CameraStats | None:
         with self._lock:
             return self._stats.get(camera_id)
+
+    def dropped_per_s(self, camera_id: str) -> float | None:
+        """Frames read but not analysed per second over the last `DROP_WINDOW_S` (newer
+        frames replace older ones by design: a rate says how much, a count only grows).
+        None until two figures a second or more apart have come."""
+        with self._lock:
+            samples = self._drops.get(camera_id)
+            if not samples or samples[-1][0] - samples[0][0] < 1.0:
+                return None
+            (t0, d0), (t1, d1) = samples[0], samples[-1]
+            return (d1 - d0) / (t1 - t0)
 
     def worker(self, camera_id: str) -> WorkerReport | None:
         with self._lock:

@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from fallwatch.serve.auth import USERNAME_PATTERN
+from fallwatch.serve.status import CameraStatus
 from fallwatch.types import AlertKind, AlertStatus, CameraOrigin, EventState, Role
 
 # Ids are PostgreSQL `integer` columns (SQLite allows more): a larger one is refused with
@@ -34,6 +35,11 @@ class CameraStatsPublic(BaseModel):
     frames: int
     analysed: int
     dropped: int = Field(description="Frames read but not analysed since the worker started.")
+    dropped_per_s: float | None = Field(
+        None,
+        description="Frames read but not analysed per second, last ~10 s (newer frames "
+        "replace older ones by design); None until the worker has sent figures for 1 s.",
+    )
     inference_ms: float
     latency_ms: float = Field(description="Capture to annotated frame, milliseconds.")
     reconnects: int
@@ -62,6 +68,17 @@ class CameraPublic(BaseModel):
     )
     worker_message: str
     restarts: int
+    status: CameraStatus = Field(
+        description="What the camera is doing: live, paused (by an operator), disabled (in "
+        "its config), no_signal, stalled (open but no frames), starting, restarting, ended "
+        "(a file without loop) or stopped. Only 'live' means the picture is current."
+    )
+    status_reason: str = Field(description="Why, in one line ('' when live).")
+    alarm_event_id: int | None = Field(
+        None,
+        description="The newest open alarm on this camera (set in the camera list; None "
+        "when there is none).",
+    )
     stats: CameraStatsPublic | None
     config: dict[str, Any] = Field(description="The full camera config (password hidden).")
 

@@ -67,7 +67,7 @@ def test_operator_sees_a_fall_alert_live_and_acknowledges_it(
         # Predicates as functions: a string expression is eval'd in the page, which the
         # Content-Security-Policy (no 'unsafe-eval') forbids, as it should.
         page.wait_for_function(
-            "() => document.querySelector('.tile[data-camera-id=upfall] [data-field=connection]').textContent === 'connected'",
+            "() => document.querySelector('.tile[data-camera-id=upfall]').dataset.status === 'live'",
             timeout=60_000,
         )
         img = tile.locator("img.live")

@@ -13,20 +13,33 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from fallwatch.config.fall import ZoneConfig
 from fallwatch.config.server import CameraConfig
-from fallwatch.serve.cameras import CameraEntry
+from fallwatch.serve.cameras import CameraEntry, CameraService
 from fallwatch.serve.live import LiveHub
+from fallwatch.serve.reads import EventReader
+from fallwatch.serve.status import camera_status
 from fallwatch.sources.capture import redact_url
 from fallwatch.types import CameraOrigin
-from fallwatch.web.api.deps import Admin, CamerasDep, HubDep, Operator, Viewer
+from fallwatch.web.api.deps import Admin, CamerasDep, EventsDep, HubDep, Operator, Viewer
 from fallwatch.web.schemas import CameraPublic, CameraStatsPublic, errors
 
 router = APIRouter(prefix="/api/cameras", tags=["cameras"], responses=errors(401, 422))
 
 
-def camera_public(hub: LiveHub, entry: CameraEntry) -> CameraPublic:
+def camera_public(
+    hub: LiveHub, entry: CameraEntry, alarm_event_id: int | None = None
+) -> CameraPublic:
     cam = entry.config
     report = hub.worker(cam.id)
     stats = hub.stats(cam.id)
+    latest = hub.latest(cam.id)
+    now_s = time.time()
+    status = camera_status(
+        entry,
+        report,
+        stats,
+        now_s=now_s,
+        last_frame_at=None if latest is None else latest.captured_at,
+    )
     config = cam.model_dump(mode="json")
     if cam.url is not None:
         config["url"] = redact_url(cam.url)
@@ -44,6 +57,9 @@ def camera_public(hub: LiveHub, entry: CameraEntry) -> CameraPublic:
         worker=report.state.value if report else ("paused" if entry.paused else "starting"),
         worker_message=report.message if report else "",
         restarts=report.restarts if report else 0,
+        status=status.status,
+        status_reason=status.reason,
+        alarm_event_id=alarm_event_id,
         stats=None
         if stats is None
         else CameraStatsPublic(
@@ -54,6 +70,7 @@ def camera_public(hub: LiveHub, entry: CameraEntry) -> CameraPublic:
             frames=stats.frames,
             analysed=stats.analysed,
             dropped=stats.dropped,
+            dropped_per_s=_round(hub.dropped_per_s(cam.id), 1),
             inference_ms=stats.inference_ms,
             latency_ms=stats.latency_ms,
             reconnects=stats.reconnects,
@@ -61,20 +78,48 @@ def camera_public(hub: LiveHub, entry: CameraEntry) -> CameraPublic:
             last_error=stats.last_error,
             retry_in_s=stats.retry_in_s,
             people=stats.people,
-            age_s=round(max(0.0, time.time() - stats.wall_time), 1),
+            age_s=round(max(0.0, now_s - stats.wall_time), 1),
         ),
         config=config,
     )
 
 
-@router.get("", response_model=list[CameraPublic], summary="Every camera with its live figures")
-def list_cameras(cameras: CamerasDep, hub: HubDep, _: Viewer) -> list[CameraPublic]:
-    return [camera_public(hub, e) for e in cameras.list()]
+def _round(value: float | None, digits: int) -> float | None:
+    return None if value is None else round(value, digits)
+
+
+def alarms_by_camera(events: EventReader) -> dict[str, int]:
+    """Camera id -> its newest open alarm (open or suppressed: nobody has taken it on)."""
+    found: dict[str, int] = {}
+    for row in events.open():  # newest first
+        found.setdefault(row.camera_id, row.id)
+    return found
+
+
+def cameras_public(cameras: CameraService, hub: LiveHub, events: EventReader) -> list[CameraPublic]:
+    """Every camera, those with an open alarm first (newest alarm first), then by id."""
+    alarms = alarms_by_camera(events)
+    shown = [camera_public(hub, e, alarms.get(e.config.id)) for e in cameras.list()]
+    return sorted(shown, key=lambda c: -(c.alarm_event_id or 0))
+
+
+@router.get(
+    "",
+    response_model=list[CameraPublic],
+    summary="Every camera with its status and live figures; those with an open alarm first",
+)
+def list_cameras(
+    cameras: CamerasDep, hub: HubDep, events: EventsDep, _: Viewer
+) -> list[CameraPublic]:
+    return cameras_public(cameras, hub, events)
 
 
 @router.get("/{camera_id}", response_model=CameraPublic, responses=errors(404))
-def get_camera(camera_id: str, cameras: CamerasDep, hub: HubDep, _: Viewer) -> CameraPublic:
-    return camera_public(hub, cameras.get(camera_id))
+def get_camera(
+    camera_id: str, cameras: CamerasDep, hub: HubDep, events: EventsDep, _: Viewer
+) -> CameraPublic:
+    entry = cameras.get(camera_id)
+    return camera_public(hub, entry, alarms_by_camera(events).get(camera_id))
 
 
 @router.post(

@@ -1,4 +1,4 @@
-"""The pages: dashboard (camera grid and open alarms), events list, one event; and for
+"""The pages: dashboard (camera grid and open alarms), one camera, events list, one event; and for
 admins users, API tokens and alert deliveries (their tables are filled by static/admin.js
 from the JSON API)."""
 
@@ -25,10 +25,13 @@ from fallwatch.web.api.deps import (
     Viewer,
     templates,
 )
-from fallwatch.web.api.routes.cameras import camera_public
+from fallwatch.web.api.routes.cameras import alarms_by_camera, camera_public, cameras_public
 from fallwatch.web.api.routes.events import event_public
 
 router = APIRouter(include_in_schema=False)
+
+CAMERA_PAGE_EVENTS = 20
+"""Recent events listed on a camera's page."""
 
 
 def _context(request: Request, who: Principal, **extra: Any) -> dict[str, Any]:
@@ -52,7 +55,7 @@ def dashboard(
     alerts: AlertsDep,
     who: Viewer,
 ) -> Response:
-    tiles = [camera_public(hub, e) for e in cameras.list()]
+    tiles = cameras_public(cameras, hub, events)
     alarms = [event_public(r, cameras, media) for r in events.open()]
     failed = alerts.failed_since(datetime.now(UTC) - timedelta(hours=24))
     return templates(request).TemplateResponse(
@@ -61,6 +64,29 @@ def dashboard(
         _context(
             request, who, cameras=tiles, alarms=alarms, failed_alerts=failed, page="dashboard"
         ),
+    )
+
+
+@router.get("/cameras/{camera_id}", response_class=HTMLResponse)
+def camera_page(
+    camera_id: str,
+    request: Request,
+    cameras: CamerasDep,
+    hub: HubDep,
+    events: EventsDep,
+    media: MediaDep,
+    who: Viewer,
+) -> Response:
+    """One camera, full size: its live picture (or why there is none), its status and its
+    recent events; static/camera.js keeps them current."""
+    entry = cameras.get(camera_id)
+    camera = camera_public(hub, entry, alarms_by_camera(events).get(camera_id))
+    rows = events.list_events(camera_id=camera_id, limit=CAMERA_PAGE_EVENTS)
+    recent = [event_public(r, cameras, media) for r in rows]
+    return templates(request).TemplateResponse(
+        request,
+        "camera.html",
+        _context(request, who, camera=camera, events=recent, page="camera"),
     )
 
 
