@@ -114,6 +114,8 @@ def test_the_list_gains_a_row_live_and_keeps_what_is_typed(
             in page.locator('tr[data-event-id="1"] .event-state').inner_text()
         )
         assert page.evaluate("() => window.marker") == 1
+        # The docs' picture without the glow of rows that just changed.
+        page.wait_for_function("() => document.getAnimations().length === 0")
         screenshot(page, "events")
         page.context.close()
 

@@ -102,20 +102,22 @@
     ];
   }
   // The row's contents follow the event; an unchanged row is left alone (focus, hover).
+  // A row that is new or changed since the page showed it glows for a moment (its cells
+  // are new, so the animation runs again); the rows of the page as loaded do not.
   function fill(tr, e) {
     const sig = JSON.stringify(e);
     if (tr.dataset.sig === sig) return;
+    const shown = tr.dataset.eventId !== undefined;
+    const glow = !shown || tr.dataset.sig !== undefined;
     tr.dataset.sig = sig;
     tr.dataset.eventId = e.id;
-    tr.className = tr.className.replace(/\bstate-\S+/g, "").trim();
-    tr.classList.add(`state-${e.state}`);
+    tr.className = `state-${e.state}${glow ? " fresh" : ""}`;
     tr.replaceChildren(...cells(e));
   }
   function render(events) {
     const rows = new Map([...tbody.querySelectorAll("tr[data-event-id]")].map((tr) => [tr.dataset.eventId, tr]));
     const wanted = events.map((e) => {
-      let tr = rows.get(String(e.id));
-      if (!tr) { tr = el("tr"); tr.classList.add("fresh"); }
+      const tr = rows.get(String(e.id)) || el("tr");
       fill(tr, e);
       return tr;
     });
