@@ -6,7 +6,7 @@ are plain dataclasses, safe to use after the session has closed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 
 from sqlalchemy import Engine
@@ -33,6 +33,9 @@ class EventReader:
         camera_id: str | None = None,
         before_id: int | None = None,
         since: datetime | None = None,
+        until: datetime | None = None,
+        text: str | None = None,
+        text_camera_ids: Collection[str] = (),
         limit: int = 50,
     ) -> list[EventRow]:
         """Events, newest first, as `store.events.list_events`."""
@@ -43,6 +46,9 @@ class EventReader:
                 camera_id=camera_id,
                 before_id=before_id,
                 since=since,
+                until=until,
+                text=text,
+                text_camera_ids=text_camera_ids,
                 limit=limit,
             )
 

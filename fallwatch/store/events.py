@@ -15,7 +15,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from fallwatch.store.alerts import AlertTarget, add_alerts, suppress_pending
@@ -252,9 +252,17 @@ def list_events(
     camera_id: str | None = None,
     before_id: int | None = None,
     since: datetime | None = None,
+    until: datetime | None = None,
+    text: str | None = None,
+    text_camera_ids: Collection[str] = (),
     limit: int = 50,
 ) -> list[EventRow]:
-    """Newest first; page with `before_id` (the last id of the previous page)."""
+    """Newest first; page with `before_id` (the last id of the previous page).
+
+    `since` and `until` bound `created_at` (at or after, before). `text` keeps events
+    whose location contains it (any case) or whose camera is in `text_camera_ids`: camera
+    names live in the config, not here, so the caller matches them.
+    """
     query = select(Event).order_by(Event.id.desc()).limit(limit)
     if states:
         query = query.where(Event.state.in_(list(states)))
@@ -264,6 +272,15 @@ def list_events(
         query = query.where(Event.id < before_id)
     if since is not None:
         query = query.where(Event.created_at >= since)
+    if until is not None:
+        query = query.where(Event.created_at < until)
+    if text:
+        query = query.where(
+            or_(
+                Event.location.icontains(text, autoescape=True),
+                Event.camera_id.in_(list(text_camera_ids)),
+            )
+        )
     return _event_rows(session, list(session.execute(query).scalars()))
 
 

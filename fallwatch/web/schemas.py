@@ -6,10 +6,10 @@ frozen views by attribute (`from_attributes`), so a field is named once, in the 
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from fallwatch.serve.auth import USERNAME_PATTERN
 from fallwatch.serve.status import CameraStatus
@@ -18,6 +18,16 @@ from fallwatch.types import AlertKind, AlertStatus, CameraOrigin, EventState, Ro
 # Ids are PostgreSQL `integer` columns (SQLite allows more): a larger one is refused with
 # 422 before the database sees it.
 MAX_ROW_ID = 2**31 - 1
+
+
+def as_utc(value: datetime) -> datetime:
+    """The same instant in UTC; a time without a zone is taken as UTC, as the store keeps it."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+UtcDatetime = Annotated[datetime, AfterValidator(as_utc)]
+"""Every time the API answers with: ISO 8601 in UTC with its zone ("...Z"), never a bare
+local-looking "2026-11-25T14:39:36" that a reader could take for their own zone."""
 
 
 class Input(BaseModel):
@@ -101,15 +111,15 @@ class EventPublic(Stored):
     kind: str = Field(description="fall or found_down.")
     state: EventState
     track_id: int
-    created_at: datetime
-    down_from_at: datetime
-    fall_seen_at: datetime | None
-    alerted_at: datetime | None
-    acknowledged_at: datetime | None
+    created_at: UtcDatetime
+    down_from_at: UtcDatetime
+    fall_seen_at: UtcDatetime | None
+    alerted_at: UtcDatetime | None
+    acknowledged_at: UtcDatetime | None
     acknowledged_by: str | None
-    resolved_at: datetime | None
+    resolved_at: UtcDatetime | None
     resolved_by: str | None
-    recovered_at: datetime | None = Field(
+    recovered_at: UtcDatetime | None = Field(
         description="When the person was seen up again (the event stays open until acknowledged)."
     )
     down_score: float
@@ -125,8 +135,8 @@ class EventPublic(Stored):
 
 class AttemptPublic(Stored):
     id: int
-    started_at: datetime
-    finished_at: datetime | None
+    started_at: UtcDatetime
+    finished_at: UtcDatetime | None
     ok: bool | None
     http_status: int | None
     provider_answer: str | None
@@ -142,11 +152,11 @@ class AlertPublic(Stored):
     recipient: str
     status: AlertStatus
     attempts: int
-    next_attempt_at: datetime
+    next_attempt_at: UtcDatetime
     last_error: str | None
     provider_message_id: str | None
-    created_at: datetime
-    delivered_at: datetime | None
+    created_at: UtcDatetime
+    delivered_at: UtcDatetime | None
     attempt_log: list[AttemptPublic]
 
 
@@ -169,8 +179,8 @@ class UserPublic(Stored):
     username: str
     role: Role
     disabled: bool
-    created_at: datetime
-    last_login_at: datetime | None
+    created_at: UtcDatetime
+    last_login_at: UtcDatetime | None
 
 
 class TokenCreate(Input):
@@ -183,9 +193,9 @@ class TokenPublic(Stored):
     name: str
     prefix: str
     role: Role
-    created_at: datetime
-    last_used_at: datetime | None
-    revoked_at: datetime | None
+    created_at: UtcDatetime
+    last_used_at: UtcDatetime | None
+    revoked_at: UtcDatetime | None
 
 
 class TokenCreated(TokenPublic):

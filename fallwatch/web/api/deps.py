@@ -9,11 +9,13 @@ age is renewed by any request (sliding): the new cookie goes out with the answer
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Path, Query, Request
 from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
+from pydantic import AfterValidator, AwareDatetime
 from starlette.concurrency import run_in_threadpool
 
 from fallwatch.serve.actions import EventActions
@@ -216,3 +218,16 @@ TokenId = Annotated[int, Path(ge=1, le=MAX_ROW_ID, description="The token's id."
 BeforeId = Annotated[
     int | None, Query(ge=1, le=MAX_ROW_ID, description="Page: events older than this id.")
 ]
+
+
+def _in_utc(value: datetime) -> datetime:
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        # "9999-12-31T23:59:59-23:00" is a valid ISO time past datetime's range in UTC.
+        raise ValueError("out of range once turned into UTC") from None
+
+
+UtcQueryTime = Annotated[AwareDatetime, AfterValidator(_in_utc)]
+"""A time in a query: ISO 8601 with its zone ("Z" or "+09:00"), turned into UTC; a time
+without a zone is a 422, as its meaning would depend on the server's clock."""

@@ -38,15 +38,8 @@
     return el("button", { type: "button", className, textContent: text });
   }
 
-  // The API's times are ISO 8601; shown in the browser's zone, with the zone named.
-  function when(iso) {
-    if (!iso) return "–";
-    const zoned = /(Z|[+-]\d\d:?\d\d)$/.test(iso) ? iso : iso + "Z";
-    return new Date(zoned).toLocaleString([], {
-      year: "numeric", month: "2-digit", day: "2-digit",
-      hour: "2-digit", minute: "2-digit", second: "2-digit", timeZoneName: "short",
-    });
-  }
+  // The API's times are ISO 8601 UTC; shown in the browser's zone, named (app.js).
+  const when = (iso) => fmtTime(iso);
 
   function fill(tbody, rows, columns, emptyText) {
     if (!rows.length) {

@@ -34,8 +34,9 @@ async function api(method, url, body) {
 // --- shared helpers for the page scripts (dashboard.js, events.js, ...) ---------------
 // Page scripts listen for the server's notices as DOM events: "fallwatch:event_new",
 // "fallwatch:event_changed", "fallwatch:camera_changed" and "fallwatch:reconnected".
+// A page script that handles a notice in place calls preventDefault(): false comes back.
 function pageNotice(kind, data) {
-  document.dispatchEvent(new CustomEvent(`fallwatch:${kind}`, { detail: data }));
+  return document.dispatchEvent(new CustomEvent(`fallwatch:${kind}`, { detail: data, cancelable: true }));
 }
 
 // Text shown to people goes through t(): the page's message catalog (a JSON script
@@ -213,9 +214,10 @@ document.addEventListener("click", async (ev) => {
   const note = document.getElementById("action-note")?.value || null;
   button.disabled = true;
   try {
-    await api("POST", `/api/events/${id}/${action}`, note ? { note } : {});
+    const row = await api("POST", `/api/events/${id}/${action}`, note ? { note } : {});
     hideAlarm(id);
-    if (document.body.dataset.page === "dashboard") refreshAlarms(); else location.reload();
+    if (document.body.dataset.page === "dashboard") refreshAlarms();
+    else if (pageNotice("event_changed", row || { id: Number(id) })) location.reload();
   } catch (e) { button.disabled = false; alert(`Could not ${action}: ${e.message}`); }
 });
 

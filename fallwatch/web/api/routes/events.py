@@ -3,16 +3,17 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
-from fastapi import APIRouter, Body, HTTPException, Query
+from fastapi import APIRouter, Body, Depends, HTTPException, Query
 from fastapi.responses import FileResponse
-from pydantic import AwareDatetime
 
 from fallwatch.serve.cameras import CameraService
 from fallwatch.serve.media import MediaStore
+from fallwatch.serve.reads import EventReader
 from fallwatch.store.events import EventRow
 from fallwatch.types import AlertStatus, EventState
 from fallwatch.web.api.deps import (
@@ -24,6 +25,7 @@ from fallwatch.web.api.deps import (
     EventsDep,
     MediaDep,
     Operator,
+    UtcQueryTime,
     Viewer,
 )
 from fallwatch.web.schemas import ActionInput, AlertPublic, EventPublic, errors
@@ -54,21 +56,79 @@ def event_public(row: EventRow, cameras: CameraService, media: MediaStore) -> Ev
     )
 
 
+@dataclass(frozen=True)
+class EventFilter:
+    """What an events list shows (the API's and the events page's query, the same)."""
+
+    states: list[EventState] | None
+    camera_id: str | None
+    since: datetime | None
+    until: datetime | None
+    text: str | None
+    before_id: int | None
+
+    def find(self, events: EventReader, cameras: CameraService, limit: int) -> list[EventRow]:
+        """Matching events, newest first."""
+        text = (self.text or "").strip().casefold() or None
+        # Camera names and places are in the config, not in the event rows: match here.
+        named = [
+            e.config.id
+            for e in cameras.list()
+            if text is not None
+            and any(text in v.casefold() for v in (e.config.id, e.config.label, e.config.location))
+        ]
+        return events.list_events(
+            states=self.states,
+            camera_id=self.camera_id,
+            before_id=self.before_id,
+            since=self.since,
+            until=self.until,
+            text=text,
+            text_camera_ids=named,
+            limit=limit,
+        )
+
+
+def event_filter(
+    state: Annotated[
+        list[EventState] | None, Query(description="Only these states (repeat).")
+    ] = None,
+    camera_id: Annotated[
+        str | None, Query(max_length=64, description="Only this camera; empty: every camera.")
+    ] = None,
+    since: Annotated[
+        UtcQueryTime | None,
+        Query(description="Only events raised at or after this time (ISO 8601 with a zone)."),
+    ] = None,
+    until: Annotated[
+        UtcQueryTime | None,
+        Query(description="Only events raised before this time (ISO 8601 with a zone)."),
+    ] = None,
+    q: Annotated[
+        str | None,
+        Query(
+            max_length=100,
+            description="Only events whose camera id, name or location contains this (any case).",
+        ),
+    ] = None,
+    before_id: BeforeId = None,
+) -> EventFilter:
+    return EventFilter(state, camera_id or None, since, until, q, before_id)
+
+
+EventFilterDep = Annotated[EventFilter, Depends(event_filter)]
+
+
 @router.get("/api/events", response_model=list[EventPublic], summary="Events, newest first")
 def list_events(
     events: EventsDep,
     cameras: CamerasDep,
     media: MediaDep,
     _: Viewer,
-    state: Annotated[
-        list[EventState] | None, Query(description="Only these states (repeat).")
-    ] = None,
-    camera_id: Annotated[str | None, Query(max_length=64)] = None,
-    before_id: BeforeId = None,
+    where: EventFilterDep,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
 ) -> list[EventPublic]:
-    rows = events.list_events(states=state, camera_id=camera_id, before_id=before_id, limit=limit)
-    return [event_public(r, cameras, media) for r in rows]
+    return [event_public(r, cameras, media) for r in where.find(events, cameras, limit)]
 
 
 @router.get("/api/events/{event_id}", response_model=EventPublic, responses=errors(404))
@@ -146,7 +206,7 @@ def list_alerts(
         str | None, Query(max_length=64, description="Only this channel (its name in the config).")
     ] = None,
     since: Annotated[
-        AwareDatetime | None,
+        UtcQueryTime | None,
         Query(description="Only alerts created at or after this time (ISO 8601 with a zone)."),
     ] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,

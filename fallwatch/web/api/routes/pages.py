@@ -5,9 +5,10 @@ from the JSON API)."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Any
+from typing import Any
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
 from fallwatch.serve.auth import Principal
@@ -15,7 +16,6 @@ from fallwatch.types import AlertStatus, CameraOrigin, EventState, Role
 from fallwatch.web.api.deps import (
     Admin,
     AlertsDep,
-    BeforeId,
     CamerasDep,
     EventId,
     EventsDep,
@@ -26,7 +26,7 @@ from fallwatch.web.api.deps import (
     templates,
 )
 from fallwatch.web.api.routes.cameras import alarms_by_camera, camera_public, cameras_public
-from fallwatch.web.api.routes.events import event_public
+from fallwatch.web.api.routes.events import EventFilterDep, event_public
 
 router = APIRouter(include_in_schema=False)
 
@@ -90,6 +90,9 @@ def camera_page(
     )
 
 
+EVENTS_PAGE_SIZE = 50
+
+
 @router.get("/events", response_class=HTMLResponse)
 def events_page(
     request: Request,
@@ -97,14 +100,22 @@ def events_page(
     cameras: CamerasDep,
     media: MediaDep,
     who: Viewer,
-    state: Annotated[list[EventState] | None, Query()] = None,
-    camera_id: Annotated[str | None, Query(max_length=64)] = None,
-    before_id: BeforeId = None,
+    where: EventFilterDep,
 ) -> Response:
-    rows = events.list_events(
-        states=state, camera_id=camera_id or None, before_id=before_id, limit=50
-    )
+    rows = where.find(events, cameras, EVENTS_PAGE_SIZE)
     shown = [event_public(r, cameras, media) for r in rows]
+    # The camera filter lists the known cameras, and keeps one a shared link names
+    # that has since been removed.
+    choices = [(e.config.id, e.config.label) for e in cameras.list()]
+    if where.camera_id and where.camera_id not in {c for c, _ in choices}:
+        choices.append((where.camera_id, where.camera_id))
+    # "Older events" keeps the filter: the same query with the next page's before_id.
+    query = [(k, v) for k, v in request.query_params.multi_items() if k != "before_id"]
+    older = (
+        "/events?" + urlencode([*query, ("before_id", str(shown[-1].id))])
+        if len(shown) == EVENTS_PAGE_SIZE
+        else None
+    )
     return templates(request).TemplateResponse(
         request,
         "events.html",
@@ -114,9 +125,11 @@ def events_page(
             events=shown,
             page="events",
             states=[s.value for s in EventState],
-            state=[s.value for s in state or []],
-            camera_id=camera_id or "",
-            next_before=shown[-1].id if len(shown) == 50 else None,
+            state=[s.value for s in where.states or []],
+            cameras=choices,
+            where=where,
+            older_url=older,
+            page_size=EVENTS_PAGE_SIZE,
         ),
     )
 
