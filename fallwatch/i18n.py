@@ -12,6 +12,7 @@ people and systems write ('ko_KR.UTF-8', 'ko-KR', 'KO') onto them.
 from __future__ import annotations
 
 import gettext
+import os
 import re
 from collections.abc import Mapping
 from functools import lru_cache
@@ -88,3 +89,10 @@ def env_locale(env: Mapping[str, str]) -> str:
     if not wanted:
         wanted = next((env[k] for k in ("LC_ALL", "LC_MESSAGES", "LANG") if env.get(k)), None)
     return normalise_locale(wanted) or DEFAULT_LOCALE
+
+
+def cli_gettext(message: str) -> str:
+    """`message` in the command line's language, for CLI help and messages:
+    `from fallwatch.i18n import cli_gettext as _`. The environment is read at each call (the
+    catalog is cached), so a test or wrapper may set LANG after import."""
+    return translations(env_locale(os.environ)).gettext(message)

@@ -19,12 +19,12 @@ for domain in fallwatch fallwatch_js; do
     args=(-F "$L/babel.cfg")
   fi
   # No line numbers and sorted: a .pot that changes only when the text does.
-  "$PYBABEL" extract -q "${args[@]}" --no-location --sort-output \
+  "$PYBABEL" -q extract "${args[@]}" --no-location --sort-output \
     --project=Fallwatch --copyright-holder="Fallwatch contributors" \
     -o "$L/$domain.pot" fallwatch
   for lang in $LANGS; do
-    "$PYBABEL" update -q -D "$domain" -l "$lang" -i "$L/$domain.pot" -d "$L" \
+    "$PYBABEL" -q update -D "$domain" -l "$lang" -i "$L/$domain.pot" -d "$L" \
       --ignore-pot-creation-date --init-missing
   done
-  "$PYBABEL" compile -q -D "$domain" -d "$L" --statistics
+  "$PYBABEL" -q compile -D "$domain" -d "$L" --statistics
 done
