@@ -18,10 +18,19 @@ for domain in fallwatch fallwatch_js; do
   else
     args=(-F "$L/babel.cfg")
   fi
-  # No line numbers and sorted: a .pot that changes only when the text does.
+  # No line numbers, sorted, and the old file kept when only its date would change: a
+  # .pot that changes only when the text does.
+  new="$(mktemp)"
   "$PYBABEL" -q extract "${args[@]}" --no-location --sort-output \
     --project=Fallwatch --copyright-holder="Fallwatch contributors" \
-    -o "$L/$domain.pot" fallwatch
+    -o "$new" fallwatch
+  if [ -f "$L/$domain.pot" ] && cmp -s <(grep -v '^"POT-Creation-Date:' "$new") \
+      <(grep -v '^"POT-Creation-Date:' "$L/$domain.pot"); then
+    rm -f "$new"
+  else
+    mv "$new" "$L/$domain.pot"
+    chmod 644 "$L/$domain.pot"
+  fi
   for lang in $LANGS; do
     "$PYBABEL" -q update -D "$domain" -l "$lang" -i "$L/$domain.pot" -d "$L" \
       --ignore-pot-creation-date --init-missing

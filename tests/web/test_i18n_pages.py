@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -161,3 +162,41 @@ def test_korean_dashboard_in_chromium_and_switching_to_english(
         assert errors == []
     (nurse,) = [u for u in live_server.auth.list_users() if u.username == NURSE[0]]
     assert nurse.locale == "en"
+
+
+def test_the_choice_is_stored_on_both_databases(tmp_path: Path, database_url: str | None) -> None:
+    srv = make_server(tmp_path, database_url=database_url)
+    srv.start(run_workers=False)
+    try:
+        _korean_user(srv)
+        (nurse,) = [u for u in srv.auth.list_users() if u.username == NURSE[0]]
+        assert nurse.locale == "ko"
+        with TestClient(create_app(srv), base_url="http://127.0.0.1") as c:
+            login(c, *NURSE)
+            assert c.get("/api/me").json()["locale"] == "ko"
+    finally:
+        srv.stop()
+
+
+def test_concurrent_pages_keep_their_own_language(server: FallwatchServer) -> None:
+    # The Jinja environment is shared: each render must use its own request's catalog.
+    _korean_user(server)
+    app = create_app(server)
+    with (
+        TestClient(app, base_url="http://127.0.0.1") as korean,
+        TestClient(app, base_url="http://127.0.0.1") as english,
+    ):
+        login(korean, *NURSE)
+        login(english)
+
+        def fetch(which: str) -> tuple[str, str]:
+            client = korean if which == "ko" else english
+            return which, client.get("/", headers={"Accept-Language": "en"}).text
+
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            pages = list(pool.map(fetch, ["ko", "en"] * 12))
+    for which, page in pages:
+        if which == "ko":
+            assert "미확인 경보" in page and "Open alarms" not in page
+        else:
+            assert "Open alarms" in page and "미확인 경보" not in page
