@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from fallwatch.serve.app import FallwatchServer
 from fallwatch.types import Role
 from fallwatch.web.app import create_app
-from tests.fakes.browser import chromium, screenshot
+from tests.fakes.browser import chromium
 from tests.fakes.web import LiveServer, login, make_server
 
 NURSE = ("nurse", "nurse-password-1")
@@ -151,7 +151,6 @@ def test_korean_dashboard_in_chromium_and_switching_to_english(
             "() => document.querySelector('#alarm-list').textContent.includes('미확인 경보가 없습니다')"
         )
         assert page.inner_text("#sound-toggle").startswith("소리:")
-        screenshot(page, "dashboard-ko")
         # The header's language selector saves the choice and reloads the page in it.
         with page.expect_navigation(wait_until="domcontentloaded"):
             page.select_option("#locale-select", "en")
