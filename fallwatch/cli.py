@@ -19,6 +19,7 @@ from pydantic import ValidationError
 from fallwatch import __version__
 from fallwatch.commands import EXIT_BAD_INPUT, missing_extra
 from fallwatch.config.errors import format_validation_error
+from fallwatch.i18n import cli_gettext as _
 
 COMMAND_MODULES = (
     "fallwatch.commands.analyze",
@@ -40,11 +41,16 @@ os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="fallwatch",
-        description=__doc__.splitlines()[0],
-        epilog="`fallwatch COMMAND --help` for a command's options.",
+        description=_("Fallwatch: finds people who collapsed on CCTV and alerts the control room."),
+        epilog=_("`fallwatch COMMAND --help` for a command's options."),
     )
-    parser.add_argument("-v", "--verbose", action="store_true", help="Debug logging.")
-    parser.add_argument("--version", action="version", version=f"%(prog)s {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help=_("Debug logging."))
+    parser.add_argument(
+        "--version",
+        action="version",
+        version=f"%(prog)s {__version__}",
+        help=_("Print the version and exit."),
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMAND_MODULES:
         try:
@@ -80,16 +86,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         # when the first module found missing belongs to `notify`, which `server` includes.
         extra = getattr(sys.modules.get(args.handler.__module__), "EXTRA", extra)
         print(
-            f"fallwatch {args.command}: needs the '{extra}' extra ({exc.name} is not "
-            f"installed): pip install 'fallwatch[{extra}]'",
+            _(
+                "fallwatch {command}: needs the '{extra}' extra ({module} is not installed): "
+                "pip install 'fallwatch[{extra}]'"
+            ).format(command=args.command, extra=extra, module=exc.name),
             file=sys.stderr,
         )
         return EXIT_BAD_INPUT
     except ValidationError as exc:
-        print(f"fallwatch: invalid config: {format_validation_error(exc)}", file=sys.stderr)
+        print(
+            _("fallwatch: invalid config: {problem}").format(problem=format_validation_error(exc)),
+            file=sys.stderr,
+        )
         return EXIT_BAD_INPUT
     except (ValueError, FileNotFoundError) as exc:
-        print(f"fallwatch: error: {exc}", file=sys.stderr)
+        print(_("fallwatch: error: {problem}").format(problem=exc), file=sys.stderr)
         return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return 130

@@ -86,6 +86,9 @@ def run_test(args: argparse.Namespace) -> int:
                 recipient,
                 now=utc_now(),
                 alert_id=f"test-{new_alert_id()}",
+                timezone=config.timezone,
+                locale=config.locale,
+                templates=config.templates.get(config.locale),
             )
             result = notifier.send(message)
             who = (

@@ -14,6 +14,7 @@ from typing import Any
 from fallwatch.commands import UsageError
 from fallwatch.commands.serve import load_config
 from fallwatch.config.server import ServerConfig
+from fallwatch.i18n import cli_gettext as _
 from fallwatch.types import Role
 
 EXTRA = "server"
@@ -22,46 +23,51 @@ EXTRA = "server"
 MIN_PASSWORD = 8
 """As the API: at least this many characters."""
 
-CONFIG_HELP = "YAML config, for the database (default: $FALLWATCH_CONFIG or ./fallwatch.yaml)."
-
 
 def register(subparsers: Any) -> None:
-    user = subparsers.add_parser("user", help="Manage users of the web UI.")
+    user = subparsers.add_parser("user", help=_("Manage users of the web UI."))
     _register_user(user.add_subparsers(dest="user_command", required=True, metavar="ACTION"))
-    token = subparsers.add_parser("token", help="API tokens for integrations.")
+    token = subparsers.add_parser("token", help=_("API tokens for integrations."))
     _register_token(token.add_subparsers(dest="token_command", required=True, metavar="ACTION"))
 
 
 def _action(sub: Any, name: str, help: str, handler: Any, **kw: Any) -> argparse.ArgumentParser:
     parser: argparse.ArgumentParser = sub.add_parser(name, help=help, description=help, **kw)
-    parser.add_argument("--config", type=Path, default=None, help=CONFIG_HELP)
+    parser.add_argument(
+        "--config",
+        type=Path,
+        default=None,
+        help=_("YAML config, for the database (default: $FALLWATCH_CONFIG or ./fallwatch.yaml)."),
+    )
     parser.set_defaults(handler=handler)
     return parser
 
 
 def _register_user(sub: Any) -> None:
     roles = [r.value for r in Role]
-    add = _action(sub, "add", "Add a user (asks for the password).", run_user_add)
+    add = _action(sub, "add", _("Add a user (asks for the password)."), run_user_add)
     add.add_argument("username")
     add.add_argument("--role", choices=roles, default=Role.VIEWER.value)
     _password_args(add)
-    passwd = _action(sub, "passwd", "Set a user's password (ends their sessions).", run_user_passwd)
+    passwd = _action(
+        sub, "passwd", _("Set a user's password (ends their sessions)."), run_user_passwd
+    )
     passwd.add_argument("username")
     _password_args(passwd)
     edit = _action(
         sub,
         "set",
-        "Change a user's role, or disable/enable them (disabling ends sessions).",
+        _("Change a user's role, or disable/enable them (disabling ends sessions)."),
         run_user_set,
     )
     edit.add_argument("username")
     edit.add_argument("--role", choices=roles, default=None)
     state = edit.add_mutually_exclusive_group()
-    state.add_argument("--disable", action="store_true", help="Block login; end sessions.")
-    state.add_argument("--enable", action="store_true", help="Allow login again.")
+    state.add_argument("--disable", action="store_true", help=_("Block login; end sessions."))
+    state.add_argument("--enable", action="store_true", help=_("Allow login again."))
     for name, help in (
-        ("disable", "Block a user's login and end their sessions (same as set --disable)."),
-        ("enable", "Let a disabled user log in again (same as set --enable)."),
+        ("disable", _("Block a user's login and end their sessions (same as set --disable).")),
+        ("enable", _("Let a disabled user log in again (same as set --enable).")),
     ):
         toggle = _action(sub, name, help, run_user_set)
         toggle.add_argument("username")
@@ -69,24 +75,27 @@ def _register_user(sub: Any) -> None:
     remove = _action(
         sub,
         "remove",
-        "Remove a user (sessions end, their API tokens are revoked).",
+        _("Remove a user (sessions end, their API tokens are revoked)."),
         run_user_delete,
         aliases=["delete"],
     )
     remove.add_argument("username")
-    _action(sub, "list", "List users.", run_user_list)
+    _action(sub, "list", _("List users."), run_user_list)
 
 
 def _register_token(sub: Any) -> None:
     create = _action(
-        sub, "create", "Create an API token and print it (shown once).", run_token_create
+        sub, "create", _("Create an API token and print it (shown once)."), run_token_create
     )
-    create.add_argument("name", help="What it is for, e.g. 'prometheus'.")
+    create.add_argument("name", help=_("What it is for, e.g. 'prometheus'."))
     create.add_argument("--role", choices=[r.value for r in Role], default=Role.VIEWER.value)
-    lst = _action(sub, "list", "List API tokens (never the tokens themselves).", run_token_list)
-    lst.add_argument("--all", action="store_true", help="Include revoked tokens.")
+    lst = _action(sub, "list", _("List API tokens (never the tokens themselves)."), run_token_list)
+    lst.add_argument("--all", action="store_true", help=_("Include revoked tokens."))
     revoke = _action(
-        sub, "revoke", "Revoke an API token, by id or by name (see 'token list').", run_token_revoke
+        sub,
+        "revoke",
+        _("Revoke an API token, by id or by name (see 'token list')."),
+        run_token_revoke,
     )
     revoke.add_argument("token", metavar="ID_OR_NAME")
 
@@ -96,14 +105,14 @@ def _password_args(parser: argparse.ArgumentParser) -> None:
     source.add_argument(
         "--password-stdin",
         action="store_true",
-        help="Read the password from the first line of standard input (for scripts).",
+        help=_("Read the password from the first line of standard input (for scripts)."),
     )
     source.add_argument(
         "--password-file",
         type=Path,
         default=None,
         metavar="PATH",
-        help="Read the password from the first line of this file.",
+        help=_("Read the password from the first line of this file."),
     )
 
 
@@ -113,9 +122,11 @@ def _config(args: argparse.Namespace) -> ServerConfig:
 
 def _checked(password: str, where: str) -> str:
     if not password:
-        raise UsageError(f"no password in {where}")
+        raise UsageError(_("no password in {where}").format(where=where))
     if len(password) < MIN_PASSWORD:
-        raise UsageError(f"the password needs at least {MIN_PASSWORD} characters")
+        raise UsageError(
+            _("the password needs at least {count} characters").format(count=MIN_PASSWORD)
+        )
     return password
 
 
@@ -127,25 +138,29 @@ def _read_password(args: argparse.Namespace) -> str:
         except OSError as exc:
             raise UsageError(f"--password-file {args.password_file}: {exc.strerror}") from None
         except UnicodeDecodeError:
-            raise UsageError(f"--password-file {args.password_file}: not UTF-8 text") from None
+            raise UsageError(
+                _("--password-file {path}: not UTF-8 text").format(path=args.password_file)
+            ) from None
         return _checked(line.rstrip("\r\n"), str(args.password_file))
     if args.password_stdin:
         if sys.stdin is None:
-            raise UsageError("--password-stdin: standard input is closed")
-        return _checked(sys.stdin.readline().rstrip("\r\n"), "standard input")
+            raise UsageError(_("--password-stdin: standard input is closed"))
+        return _checked(sys.stdin.readline().rstrip("\r\n"), _("standard input"))
     if sys.stdin is None or not sys.stdin.isatty():
         raise UsageError(
-            "no terminal to ask for the password: pipe it in with --password-stdin, "
-            "or give --password-file PATH"
+            _(
+                "no terminal to ask for the password: pipe it in with --password-stdin, "
+                "or give --password-file PATH"
+            )
         )
     try:
-        first = getpass.getpass("Password: ")
-        again = getpass.getpass("Again: ")
+        first = getpass.getpass(_("Password: "))
+        again = getpass.getpass(_("Again: "))
     except EOFError:
-        raise UsageError("no password given") from None
+        raise UsageError(_("no password given")) from None
     if again != first:
-        raise UsageError("the passwords do not match")
-    return _checked(first, "the answer")
+        raise UsageError(_("the passwords do not match"))
+    return _checked(first, _("the answer"))
 
 
 def _auth(config: ServerConfig) -> Any:
@@ -168,7 +183,9 @@ def run_user_add(args: argparse.Namespace) -> int:
         view = auth.add_user(args.username, password, Role(args.role))
     except Conflict as exc:
         raise ValueError(str(exc)) from None
-    print(f"user {view.username!r} added with role {view.role.value}")
+    print(
+        _("user {name!r} added with role {role}").format(name=view.username, role=view.role.value)
+    )
     return 0
 
 
@@ -182,7 +199,7 @@ def run_user_passwd(args: argparse.Namespace) -> int:
         auth.set_password(args.username, password)
     except NotFound as exc:
         raise ValueError(str(exc)) from None
-    print(f"password of {args.username!r} changed; their sessions have ended")
+    print(_("password of {name!r} changed; their sessions have ended").format(name=args.username))
     return 0
 
 
@@ -193,13 +210,17 @@ def run_user_set(args: argparse.Namespace) -> int:
     disabled = True if args.disable else False if args.enable else None
     role = Role(args.role) if args.role else None
     if role is None and disabled is None:
-        raise ValueError("nothing to change: give --role, --disable or --enable")
+        raise ValueError(_("nothing to change: give --role, --disable or --enable"))
     try:
         view = auth.update_user(auth.user_id(args.username), role=role, disabled=disabled)
     except (Conflict, NotFound) as exc:
         raise ValueError(str(exc)) from None
-    state = "disabled" if view.disabled else "active"
-    print(f"user {view.username!r}: {view.role.value}, {state}")
+    state = _("disabled") if view.disabled else _("active")
+    print(
+        _("user {name!r}: {role}, {state}").format(
+            name=view.username, role=view.role.value, state=state
+        )
+    )
     return 0
 
 
@@ -211,13 +232,17 @@ def run_user_delete(args: argparse.Namespace) -> int:
         auth.delete_user(auth.user_id(args.username))
     except (Conflict, NotFound) as exc:
         raise ValueError(str(exc)) from None
-    print(f"user {args.username.lower()!r} removed; their sessions and API tokens have ended")
+    print(
+        _("user {name!r} removed; their sessions and API tokens have ended").format(
+            name=args.username.lower()
+        )
+    )
     return 0
 
 
 def run_user_list(args: argparse.Namespace) -> int:
     for u in _auth(_config(args)).list_users():
-        state = "disabled" if u.disabled else "active"
+        state = _("disabled") if u.disabled else _("active")
         print(f"{u.username:<24} {u.role.value:<9} {state}")
     return 0
 
@@ -225,7 +250,9 @@ def run_user_list(args: argparse.Namespace) -> int:
 def run_token_create(args: argparse.Namespace) -> int:
     token, view = _auth(_config(args)).create_token(args.name, Role(args.role), None)
     print(
-        f"# token {view.id} '{view.name}' ({view.role.value}); send as 'Authorization: Bearer <token>'",
+        _("# token {id} '{name}' ({role}); send as 'Authorization: Bearer <token>'").format(
+            id=view.id, name=view.name, role=view.role.value
+        ),
         file=sys.stderr,
     )
     print(token)
@@ -235,10 +262,13 @@ def run_token_create(args: argparse.Namespace) -> int:
 def run_token_list(args: argparse.Namespace) -> int:
     tokens = [t for t in _auth(_config(args)).list_tokens() if args.all or t.revoked_at is None]
     if not tokens:
-        print("no API tokens" if args.all else "no active API tokens (--all lists revoked ones)")
+        print(
+            _("no API tokens") if args.all else _("no active API tokens (--all lists revoked ones)")
+        )
     for t in tokens:
-        state = f"revoked {t.revoked_at:%Y-%m-%d %H:%M} UTC" if t.revoked_at else "active"
-        used = f"{t.last_used_at:%Y-%m-%d %H:%M} UTC" if t.last_used_at else "never used"
+        revoked = f"{t.revoked_at:%Y-%m-%d %H:%M} UTC" if t.revoked_at else ""
+        state = _("revoked {time}").format(time=revoked) if t.revoked_at else _("active")
+        used = f"{t.last_used_at:%Y-%m-%d %H:%M} UTC" if t.last_used_at else _("never used")
         print(f"{t.id:<5} {t.name:<24} {t.prefix}…  {t.role.value:<9} {used:<20} {state}")
     return 0
 
@@ -252,14 +282,20 @@ def run_token_revoke(args: argparse.Namespace) -> int:
     else:
         found = [t for t in tokens if t.name == wanted and t.revoked_at is None]
     if not found:
-        raise UsageError(f"no active API token {wanted!r} (see 'fallwatch token list')")
+        raise UsageError(
+            _("no active API token {name!r} (see 'fallwatch token list')").format(name=wanted)
+        )
     if len(found) > 1:
         ids = ", ".join(str(t.id) for t in found)
-        raise UsageError(f"{len(found)} tokens are named {wanted!r}: give the id ({ids})")
+        raise UsageError(
+            _("{count} tokens are named {name!r}: give the id ({ids})").format(
+                count=len(found), name=wanted, ids=ids
+            )
+        )
     token = found[0]
     if token.revoked_at is not None:
-        print(f"token {token.id} '{token.name}' was already revoked")
+        print(_("token {id} '{name}' was already revoked").format(id=token.id, name=token.name))
         return 0
     auth.revoke_token(token.id)
-    print(f"token {token.id} '{token.name}' revoked")
+    print(_("token {id} '{name}' revoked").format(id=token.id, name=token.name))
     return 0

@@ -100,8 +100,9 @@ class SensSmsChannel(ChannelBase):
     country_code: str = Field("82", pattern=r"^\d{1,4}$", description="Recipient country code.")
     message_type: Literal["auto", "SMS", "LMS"] = Field(
         "auto",
-        description="SMS holds 80 bytes (EUC-KR); 'auto' sends LMS (2,000 bytes) when the "
-        "text is longer instead of having it rejected.",
+        description="SMS holds 90 bytes in EUC-KR (2 per Hangul syllable, 1 per ASCII "
+        "character); 'auto' sends LMS (2,000 bytes) when the text is longer, instead of "
+        "having SENS cut it.",
     )
 
 

@@ -12,6 +12,9 @@ Example (a top-level `notify:` key in a YAML file):
     notify:
       dashboard_url: https://fallwatch.example.org
       timezone: Asia/Seoul
+      locale: ko
+      templates:
+        ko: {sms: "[{location}] {kind} {time} {link}"}
       channels:
         - {name: sms, type: sens, service_id: "ncp:sms:kr:123:fallwatch",
            access_key: "${NCP_ACCESS_KEY}", secret_key_file: /run/secrets/ncp_secret,
@@ -30,7 +33,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import Field, HttpUrl, field_validator, model_validator
 
 from fallwatch.config.channels import ChannelBase, ChannelConfig
+from fallwatch.config.messages import PLACEHOLDERS, MessageTemplates
 from fallwatch.config.secrets import NotifySection
+from fallwatch.i18n import LocaleName
 
 
 class RouteTarget(NotifySection):
@@ -170,6 +175,18 @@ class NotifyConfig(NotifySection):
         "<dashboard_url>/events/<id> and its snapshot.",
     )
     timezone: str = Field("UTC", description="IANA time zone for times in message text.")
+    locale: LocaleName = Field(
+        "en",
+        description="Language of alert texts (SMS, e-mail, chat, and the 'title' and 'text' "
+        "of webhook and MQTT bodies): 'en' (English) or 'ko' (Korean).",
+    )
+    templates: dict[LocaleName, MessageTemplates] = Field(
+        default_factory=dict,
+        description="Site texts per language ('en', 'ko'), replacing the built-in ones: "
+        "sms, email_subject, email_body. Placeholders: "
+        + ", ".join("{" + k + "}" for k in PLACEHOLDERS)
+        + " (fallwatch.config.messages).",
+    )
 
     @field_validator("timezone")
     @classmethod

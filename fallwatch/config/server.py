@@ -20,6 +20,7 @@ from fallwatch.config.detector import DetectorConfig, PoseDetectorConfig
 from fallwatch.config.fall import FallConfig
 from fallwatch.config.notify import NotifyConfig
 from fallwatch.config.secrets import Secret
+from fallwatch.i18n import LocaleName
 
 CAMERA_ID_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,63}$"
 _CAMERA_ID = re.compile(CAMERA_ID_PATTERN)
@@ -303,6 +304,12 @@ class WebConfig(Section):
         "as it is read (a declared Content-Length at once), before logins or parsing.",
     )
     login: LoginConfig = Field(default_factory=LoginConfig)
+    default_locale: LocaleName | None = Field(
+        None,
+        description="Language of the pages for users who have not chosen one: 'en' "
+        "(English) or 'ko' (Korean). None: the browser's language (Accept-Language), "
+        "else English.",
+    )
 
     @field_validator("secret_key")
     @classmethod

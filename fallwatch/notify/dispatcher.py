@@ -185,6 +185,8 @@ class Dispatcher:
                 if self._config.dashboard_url
                 else None,
                 timezone=self._config.timezone,
+                locale=self._config.locale,
+                templates=self._config.templates.get(self._config.locale),
             )
             try:
                 result = notifier.send(message)

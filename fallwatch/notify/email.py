@@ -24,19 +24,13 @@ class EmailNotifier(Notifier[EmailChannel]):
     def build(self, message: Message) -> EmailMessage:
         cfg = self.config
         mail = EmailMessage()
-        mail["Subject"] = f"{cfg.subject_prefix} {message.title()}".strip()
+        mail["Subject"] = f"{cfg.subject_prefix} {message.email_subject()}".strip()
         mail["From"] = cfg.from_addr
         mail["To"] = message.recipient
         mail["Date"] = formatdate(message.raised_at.timestamp(), usegmt=True)
         mail["Message-ID"] = f"<{message.alert_id}@fallwatch>"
         mail["X-Fallwatch-Alert-Id"] = message.alert_id
-        lines = [message.text(), ""]
-        if message.down_from_at is not None:
-            lines.append(f"Down since: {message.down_from_at.isoformat()}")
-        if message.dashboard_url:
-            lines.append(f"Open: {message.dashboard_url}")
-        lines.append(f"Alert id: {message.alert_id}")
-        mail.set_content("\n".join(lines))
+        mail.set_content(message.email_body())
         path = message.snapshot_path
         if path is not None and path.is_file() and path.stat().st_size <= SNAPSHOT_MAX_BYTES:
             mail.add_attachment(

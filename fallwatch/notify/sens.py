@@ -20,8 +20,9 @@ from fallwatch.config.channels import SensSmsChannel
 from fallwatch.notify.base import HttpNotifier
 from fallwatch.notify.message import DeliveryResult, Message
 
-SMS_MAX_BYTES = 80
-"""SENS SMS body limit in EUC-KR bytes; longer texts must go as LMS."""
+SMS_MAX_BYTES = 90
+"""SENS SMS body limit in EUC-KR bytes (a Hangul syllable is 2, ASCII 1); longer texts
+go as LMS (up to 2000 bytes; SENS cuts what is longer)."""
 
 
 def sens_signature(
@@ -33,11 +34,24 @@ def sens_signature(
     return base64.b64encode(digest).decode()
 
 
+def sens_text(text: str) -> str:
+    """`text` as SENS can send it: the gateway encodes messages in EUC-KR and refuses the
+    whole message for one character outside it (an emoji, a rare Hangul syllable), so
+    each such character becomes '?'."""
+    return text.encode("euc-kr", errors="replace").decode("euc-kr")
+
+
+def euc_kr_bytes(text: str) -> int:
+    """The length SENS counts against its limits."""
+    return len(text.encode("euc-kr", errors="replace"))
+
+
 def sms_type(text: str, configured: str) -> str:
+    """'SMS' or 'LMS' for `auto`: by the EUC-KR length, not the UTF-8 one (Korean text
+    is 2 bytes a syllable there, 3 in UTF-8)."""
     if configured != "auto":
         return configured
-    size = len(text.encode("euc-kr", errors="replace"))
-    return "SMS" if size <= SMS_MAX_BYTES else "LMS"
+    return "SMS" if euc_kr_bytes(text) <= SMS_MAX_BYTES else "LMS"
 
 
 class SensSmsNotifier(HttpNotifier[SensSmsChannel]):
@@ -50,7 +64,7 @@ class SensSmsNotifier(HttpNotifier[SensSmsChannel]):
         # Wall time, not the outbox clock: the gateway refuses more than 5 min of skew.
         timestamp_ms = str(int(time.time() * 1000))
         access_key = cfg.access_key.get_secret_value()
-        text = message.text()
+        text = sens_text(message.text())
         body = {
             "type": sms_type(text, cfg.message_type),
             "contentType": "COMM",

@@ -50,6 +50,8 @@ class Principal:
     user_id: int | None
     via_token: bool
     session: SessionData | None = None
+    locale: str | None = None
+    """The user's language for the pages; None: the server's default (API tokens too)."""
 
     def allows(self, role: Role) -> bool:
         return self.role.allows(role)
@@ -139,6 +141,10 @@ class AuthService:
                 repo.set_password(session, user_id, hashed, now=now)
             return repo.update_user(session, user_id, role=role, disabled=disabled, now=now)
 
+    def set_locale(self, user_id: int, locale: str | None) -> UserView:
+        with self.sessions.begin() as session:
+            return repo.set_locale(session, user_id, locale)
+
     def delete_user(self, user_id: int) -> None:
         with self.sessions.begin() as session:
             repo.delete_user(session, user_id, now=self.clock())
@@ -203,7 +209,14 @@ class AuthService:
                 # Sliding sessions: in use, the login lasts; the cookie is re-sent (web layer).
                 row.expires_at = datetime.fromtimestamp(renewed.expires_at, UTC)
                 data = renewed
-            return Principal(user.username, user.role, user.id, via_token=False, session=data)
+            return Principal(
+                user.username,
+                user.role,
+                user.id,
+                via_token=False,
+                session=data,
+                locale=user.locale,
+            )
 
     def logout(self, data: SessionData) -> None:
         """End this session: the cookie (and any copy of it) stops working."""

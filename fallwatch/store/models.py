@@ -4,7 +4,8 @@
 event, message kind, channel and recipient) and `delivery_attempts` (every try at
 sending an alert and what the provider answered), from the Alembic revision
 `0001_outbox`; `cameras` (managed in the UI/API), `users` and `api_tokens`, from
-`0002_server`; `user_sessions` (logins, so logging out ends them) from `0003_auth`.
+`0002_server`; `user_sessions` (logins, so logging out ends them) from `0003_auth`; the users'
+`locale` from `0005_locale`.
 A new table is a model here and a new revision.
 
 The enums stored in these tables are domain types (`fallwatch.types`): the notifiers and
@@ -218,6 +219,9 @@ class User(Base):
     )
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     last_login_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    locale: Mapped[str | None] = mapped_column(
+        String(16), doc="Language of the pages ('en', 'ko'); None: the server's default."
+    )
 
 
 class UserSession(Base):

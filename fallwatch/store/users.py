@@ -33,6 +33,8 @@ class UserView:
     disabled: bool
     created_at: datetime
     last_login_at: datetime | None
+    locale: str | None = None
+    """Language of the pages; None: the server's default."""
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,7 @@ class TokenView:
 
 
 def user_view(u: User) -> UserView:
-    return UserView(u.id, u.username, u.role, u.disabled, u.created_at, u.last_login_at)
+    return UserView(u.id, u.username, u.role, u.disabled, u.created_at, u.last_login_at, u.locale)
 
 
 def token_view(t: ApiToken) -> TokenView:
@@ -133,6 +135,13 @@ def update_user(
         row.disabled = disabled
         if disabled:
             end_sessions(session, user_id, now=now)
+    return user_view(row)
+
+
+def set_locale(session: Session, user_id: int, locale: str | None) -> UserView:
+    """The user's language for the pages (None: the server's default)."""
+    row = get_user(session, user_id)
+    row.locale = locale
     return user_view(row)
 
 

@@ -35,6 +35,7 @@ from fallwatch.web.api.routes import (
     users,
 )
 from fallwatch.web.api.routes.health import DOCS_ASSETS_URL
+from fallwatch.web.locale import i18n_context
 from fallwatch.web.middleware import (
     BodyLimitMiddleware,
     PageHeadMiddleware,
@@ -130,9 +131,12 @@ def create_app(server: FallwatchServer) -> FastAPI:
 
 
 def make_templates() -> Jinja2Templates:
-    """The page templates. Text shown to people is written `{{ _("...") }}` (gettext), so
-    that catalogs can translate it; with none installed it is the English text."""
-    templates = Jinja2Templates(directory=str(HERE / "templates"))
+    """The page templates. Text shown to people is written `{{ _("...") }}` (gettext): each
+    render gets the request's catalog in its context (`web.locale.i18n_context`); the
+    environment's own null translations (English) only serve renders without one."""
+    templates = Jinja2Templates(
+        directory=str(HERE / "templates"), context_processors=[i18n_context]
+    )
     templates.env.add_extension("jinja2.ext.i18n")
     templates.env.install_null_translations(newstyle=True)  # type: ignore[attr-defined]
     return templates

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from fallwatch.i18n import LocaleName
 from fallwatch.serve.auth import USERNAME_PATTERN
 from fallwatch.serve.status import CameraStatus
 from fallwatch.types import AlertKind, AlertStatus, CameraOrigin, EventState, Role
@@ -181,6 +182,22 @@ class UserPublic(Stored):
     disabled: bool
     created_at: UtcDatetime
     last_login_at: UtcDatetime | None
+    locale: LocaleName | None = Field(
+        None, description="Language of the pages; null: the server's default."
+    )
+
+
+class ProfilePatch(Input):
+    locale: LocaleName | None = Field(
+        description="Language of your pages: 'en' or 'ko'; null: the server's default."
+    )
+
+
+class MePublic(BaseModel):
+    name: str = Field(description="User name, or 'token:<name>' for an API token.")
+    role: Role
+    via: str = Field(description="'session' or 'token'.")
+    locale: str = Field(description="Language the pages are shown in now ('en', 'ko').")
 
 
 class TokenCreate(Input):

@@ -236,8 +236,15 @@ class SensServer(FakeHttpServer):
             return self.violation(f"body keys {sorted(body)}")
         if body["type"] not in ("SMS", "LMS") or body["contentType"] != "COMM":
             return self.violation(f"type {body['type']} / {body['contentType']}")
-        if body["type"] == "SMS" and len(body["content"].encode("euc-kr")) > 80:
-            return self.violation("SMS content over 80 bytes")
+        try:
+            size = len(body["content"].encode("euc-kr"))
+        except UnicodeEncodeError:
+            # SENS encodes in EUC-KR and fails the message on a character outside it.
+            return self.violation("content has a character outside EUC-KR")
+        if body["type"] == "SMS" and size > 90:
+            return self.violation(f"SMS content over 90 bytes (EUC-KR): {size}")
+        if size > 2000:
+            return self.violation(f"LMS content over 2000 bytes (EUC-KR): {size}")
         if not (len(body["messages"]) == 1 and body["messages"][0]["to"].isdigit()):
             return self.violation(f"messages {body['messages']}")
         request_id = f"RSSA-{len(self.accepted) + 1:04d}"

@@ -84,6 +84,7 @@ def test_login_session_csrf_and_logout(client: TestClient) -> None:
         "name": "admin",
         "role": "admin",
         "via": "session",
+        "locale": "en",
     }
     # A cookie-authenticated change without the CSRF token is refused.
     r = client.post("/api/cameras/lobby/pause")

@@ -145,6 +145,8 @@ async def optional_principal(
     principal = await run_in_threadpool(auth_service.session_principal, data)
     if principal is None:
         return None
+    # The page's language (web.locale): the user's choice, read with the session.
+    request.state.user_locale = principal.locale
     if principal.session is not None and principal.session != data:
         # Renewed (sliding session): `RenewedCookieMiddleware` sends the new cookie.
         request.state.renewed_cookie = session_cookie_header(

@@ -15,7 +15,7 @@
     });
     if (res.status === 401) {
       location.href = "/login?next=" + encodeURIComponent(location.pathname + location.search);
-      throw new Error("your session has ended: log in again");
+      throw new Error(t("your session has ended: log in again"));
     }
     const data = res.status === 204 ? null : await res.json().catch(() => null);
     if (!res.ok) throw new Error((data && data.detail) || `${res.status} ${res.statusText}`);
@@ -59,18 +59,18 @@
     const roles = [...root.querySelectorAll("#user-add select[name=role] option")].map((o) => o.value);
 
     function row(u) {
-      const role = el("select", { className: "role", title: `Role of ${u.username}` });
+      const role = el("select", { className: "role", title: t("Role of {name}", { name: u.username }) });
       for (const r of roles) role.append(el("option", { value: r, textContent: r, selected: r === u.role }));
       const tr = el("tr", { className: u.disabled ? "disabled" : "" },
         el("td", { className: "name", textContent: u.username }),
         el("td", {}, role),
-        el("td", { className: "state", textContent: u.disabled ? "disabled" : "active" }),
+        el("td", { className: "state", textContent: u.disabled ? t("disabled") : t("active") }),
         el("td", { textContent: when(u.created_at) }),
         el("td", { textContent: when(u.last_login_at) }),
         el("td", { className: "row-actions" },
-          button("toggle", u.disabled ? "Enable" : "Disable"), " ",
-          button("password", "Set password"), " ",
-          button("remove", "Remove")));
+          button("toggle", u.disabled ? t("Enable") : t("Disable")), " ",
+          button("password", t("Set password")), " ",
+          button("remove", t("Remove"))));
       tr.dataset.userId = u.id;
       tr.dataset.username = u.username;
       tr.dataset.disabled = u.disabled;
@@ -79,16 +79,16 @@
 
     async function load() {
       const users = await call("GET", "/api/users");
-      fill(tbody, users.map(row), 6, "No users.");
+      fill(tbody, users.map(row), 6, t("No users."));
     }
 
     function passwordForm(tr) {
       root.querySelector("tr.password-row")?.remove();
       const input = el("input", { type: "password", name: "password", required: true, minLength: 8, maxLength: 1024, autocomplete: "new-password" });
       const form = el("form", { className: "admin-form inline-form" },
-        el("label", {}, `New password for ${tr.dataset.username} `, input), " ",
-        el("button", { type: "submit", textContent: "Save password" }), " ",
-        button("cancel", "Cancel"));
+        el("label", {}, t("New password for {name}", { name: tr.dataset.username }) + " ", input), " ",
+        el("button", { type: "submit", textContent: t("Save password") }), " ",
+        button("cancel", t("Cancel")));
       const extra = el("tr", { className: "password-row" }, el("td", { colSpan: 6 }, form));
       extra.dataset.userId = tr.dataset.userId;
       tr.after(extra);
@@ -99,7 +99,7 @@
         guarded(async () => {
           await call("PATCH", `/api/users/${tr.dataset.userId}`, { password: input.value });
           extra.remove();
-          say(`Password of ${tr.dataset.username} changed; their sessions have ended.`);
+          say(t("Password of {name} changed; their sessions have ended.", { name: tr.dataset.username }));
         });
       });
     }
@@ -111,7 +111,7 @@
       guarded(async () => {
         const u = await call("POST", "/api/users", { username: f.get("username").trim(), password: f.get("password"), role: f.get("role") });
         form.reset();
-        say(`User ${u.username} added (${u.role}).`);
+        say(t("User {name} added ({role}).", { name: u.username, role: u.role }));
         await load();
       });
     });
@@ -122,7 +122,7 @@
       guarded(async () => {
         try {
           const u = await call("PATCH", `/api/users/${tr.dataset.userId}`, { role: ev.target.value });
-          say(`${u.username} is now ${u.role}.`);
+          say(t("{name} is now {role}.", { name: u.username, role: u.role }));
         } finally { await load(); }
       });
     });
@@ -135,16 +135,16 @@
         const disable = tr.dataset.disabled !== "true";
         guarded(async () => {
           await call("PATCH", `/api/users/${tr.dataset.userId}`, { disabled: disable });
-          say(disable ? `${name} disabled; their sessions have ended.` : `${name} enabled.`);
+          say(disable ? t("{name} disabled; their sessions have ended.", { name }) : t("{name} enabled.", { name }));
           await load();
         });
       } else if (ev.target.matches("button.password")) {
         passwordForm(tr);
       } else if (ev.target.matches("button.remove")) {
-        if (!confirm(`Remove user ${name}? Their sessions end and their API tokens are revoked.`)) return;
+        if (!confirm(t("Remove user {name}? Their sessions end and their API tokens are revoked.", { name }))) return;
         guarded(async () => {
           await call("DELETE", `/api/users/${tr.dataset.userId}`);
-          say(`User ${name} removed.`);
+          say(t("User {name} removed.", { name }));
           await load();
         });
       }
@@ -158,17 +158,17 @@
     const tbody = root.querySelector("#tokens-table tbody");
     const created = root.querySelector("#token-created");
 
-    function row(t) {
-      const tr = el("tr", { className: t.revoked_at ? "revoked" : "" },
-        el("td", { className: "name", textContent: t.name }),
-        el("td", {}, el("code", { textContent: t.prefix + "…" })),
-        el("td", { textContent: t.role }),
-        el("td", { textContent: when(t.created_at) }),
-        el("td", { textContent: when(t.last_used_at) }),
-        el("td", { className: "state", textContent: t.revoked_at ? `revoked ${when(t.revoked_at)}` : "active" }),
-        el("td", {}, t.revoked_at ? null : button("revoke", "Revoke")));
-      tr.dataset.tokenId = t.id;
-      tr.dataset.name = t.name;
+    function row(tk) {
+      const tr = el("tr", { className: tk.revoked_at ? "revoked" : "" },
+        el("td", { className: "name", textContent: tk.name }),
+        el("td", {}, el("code", { textContent: tk.prefix + "…" })),
+        el("td", { textContent: tk.role }),
+        el("td", { textContent: when(tk.created_at) }),
+        el("td", { textContent: when(tk.last_used_at) }),
+        el("td", { className: "state", textContent: tk.revoked_at ? t("revoked {time}", { time: when(tk.revoked_at) }) : t("active") }),
+        el("td", {}, tk.revoked_at ? null : button("revoke", t("Revoke"))));
+      tr.dataset.tokenId = tk.id;
+      tr.dataset.name = tk.name;
       return tr;
     }
 
@@ -176,7 +176,7 @@
       const tokens = await call("GET", "/api/tokens");
       // Active ones first, each group newest first.
       tokens.sort((a, b) => (a.revoked_at ? 1 : 0) - (b.revoked_at ? 1 : 0) || b.id - a.id);
-      fill(tbody, tokens.map(row), 7, "No API tokens.");
+      fill(tbody, tokens.map(row), 7, t("No API tokens."));
     }
 
     root.querySelector("#token-create").addEventListener("submit", (ev) => {
@@ -184,11 +184,11 @@
       const form = ev.target;
       const f = new FormData(form);
       guarded(async () => {
-        const t = await call("POST", "/api/tokens", { name: f.get("name").trim(), role: f.get("role") });
+        const tk = await call("POST", "/api/tokens", { name: f.get("name").trim(), role: f.get("role") });
         form.reset();
-        created.querySelector('[data-field="name"]').textContent = t.name;
-        created.querySelector('[data-field="role"]').textContent = t.role;
-        created.querySelector("#new-token").textContent = t.token;
+        created.querySelector('[data-field="name"]').textContent = tk.name;
+        created.querySelector('[data-field="role"]').textContent = tk.role;
+        created.querySelector("#new-token").textContent = tk.token;
         created.classList.remove("hidden");
         say("");
         await load();
@@ -199,20 +199,20 @@
       const text = created.querySelector("#new-token").textContent;
       try {
         await navigator.clipboard.writeText(text);
-        say("Token copied.");
+        say(t("Token copied."));
       } catch (e) {
         getSelection().selectAllChildren(created.querySelector("#new-token"));
-        say("Copying is blocked here: the token is selected, press Ctrl+C.");
+        say(t("Copying is blocked here: the token is selected, press Ctrl+C."));
       }
     });
 
     tbody.addEventListener("click", (ev) => {
       if (!ev.target.matches("button.revoke")) return;
       const tr = ev.target.closest("tr");
-      if (!confirm(`Revoke the token ${tr.dataset.name}? Whatever uses it stops working.`)) return;
+      if (!confirm(t("Revoke the token {name}? Whatever uses it stops working.", { name: tr.dataset.name }))) return;
       guarded(async () => {
         await call("DELETE", `/api/tokens/${tr.dataset.tokenId}`);
-        say(`Token ${tr.dataset.name} revoked.`);
+        say(t("Token {name} revoked.", { name: tr.dataset.name }));
         await load();
       });
     });
@@ -239,9 +239,9 @@
     function attempts(a) {
       if (!a.attempt_log.length) return String(a.attempts);
       const list = el("ul");
-      for (const t of a.attempt_log) {
-        const outcome = t.ok === null ? "in flight" : t.ok ? "ok" : "failed";
-        list.append(el("li", { textContent: `${when(t.started_at)}: ${outcome}${t.http_status ? " HTTP " + t.http_status : ""}${t.error ? " – " + t.error : ""}` }));
+      for (const at of a.attempt_log) {
+        const outcome = at.ok === null ? t("in flight") : at.ok ? t("ok") : t("failed");
+        list.append(el("li", { textContent: `${when(at.started_at)}: ${outcome}${at.http_status ? " HTTP " + at.http_status : ""}${at.error ? " – " + at.error : ""}` }));
       }
       return el("details", {}, el("summary", { textContent: String(a.attempts) }), list);
     }
@@ -286,8 +286,8 @@
           channelSelect.append(el("option", { value: a.channel, textContent: a.channel }));
         }
       }
-      fill(tbody, alerts.map(row), 9, "No alerts match.");
-      say(`${alerts.length} alert(s), ${failed.length} failed.`, failed.length > 0);
+      fill(tbody, alerts.map(row), 9, t("No alerts match."));
+      say(t("{count} alert(s), {failed} failed.", { count: alerts.length, failed: failed.length }), failed.length > 0);
     }
 
     form.addEventListener("change", () => guarded(load));

@@ -14,7 +14,7 @@ function showSessionExpired() {
   document.getElementById("session-login").href =
     "/login?next=" + encodeURIComponent(location.pathname + location.search);
   overlay.classList.remove("hidden");
-  document.title = "Session expired – Fallwatch";
+  document.title = t("Session expired") + " – Fallwatch";
 }
 
 async function api(method, url, body) {
@@ -49,6 +49,17 @@ function t(text, vars) {
   const s = FW_MESSAGES[text] || text;
   return vars ? s.replace(/\{(\w+)\}/g, (m, k) => (k in vars ? String(vars[k]) : m)) : s;
 }
+
+// Words the server sends as codes, in the page's language.
+function kindText(kind) {
+  return { fall: t("fall"), found_down: t("found down") }[kind] || String(kind).replace("_", " ");
+}
+
+// The language selector in the header: saved for the user, then the page in it.
+document.getElementById("locale-select")?.addEventListener("change", async (ev) => {
+  try { await api("PATCH", "/api/users/me", { locale: ev.target.value }); location.reload(); }
+  catch (e) { alert(t("Could not change the language: {error}", { error: e.message })); }
+});
 
 // One time convention: the API speaks ISO 8601 (UTC); pages show the browser's local
 // time with its zone ("14:39:36 GMT+9"), with the date unless `timeOnly`.
@@ -88,6 +99,7 @@ const displayMode = store.get(DISPLAY_KEY) === "1";
 document.body.classList.toggle("display", displayMode);
 const soundWanted = () => displayMode || store.get(SOUND_KEY) === "on";
 
+const SOUND_LABELS = { on: t("Sound: on"), off: t("Sound: off"), blocked: t("Sound: blocked") };
 let audio = null;
 const soundButton = document.getElementById("sound-toggle");
 const soundBlocked = document.getElementById("sound-blocked");
@@ -98,7 +110,7 @@ function audioContext() {
 function showSoundState() {
   const running = audio !== null && audio.state === "running";
   window.fallwatchSound = running ? "on" : (soundWanted() ? "blocked" : "off");
-  if (soundButton) soundButton.textContent = `Sound: ${window.fallwatchSound}`;
+  if (soundButton) soundButton.textContent = SOUND_LABELS[window.fallwatchSound];
   const alarming = !document.getElementById("alarm-banner")?.classList.contains("hidden");
   soundBlocked?.classList.toggle("hidden", running || !(soundWanted() || alarming));
 }
@@ -151,13 +163,14 @@ function showAlarm(data, more) {
   const changed = String(data.id) !== String(bannerEvent);
   bannerEvent = data.id;
   document.getElementById("alarm-text").textContent =
-    `${data.camera_name}${data.location ? " – " + data.location : ""} (${data.kind.replace("_", " ")}, event ${data.id})`;
+    `${data.camera_name}${data.location ? " – " + data.location : ""} ` +
+    t("({kind}, event {id})", { kind: kindText(data.kind), id: data.id });
   const extra = document.getElementById("alarm-more");
-  if (extra) extra.textContent = more ? `+${more} more open` : "";
+  if (extra) extra.textContent = more ? t("+{count} more open", { count: more }) : "";
   document.getElementById("alarm-view").href = `/events/${data.id}`;
   banner.dataset.eventId = data.id;
   banner.classList.remove("hidden");
-  document.title = "PERSON DOWN – Fallwatch";
+  document.title = t("PERSON DOWN") + " – Fallwatch";
   if (changed) beep();
 }
 function hideAlarm(id) {
@@ -180,7 +193,7 @@ document.getElementById("alarm-ack")?.addEventListener("click", async () => {
   if (bannerEvent === null) return;
   const id = bannerEvent;
   try { await api("POST", `/api/events/${id}/acknowledge`, {}); hideAlarm(id); refreshAlarms(); }
-  catch (e) { alert("Could not acknowledge: " + e.message); }
+  catch (e) { alert(t("Could not acknowledge: {error}", { error: e.message })); }
 });
 
 // --- lists that change with events ---------------------------------------------------
@@ -192,16 +205,16 @@ async function refreshAlarms() {
   if (!list) return;
   list.replaceChildren();
   if (!events.length) {
-    const li = document.createElement("li"); li.className = "empty"; li.textContent = "No open alarms."; list.append(li);
+    const li = document.createElement("li"); li.className = "empty"; li.textContent = t("No open alarms."); list.append(li);
   }
   for (const e of events) {
     const li = document.createElement("li");
     li.className = "alarm"; li.dataset.eventId = e.id;
-    if (e.snapshot_url) { const img = document.createElement("img"); img.src = e.snapshot_url; img.className = "thumb"; img.alt = "snapshot"; li.append(img); }
+    if (e.snapshot_url) { const img = document.createElement("img"); img.src = e.snapshot_url; img.className = "thumb"; img.alt = t("snapshot"); li.append(img); }
     const a = document.createElement("a"); a.href = `/events/${e.id}`; a.textContent = e.camera_name; li.append(a);
-    li.append(` ${e.location || ""} – ${e.kind} `);
+    li.append(` ${e.location || ""} – ${kindText(e.kind)} `);
     const tm = document.createElement("time"); tm.dateTime = e.created_at; tm.textContent = fmtTime(e.created_at); li.append(tm);
-    if (canOperate) { const b = document.createElement("button"); b.type = "button"; b.className = "ack"; b.dataset.eventId = e.id; b.textContent = "Acknowledge"; li.append(" ", b); }
+    if (canOperate) { const b = document.createElement("button"); b.type = "button"; b.className = "ack"; b.dataset.eventId = e.id; b.textContent = t("Acknowledge"); li.append(" ", b); }
     list.append(li);
   }
 }
@@ -218,7 +231,11 @@ document.addEventListener("click", async (ev) => {
     hideAlarm(id);
     if (document.body.dataset.page === "dashboard") refreshAlarms();
     else if (pageNotice("event_changed", row || { id: Number(id) })) location.reload();
-  } catch (e) { button.disabled = false; alert(`Could not ${action}: ${e.message}`); }
+  } catch (e) {
+    button.disabled = false;
+    const what = action === "acknowledge" ? t("Could not acknowledge: {error}") : t("Could not resolve: {error}");
+    alert(what.replace("{error}", e.message));
+  }
 });
 
 // --- live updates ------------------------------------------------------------------

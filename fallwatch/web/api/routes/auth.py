@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gettext
 import math
 import secrets
 from typing import Annotated
@@ -11,6 +12,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from fallwatch.i18n import translations
 from fallwatch.serve.auth import LoginResult
 from fallwatch.web.api.deps import (
     SESSION_COOKIE,
@@ -19,6 +21,7 @@ from fallwatch.web.api.deps import (
     Viewer,
     templates,
 )
+from fallwatch.web.locale import request_locale
 
 router = APIRouter(tags=["auth"], include_in_schema=False)
 
@@ -79,9 +82,8 @@ async def login(
 ) -> Response:
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE)
     if not cookie or not secrets.compare_digest(cookie, login_csrf):
-        return _login_page(
-            request, "Your login form expired; please try again.", 400, _safe_next(next)
-        )
+        error = _catalog(request).gettext("Your login form expired; please try again.")
+        return _login_page(request, error, 400, _safe_next(next))
     address = request.client.host if request.client else "unknown"
     result = await run_in_threadpool(server.auth.login, username, password, address)
     if result.cookie is None:
@@ -99,15 +101,22 @@ async def login(
     return response
 
 
+def _catalog(request: Request) -> gettext.NullTranslations:
+    """The login page's language."""
+    return translations(request_locale(request))
+
+
 def _refused(request: Request, result: LoginResult, next_url: str) -> Response:
+    gettext = _catalog(request).gettext
     if result.failure == "throttled":
         wait = math.ceil(result.retry_after_s)
-        error, status = f"Too many failed logins: try again in {wait} s.", 429
+        error = gettext("Too many failed logins: try again in {wait} s.").format(wait=wait)
+        status = 429
     elif result.failure == "busy":
         wait = math.ceil(result.retry_after_s)
-        error, status = "The server is busy: try again in a moment.", 503
+        error, status = gettext("The server is busy: try again in a moment."), 503
     else:
-        return _login_page(request, "Wrong user name or password.", 401, next_url)
+        return _login_page(request, gettext("Wrong user name or password."), 401, next_url)
     response = _login_page(request, error, status, next_url)
     response.headers["Retry-After"] = str(max(1, wait))
     return response

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from fastapi import APIRouter, Response
+from fastapi import APIRouter, HTTPException, Request, Response
 
 from fallwatch.web.api.deps import Admin, AuthDep, TokenId, UserId, Viewer
+from fallwatch.web.locale import request_locale
 from fallwatch.web.schemas import (
+    MePublic,
+    ProfilePatch,
     TokenCreate,
     TokenCreated,
     TokenPublic,
@@ -20,13 +23,26 @@ from fallwatch.web.schemas import (
 router = APIRouter(tags=["access"], responses=errors(401, 422))
 
 
-@router.get("/api/me", summary="Who you are")
-def me(who: Viewer) -> dict[str, str]:
-    return {
-        "name": who.name,
-        "role": who.role.value,
-        "via": "token" if who.via_token else "session",
-    }
+@router.get("/api/me", response_model=MePublic, summary="Who you are")
+def me(request: Request, who: Viewer) -> MePublic:
+    return MePublic(
+        name=who.name,
+        role=who.role,
+        via="token" if who.via_token else "session",
+        locale=request_locale(request),
+    )
+
+
+@router.patch(
+    "/api/users/me",
+    response_model=UserPublic,
+    summary="Your own settings: the language of your pages",
+    responses=errors(400, 403, 413),
+)
+def edit_me(body: ProfilePatch, who: Viewer, users: AuthDep) -> UserPublic:
+    if who.user_id is None:
+        raise HTTPException(400, "an API token has no user settings: log in as a user")
+    return UserPublic.model_validate(users.set_locale(who.user_id, body.locale))
 
 
 @router.get("/api/users", response_model=list[UserPublic], responses=errors(403))
