@@ -36,7 +36,9 @@ CAMERAS = [
     },
     {"id": "ward", "name": "Ward 3", "location": "Bed 2", "url": "rtsp://x/ward"},
 ]
-FEED_CLIP = "falls/videos/upfall/UPFall_S1_A01_T1_Cam2.mp4"
+# GMDCSA24 is MIT-licensed, so its frames may appear in the committed docs screenshots;
+# UP-Fall's terms allow research use only, not redistribution.
+FEED_CLIP = "falls/videos/gmdcsa24/GMDCSA24_S1_ADL_10.mp4"
 
 
 def _pictures(n: int = 8) -> list[bytes]:
