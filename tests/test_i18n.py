@@ -54,20 +54,29 @@ def read_catalog(path: Path) -> object:
 
 def po_messages(domain: str, lang: str = "ko") -> dict[str, object]:
     catalog = read_catalog(LOCALE_DIR / lang / "LC_MESSAGES" / f"{domain}.po")
-    return {m.id: m for m in catalog if m.id}  # type: ignore[attr-defined]
+    return {_singular(m.id): m for m in catalog if m.id}  # type: ignore[attr-defined]
+
+
+def _singular(msgid: str | tuple[str, ...]) -> str:
+    # A plural entry's id is (singular, plural); its string one form per plural form.
+    return msgid if isinstance(msgid, str) else msgid[0]
+
+
+def _forms(msgstr: str | tuple[str, ...]) -> tuple[str, ...]:
+    return (msgstr,) if isinstance(msgstr, str) else tuple(msgstr)
 
 
 @pytest.mark.parametrize("domain", [DOMAIN, JS_DOMAIN])
 def test_every_marked_string_has_a_korean_translation(domain: str) -> None:
     source = extracted(domain)
     assert source, "nothing extracted: the extraction map is wrong"
-    pot = {m.id for m in read_catalog(LOCALE_DIR / f"{domain}.pot") if m.id}  # type: ignore[attr-defined]
+    pot = {_singular(m.id) for m in read_catalog(LOCALE_DIR / f"{domain}.pot") if m.id}  # type: ignore[attr-defined]
     assert sorted(source - pot) == [], f"{domain}.pot misses strings: {FIX}"
     po = po_messages(domain)
     missing = sorted(
         i
         for i in source
-        if i not in po or not po[i].string or po[i].fuzzy  # type: ignore[attr-defined]
+        if i not in po or not all(_forms(po[i].string)) or po[i].fuzzy  # type: ignore[attr-defined]
     )
     assert missing == [], f"untranslated in ko/{domain}.po: {FIX}"
 
@@ -76,12 +85,19 @@ def test_every_marked_string_has_a_korean_translation(domain: str) -> None:
 def test_the_committed_mo_is_the_compiled_po(domain: str) -> None:
     with (LOCALE_DIR / "ko" / "LC_MESSAGES" / f"{domain}.mo").open("rb") as f:
         compiled = gettext.GNUTranslations(f)
-    mo = {k: v for k, v in compiled._catalog.items() if isinstance(k, str) and k}  # type: ignore[attr-defined]
-    po = {i: m.string for i, m in po_messages(domain).items() if m.string and not m.fuzzy}  # type: ignore[attr-defined]
+    mo = {k: v for k, v in compiled._catalog.items() if k}  # type: ignore[attr-defined]
+    po: dict[object, str] = {}
+    for i, m in po_messages(domain).items():
+        if not m.string or m.fuzzy:  # type: ignore[attr-defined]
+            continue
+        if isinstance(m.string, str):  # type: ignore[attr-defined]
+            po[i] = m.string  # type: ignore[attr-defined]
+        else:
+            po.update({(i, n): form for n, form in enumerate(m.string)})  # type: ignore[attr-defined]
     assert mo == po, f"ko/{domain}.mo is older than its .po: {FIX}"
 
 
-PLACEHOLDER = re.compile(r"\{[^{}]*\}|%\([a-z_]+\)s")
+PLACEHOLDER = re.compile(r"\{[^{}]*\}|%\([a-z_]+\)[sd]")
 
 
 @pytest.mark.parametrize("domain", [DOMAIN, JS_DOMAIN])
@@ -89,7 +105,8 @@ def test_translations_keep_the_placeholders(domain: str) -> None:
     wrong = [
         (i, m.string)  # type: ignore[attr-defined]
         for i, m in po_messages(domain).items()
-        if sorted(PLACEHOLDER.findall(i)) != sorted(PLACEHOLDER.findall(m.string))  # type: ignore[attr-defined]
+        for form in _forms(m.string)  # type: ignore[attr-defined]
+        if sorted(PLACEHOLDER.findall(i)) != sorted(PLACEHOLDER.findall(form))
     ]
     assert wrong == []
 
