@@ -66,6 +66,8 @@ class EventCarryOver:
         self.clock = clock
         self._cameras: dict[str, _CameraEpisodes] = {}
         self._lock = threading.Lock()
+        self.carried = 0
+        """Repeats taken as the open event they continue (not recorded again)."""
 
     def new_generation(self, camera_id: str, generation: int, window_s: float) -> None:
         """A new worker runs for the camera: the open episodes of older ones become
@@ -118,6 +120,7 @@ class EventCarryOver:
             if orphan is not None:
                 episodes.remove(orphan)
                 episodes.append(_Episode(generation, event.track_id, orphan.recorded_track_id))
+                self.carried += 1
                 log.info(
                     "camera %s: %s of person %d after a worker restart continues the open "
                     "event of person %d; not recorded again",
