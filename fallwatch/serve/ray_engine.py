@@ -111,12 +111,19 @@ class RayEngine:
             raise RuntimeError("ray engine already started")
         ray = self.ray
         if not ray.is_initialized():
-            ray.init(
-                address=self.cluster.address,
-                namespace=self.cluster.namespace,
-                include_dashboard=False,
-                logging_level=logging.WARNING,
-            )
+            try:
+                ray.init(
+                    address=self.cluster.address,
+                    namespace=self.cluster.namespace,
+                    include_dashboard=False,
+                    logging_level=logging.WARNING,
+                )
+            except Exception as exc:  # Ray's own errors vary by release: one line
+                first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                raise ValueError(
+                    f"cannot join the Ray cluster at {self.cluster.address or 'RAY_ADDRESS'}: "
+                    f"{first}"
+                ) from None
             self._owns_ray = True
         self._actor_class = ray.remote(CameraActor)
         self._started = True

@@ -57,3 +57,15 @@ def test_bad_cluster_settings_name_the_field(cluster: dict[str, object], words: 
     with pytest.raises(ConfigError) as err:
         parse_server_config({"database_url": PG, "cluster": cluster}, env={})
     assert words in str(err.value)
+
+
+def test_ray_engine_without_ray_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from fallwatch.serve.engine import build_engine
+    from tests.fakes.worker import RecordingListener, healthy
+
+    monkeypatch.setitem(sys.modules, "ray", None)  # as if not installed
+    config = parse_server_config({"database_url": PG, "cluster": {"engine": "ray"}}, env={})
+    with pytest.raises(ValueError, match=r"pip install 'fallwatch\[ray\]'"):
+        build_engine(config, RecordingListener(), target=healthy)
