@@ -108,8 +108,7 @@ class FallwatchServer:
             lambda camera_id: self.cameras.config_of(camera_id),
         )
         self.router = WorkerRouter(self.hub, self.recorder, self.bus, self.counters)
-        # Local worker processes, or Ray actors over a cluster (config.cluster).
-        self.supervisor: WorkerEngine = build_engine(
+        self.supervisor: WorkerEngine = build_engine(  # local processes or Ray (cluster)
             config,
             self.router,
             target=worker_target,

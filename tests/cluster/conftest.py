@@ -58,3 +58,26 @@ def ray_cluster() -> Iterator[Any]:
             os.environ.pop("PYTHONPATH", None)
         else:
             os.environ["PYTHONPATH"] = old_path
+
+
+@pytest.fixture
+def ray_one_node() -> Iterator[Any]:
+    """A one-node Ray cluster on this machine (the engine's own life cycle, not placement)."""
+    ray = pytest.importorskip("ray", reason="Ray not installed: pip install 'fallwatch[ray]'")
+    from ray.cluster_utils import Cluster
+
+    old_path = os.environ.get("PYTHONPATH")
+    os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (str(REPO), old_path) if p)
+    cluster = Cluster(
+        initialize_head=True, head_node_args={"num_cpus": 2, "include_dashboard": False}
+    )
+    try:
+        ray.init(address=cluster.address, namespace="fallwatch-test", log_to_driver=False)
+        yield ray
+    finally:
+        ray.shutdown()
+        cluster.shutdown()
+        if old_path is None:
+            os.environ.pop("PYTHONPATH", None)
+        else:
+            os.environ["PYTHONPATH"] = old_path
