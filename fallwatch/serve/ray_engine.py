@@ -297,7 +297,12 @@ class RayEngine:
             self._report(cam, f"actor died ({type(exc).__name__}); creating a new one")
             cam.closed.wait(1.0)
             return
-        if not cam.lost:
+        if cam.token is None and isinstance(exc, ray.exceptions.GetTimeoutError):
+            # Never answered yet: still waiting for a node with room (or its resource).
+            if not cam.lost:
+                cam.lost = True
+                self._report(cam, self._waiting_message(cam.config), level=logging.WARNING)
+        elif not cam.lost:
             cam.lost = True
             cam.state = WorkerState.RESTARTING
             self._report(
@@ -307,6 +312,13 @@ class RayEngine:
                 level=logging.WARNING,
             )
         cam.closed.wait(0.5)
+
+    def _waiting_message(self, camera: CameraConfig) -> str:
+        resource = self.cluster.camera_resources.get(camera.id)
+        need = f"{self.cluster.cpus_per_camera:g} CPU" + (
+            f" and 1 {resource!r}" if resource else ""
+        )
+        return f"waiting for a Ray node with room for the camera ({need} free)"
 
     def _take(self, cam: _RayCamera, drained: Drained) -> None:
         cid = cam.config.id

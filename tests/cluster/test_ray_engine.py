@@ -75,3 +75,22 @@ def _actor_gone(ray: Any, actor: Any) -> bool:
     except ray.exceptions.RayActorError:
         return True
     return False
+
+
+def test_actor_options_spread_pin_and_share() -> None:
+    import pytest
+
+    pytest.importorskip("ray", reason="Ray not installed: pip install 'fallwatch[ray]'")
+    from fallwatch.serve.ray_engine import RayEngine
+
+    def options(camera_id: str, **cluster: Any) -> dict[str, Any]:
+        config = ClusterConfig(engine="ray", **cluster)
+        engine = RayEngine(WorkersConfig(), config, RecordingListener())
+        return engine._options(CameraConfig(id=camera_id, url="rtsp://10.0.0.5/s1"))
+
+    spread = options("hall", cpus_per_camera=0.25)
+    assert spread["scheduling_strategy"] == "SPREAD" and spread["num_cpus"] == 0.25
+    assert spread["max_restarts"] == -1, "Ray restarts a camera whose node died"
+    pinned = options("dock", camera_resources={"dock": "site-north"})
+    assert pinned["resources"] == {"site-north": 1} and "scheduling_strategy" not in pinned
+    assert "scheduling_strategy" not in options("hall", placement="pack")
