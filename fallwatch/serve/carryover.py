@@ -7,7 +7,7 @@ again, under a new track id: without care, one person on the floor becomes two e
 and two rounds of alerts. The store cannot tell: its dedupe (`find_open_event_for_track`)
 keys on the track id, which the new worker does not share.
 
-So the engine numbers each camera's worker generations and passes every event through
+So both engines (`Supervisor`, `RayEngine`) number each camera's worker generations and passes every event through
 `EventCarryOver`. An event a generation raised and did not see recovered is an *open
 episode*. When a new generation starts, the open episodes of the old one become
 *orphans*: the new generation's first fall or found-down on that camera within

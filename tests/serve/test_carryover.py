@@ -106,3 +106,27 @@ def test_stored_events_one_per_person_down_across_a_restart(tmp_path: Path) -> N
             assert len(events_repo.list_events(session)) == 2
     finally:
         server.stop()
+
+
+def test_local_supervisor_records_a_crashing_workers_repeats_once(tmp_path: Path) -> None:
+    """Worker processes that raise the same fall and crash, three generations: one event."""
+    from fallwatch.config.server import CameraConfig, WorkersConfig
+    from fallwatch.serve.supervisor import Supervisor
+    from tests.fakes import worker as worker_fakes
+    from tests.fakes.worker import RecordingListener, wait_for
+
+    listener = RecordingListener()
+    sup = Supervisor(
+        WorkersConfig(restart_backoff_max_s=0.5),
+        listener,
+        target=worker_fakes.fall_then_crash,  # type: ignore[arg-type]
+        poll_s=0.1,
+    )
+    sup.set_camera(CameraConfig(id="cam", path=tmp_path / "none.mp4"))
+    sup.start()
+    try:
+        assert wait_for(lambda: (r := sup.report("cam")) is not None and r.restarts >= 2, 30.0)
+        assert wait_for(lambda: sup.carry.carried >= 2, 10.0), listener.messages("cam")
+    finally:
+        sup.stop()
+    assert len(listener.events) == 1, "one person down, one event, however many restarts"
