@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import threading
 import time
 from dataclasses import dataclass, field
@@ -111,6 +112,10 @@ class RayEngine:
             raise RuntimeError("ray engine already started")
         ray = self.ray
         if not ray.is_initialized():
+            # ray.init makes SIGTERM a bare sys.exit; `fallwatch serve` has its own handler
+            # that stops the workers and ignores a second signal while stopping.
+            main = threading.current_thread() is threading.main_thread()
+            previous = signal.getsignal(signal.SIGTERM) if main else None
             try:
                 ray.init(
                     address=self.cluster.address,
@@ -124,6 +129,9 @@ class RayEngine:
                     f"cannot join the Ray cluster at {self.cluster.address or 'RAY_ADDRESS'}: "
                     f"{first}"
                 ) from None
+            finally:
+                if previous is not None:
+                    signal.signal(signal.SIGTERM, previous)
             self._owns_ray = True
         self._actor_class = ray.remote(CameraActor)
         self._started = True
