@@ -41,12 +41,13 @@ class ClusterConfig(Section):
         "cluster without seeing each other's cameras.",
     )
     cpus_per_camera: float = Field(
-        0.5,
+        0.25,
         gt=0,
         le=64,
         description="Ray logical CPUs each camera actor reserves; a node started with "
-        "`ray start --num-cpus N` takes at most N / cpus_per_camera cameras. About 0.1 to 0.2 "
-        "of a core is what a 5 fps MoveNet camera uses (docs/cluster.md).",
+        "`ray start --num-cpus N` takes at most N / cpus_per_camera cameras. A 5 fps MoveNet "
+        "camera uses about 0.1 of a core (docs/cluster.md); 0.25 leaves room for decoding "
+        "and busy moments.",
     )
     placement: Literal["spread", "pack"] = Field(
         "spread",
