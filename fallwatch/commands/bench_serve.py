@@ -52,10 +52,43 @@ def register(subparsers: Any) -> None:
         default=10.0,
         help="Seconds after every camera runs before measuring.",
     )
+    p.add_argument(
+        "--engine",
+        choices=("local", "ray"),
+        default="local",
+        help="local: worker processes (default). ray: camera actors on a local Ray cluster "
+        "of --nodes nodes; prints placement, per-camera fps, CPU and traffic to the head, "
+        "the head's CPU and the failover time after a node is killed (needs fallwatch[ray]).",
+    )
+    p.add_argument(
+        "--nodes",
+        type=int,
+        default=3,
+        help="Ray worker nodes started on this machine with --engine ray (default 3).",
+    )
+    p.add_argument(
+        "--database-url",
+        default=None,
+        help="With --engine ray: the server's PostgreSQL URL (default: SQLite in the head).",
+    )
     p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.engine == "ray":
+        from fallwatch.bench.cluster_bench import ClusterBenchSettings, run_cluster_bench
+
+        return run_cluster_bench(
+            ClusterBenchSettings(
+                nodes=args.nodes,
+                cameras=args.cameras,
+                video=args.video,
+                analysis_fps=args.analysis_fps,
+                seconds=args.seconds,
+                warmup_s=args.warmup_s,
+                database_url=args.database_url,
+            )
+        )
     from fallwatch.web.app import create_app
 
     settings = ServeBenchSettings(

@@ -16,6 +16,7 @@ from pydantic import ConfigDict, Field, field_validator, model_validator
 from pydantic.config import JsonDict
 
 from fallwatch.config.base import Section
+from fallwatch.config.cluster import ClusterConfig
 from fallwatch.config.detector import DetectorConfig, PoseDetectorConfig
 from fallwatch.config.fall import FallConfig
 from fallwatch.config.notify import NotifyConfig
@@ -344,6 +345,11 @@ class ServerConfig(Section):
         default_factory=NotifyConfig,
         description="Alert channels, routes and policies (see docs/notifications.md).",
     )
+    cluster: ClusterConfig = Field(
+        default_factory=ClusterConfig,
+        description="Where camera workers run: local processes (default) or actors on a "
+        "Ray cluster (see docs/cluster.md).",
+    )
 
     @field_validator("database_url")
     @classmethod
@@ -361,6 +367,16 @@ class ServerConfig(Section):
         dupes = sorted({i for i in ids if ids.count(i) > 1})
         if dupes:
             raise ValueError(f"cameras: duplicate ids {dupes}")
+        return self
+
+    @model_validator(mode="after")
+    def _cluster_database(self) -> ServerConfig:
+        if self.cluster.engine == "ray" and not (self.database_url or "").startswith("postgresql"):
+            raise ValueError(
+                "cluster.engine 'ray' needs a PostgreSQL database_url "
+                "(postgresql+psycopg://...): SQLite is a file on one machine and cannot be "
+                "shared between nodes"
+            )
         return self
 
 

@@ -27,6 +27,7 @@ from fallwatch.serve.bus import NoticeBus
 from fallwatch.serve.cameras import CameraService
 from fallwatch.serve.counters import ServerCounters
 from fallwatch.serve.credentials import CredentialBox
+from fallwatch.serve.engine import WorkerEngine, build_engine
 from fallwatch.serve.housekeeping import Housekeeper
 from fallwatch.serve.listener import WorkerRouter
 from fallwatch.serve.live import LiveHub
@@ -35,7 +36,7 @@ from fallwatch.serve.preflight import make_private_dir
 from fallwatch.serve.reads import AlertReader, DatabaseProbe, EventReader
 from fallwatch.serve.recorder import EventRecorder
 from fallwatch.serve.security import SessionSigner, load_or_create_secret_key
-from fallwatch.serve.supervisor import Supervisor, WorkerTarget
+from fallwatch.serve.supervisor import WorkerTarget
 from fallwatch.store.db import (
     make_engine,
     migrate,
@@ -107,8 +108,8 @@ class FallwatchServer:
             lambda camera_id: self.cameras.config_of(camera_id),
         )
         self.router = WorkerRouter(self.hub, self.recorder, self.bus, self.counters)
-        self.supervisor = Supervisor(
-            config.workers,
+        self.supervisor: WorkerEngine = build_engine(  # local processes or Ray (cluster)
+            config,
             self.router,
             target=worker_target,
             log_level=logging.getLogger().level or logging.INFO,

@@ -22,8 +22,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from fallwatch.config.server import CameraConfig
 from fallwatch.serve.bus import CameraNotice, NoticeBus
 from fallwatch.serve.credentials import CredentialBox, SealError
+from fallwatch.serve.engine import WorkerEngine
 from fallwatch.serve.live import LiveHub
-from fallwatch.serve.supervisor import Supervisor
 from fallwatch.sources.capture import redact_url
 from fallwatch.store import cameras as repo
 from fallwatch.store.errors import Conflict, NotFound
@@ -73,7 +73,7 @@ class CameraService:
     def __init__(
         self,
         sessions: sessionmaker[Session],
-        supervisor: Supervisor,
+        supervisor: WorkerEngine,
         hub: LiveHub,
         bus: NoticeBus,
         clock: Callable[[], datetime],

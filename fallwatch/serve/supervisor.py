@@ -38,6 +38,7 @@ from fallwatch.pipeline.packets import (
     WorkerState,
 )
 from fallwatch.pipeline.worker import WorkerSpec, run_worker
+from fallwatch.serve.carryover import RESTART_GRACE_S, EventCarryOver
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,8 @@ class _Generation:
     heartbeat: Synchronized[float]
     stop: MpEvent
     started_at: float
+    number: int = 0
+    """The camera's worker generation (`EventCarryOver`)."""
     closed: threading.Event = field(default_factory=threading.Event)
     pump: threading.Thread | None = None
 
@@ -117,6 +120,9 @@ class Supervisor:
         self.log_level = log_level
         self._ctx: SpawnContext = mp.get_context("spawn")
         self._cameras: dict[str, _Camera] = {}
+        # A restarted worker repeating an open event must not record it twice.
+        self.carry = EventCarryOver(lambda e: self.listener.on_event(e))
+        self._generations: dict[str, int] = {}
         self._lock = threading.RLock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -170,6 +176,7 @@ class Supervisor:
             cam = self._cameras.pop(camera_id, None)
         if cam is not None:
             self._stop_worker(cam, WorkerState.STOPPED, "removed")
+        self.carry.forget(camera_id)
 
     def pause(self, camera_id: str, paused: bool = True) -> None:
         """Stop (or start again) a camera's worker; KeyError for an unknown camera."""
@@ -261,7 +268,12 @@ class Supervisor:
             daemon=True,
         )
         process.start()
-        gen = _Generation(process, out, heartbeat, stop, started_at=time.monotonic())
+        number = self._generations.get(cam.config.id, 0) + 1
+        self._generations[cam.config.id] = number
+        fall = cam.config.fall
+        window_s = fall.found_down_s + fall.confirm_s + RESTART_GRACE_S
+        self.carry.new_generation(cam.config.id, number, window_s)
+        gen = _Generation(process, out, heartbeat, stop, time.monotonic(), number)
         gen.pump = threading.Thread(
             target=self._pump,
             args=(cam, gen),
@@ -368,7 +380,7 @@ class Supervisor:
             else:
                 self.listener.on_stats(msg)
         elif isinstance(msg, CameraEvent):
-            self.listener.on_event(msg)
+            self.carry.on_event(gen.number, msg)
         elif isinstance(msg, WorkerFailed):
             cam.last_message = msg.error
             cam.state = WorkerState.RESTARTING

@@ -29,6 +29,8 @@ EXTRA_MODULES = {
     "eval": ["matplotlib", "tqdm"],
     "yolo": ["onnxruntime"],
     "video": ["av"],
+    # the single-machine default never imports Ray (`cluster.engine: ray` only)
+    "ray": ["ray"],
 }
 BLOCKED = sorted(m for mods in EXTRA_MODULES.values() for m in mods)
 

@@ -23,6 +23,7 @@ from fallwatch.pipeline.packets import (
 from fallwatch.pipeline.worker import WorkerSpec
 from fallwatch.serve.supervisor import WorkerReport
 from fallwatch.sources.capture import ConnectionState
+from fallwatch.types import EventKind, FallEvent
 
 
 def stats(spec: WorkerSpec) -> CameraStats:
@@ -73,6 +74,17 @@ def die_holding_the_stop_flag(spec: WorkerSpec, out: Any, heartbeat: Any, stop: 
     time.sleep(0.3)
     with stop._cond:
         os.kill(os.getpid(), signal.SIGKILL)
+
+
+def fall_then_crash(spec: WorkerSpec, out: Any, heartbeat: Any, stop: Any) -> None:
+    """Raises a fall for its person 1 (each new worker's tracker starts at 1), then dies:
+    a worker that crashes while someone is down, again and again."""
+    heartbeat.value = time.monotonic()
+    out.put(stats(spec))
+    event = FallEvent(EventKind.FALL, spec.camera.id, 1, 5.0, 3.0, 2.5, (1.0, 2.0, 3.0, 4.0), 0.9)
+    out.put(CameraEvent(event, b"\xff\xd8", time.time()))
+    time.sleep(0.5)
+    sys.exit(3)
 
 
 def fail_to_start(spec: WorkerSpec, out: Any, heartbeat: Any, stop: Any) -> None:
