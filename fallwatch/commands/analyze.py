@@ -17,7 +17,7 @@ from fallwatch.detect.presets import DETECTOR_PRESETS, preset_detector_config
 from fallwatch.detect.registry import build_detector
 from fallwatch.pipeline.analyzer import Analyzer
 from fallwatch.pipeline.annotator import Annotator
-from fallwatch.pipeline.video_analysis import analyze_video
+from fallwatch.pipeline.video_analysis import DownEpisode, analyze_video
 from fallwatch.sources.sampling import DEFAULT_ANALYSIS_FPS
 from fallwatch.sources.video import probe_video
 from fallwatch.types import FallEvent
@@ -167,6 +167,16 @@ def run(args: argparse.Namespace) -> int:
         "processing_s": round(elapsed, 3),
         "x_realtime": round(duration_s / elapsed, 2) if elapsed > 0 else None,
         "events": [event_to_dict(e) for e in events],
+        "down_episodes": [
+            {
+                "track_id": d.track_id,
+                "start_s": round(d.start_s, 3),
+                "down_for_s": round(d.down_for_s, 3),
+                "alerted": d.alerted,
+                "ignored": d.ignored,
+            }
+            for d in outcome.down_episodes
+        ],
     }
     report_path.parent.mkdir(parents=True, exist_ok=True)
     report_path.write_text(json.dumps(report, indent=2))
@@ -176,9 +186,52 @@ def run(args: argparse.Namespace) -> int:
         f"({report['x_realtime']}x real time); {len(alerts)} alert(s); report {report_path}"
         + (f"; video {out_video}" if out_video else "")
     )
+    for line in unalerted_lines(outcome.down_episodes, fall_config):
+        print(line)
     if not alerts and outcome.max_down_for_s > 0:
         print(_too_short_hint(outcome.max_down_for_s, fall_config), file=sys.stderr)
     return 0
+
+
+MAX_EPISODE_LINES = 10
+"""A long clip's many short stays on the ground are all in the report; a screenful here."""
+
+
+def unalerted_lines(episodes: list[DownEpisode], fall: FallConfig) -> list[str]:
+    """Says why each time someone was down raised no alert: down for less than
+    `confirm_s`, inside an ignore zone, or short of the other conditions."""
+    quiet = [d for d in episodes if not d.alerted]
+    if not quiet:
+        return []
+    short = sum(d.down_for_s < fall.confirm_s for d in quiet)
+    lines = [
+        f"{len(quiet)} time(s) someone was down without an alert"
+        + (f", {short} for less than confirm_s ({fall.confirm_s:g} s)" if short else "")
+        + ":"
+    ]
+    for d in quiet[:MAX_EPISODE_LINES]:
+        lines.append(
+            f"  track {d.track_id}: down at {d.start_s:.2f} s for {d.down_for_s:.1f} s, "
+            + _why_no_alert(d, fall)
+        )
+    if len(quiet) > MAX_EPISODE_LINES:
+        lines.append(f"  and {len(quiet) - MAX_EPISODE_LINES} more (down_episodes in the report)")
+    return lines
+
+
+def _why_no_alert(episode: DownEpisode, fall: FallConfig) -> str:
+    if episode.ignored:
+        return "in an ignore zone or below the minimum size"
+    if episode.down_for_s < fall.confirm_s:
+        return f"below confirm_s {fall.confirm_s:g} s"
+    if episode.down_for_s < fall.found_down_s:
+        # Past confirm_s yet no alert: the rules saw no fall just before, or the person
+        # was not down for enough of the window.
+        return (
+            f"below found_down_s {fall.found_down_s:g} s with no fall seen, "
+            "or not down for enough of confirm_s"
+        )
+    return "not down for enough of the window"
 
 
 def _too_short_hint(max_down_for_s: float, fall: FallConfig) -> str:
