@@ -88,9 +88,6 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ValidationError as exc:
         print(f"fallwatch: invalid config: {format_validation_error(exc)}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    except (ValueError, FileNotFoundError) as exc:
-        print(f"fallwatch: error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
@@ -99,6 +96,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 141
+    except (ValueError, OSError) as exc:
+        # OSError: a path that cannot be written (a directory, no permission, a full disk).
+        print(f"fallwatch: error: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except Exception as exc:
+        # A bug of ours: one line for the user, the traceback with -v for the report.
+        if args.verbose:
+            raise
+        print(
+            f"fallwatch {args.command}: unexpected error: {type(exc).__name__}: "
+            f"{_one_line(exc)} (run with -v for the traceback)",
+            file=sys.stderr,
+        )
+        return 1
+
+
+def _one_line(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror and exc.filename:
+        return f"{exc.filename}: {exc.strerror}"
+    return " ".join(str(exc).split())
 
 
 if __name__ == "__main__":

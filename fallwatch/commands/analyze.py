@@ -12,6 +12,7 @@ import yaml
 from pydantic import TypeAdapter, ValidationError
 
 from fallwatch import __version__
+from fallwatch.commands import UsageError, check_output_file
 from fallwatch.config.fall import FallConfig, ZoneConfig
 from fallwatch.detect.presets import DETECTOR_PRESETS, preset_detector_config
 from fallwatch.detect.registry import build_detector
@@ -110,8 +111,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.analysis_fps < 0:
-        raise ValueError(f"--analysis-fps must be >= 0, got {args.analysis_fps}")
+    if not args.analysis_fps >= 0:  # NaN too
+        raise UsageError(f"--analysis-fps must be >= 0, got {args.analysis_fps}")
     info = probe_video(args.video)
     fall_kwargs: dict[str, Any] = {}
     if args.confirm_s is not None:
@@ -121,16 +122,18 @@ def run(args: argparse.Namespace) -> int:
     if args.zones is not None:
         fall_kwargs["zones"] = load_zones(args.zones)
     fall_config = FallConfig(**fall_kwargs)
-    detector = build_detector(preset_detector_config(args.detector))
-    analyzer = Analyzer(detector, fall_config, camera_id=args.video.stem)
-    annotator = Annotator(fall_config.zones, fall_config.min_keypoint_score, privacy=args.privacy)
-
     out_video = None if args.no_video else (args.output or args.video.with_suffix(".annotated.mp4"))
     # Next to what was asked for: a clip in a read-only or shared data folder must not
     # get files written beside it when the output goes elsewhere.
     report_path = args.report or (args.output or args.video).with_suffix(".events.json")
+    check_output_file(out_video, "--output")
+    check_output_file(report_path, "--report")
+    detector = build_detector(preset_detector_config(args.detector))
+    analyzer = Analyzer(detector, fall_config, camera_id=args.video.stem)
+    annotator = Annotator(fall_config.zones, fall_config.min_keypoint_score, privacy=args.privacy)
 
-    bar = _progress(info.frame_count or None, disabled=args.no_progress)
+    # A bar redrawn into a log file or pipe is hundreds of lines: event lines only there.
+    bar = _progress(info.frame_count or None, disabled=args.no_progress or not sys.stderr.isatty())
 
     def on_event(e: FallEvent) -> None:
         bar.write(
