@@ -60,8 +60,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+    except KeyboardInterrupt:
+        # Ctrl-C while the commands' libraries load (seconds on a busy machine).
+        return 130
     if not args.verbose:
         # Alembic says "Context impl SQLiteImpl" on every command that opens the database.
         logging.getLogger("alembic").setLevel(logging.WARNING)
