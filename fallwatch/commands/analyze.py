@@ -65,6 +65,16 @@ def event_to_dict(event: FallEvent) -> dict[str, Any]:
     }
 
 
+def episode_to_dict(episode: DownEpisode) -> dict[str, Any]:
+    return {
+        "track_id": episode.track_id,
+        "start_s": round(episode.start_s, 3),
+        "down_for_s": round(episode.down_for_s, 3),
+        "alerted": episode.alerted,
+        "ignored": episode.ignored,
+    }
+
+
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "analyze", help="Analyze a video file: annotated video and JSON event report."
@@ -114,14 +124,7 @@ def run(args: argparse.Namespace) -> int:
     if not args.analysis_fps >= 0:  # NaN too
         raise UsageError(f"--analysis-fps must be >= 0, got {args.analysis_fps}")
     info = probe_video(args.video)
-    fall_kwargs: dict[str, Any] = {}
-    if args.confirm_s is not None:
-        fall_kwargs["confirm_s"] = args.confirm_s
-    if args.found_down_s is not None:
-        fall_kwargs["found_down_s"] = args.found_down_s
-    if args.zones is not None:
-        fall_kwargs["zones"] = load_zones(args.zones)
-    fall_config = FallConfig(**fall_kwargs)
+    fall_config = _fall_config(args)
     out_video = None if args.no_video else (args.output or args.video.with_suffix(".annotated.mp4"))
     # Next to what was asked for: a clip in a read-only or shared data folder must not
     # get files written beside it when the output goes elsewhere.
@@ -170,16 +173,7 @@ def run(args: argparse.Namespace) -> int:
         "processing_s": round(elapsed, 3),
         "x_realtime": round(duration_s / elapsed, 2) if elapsed > 0 else None,
         "events": [event_to_dict(e) for e in events],
-        "down_episodes": [
-            {
-                "track_id": d.track_id,
-                "start_s": round(d.start_s, 3),
-                "down_for_s": round(d.down_for_s, 3),
-                "alerted": d.alerted,
-                "ignored": d.ignored,
-            }
-            for d in outcome.down_episodes
-        ],
+        "down_episodes": [episode_to_dict(d) for d in outcome.down_episodes],
     }
     report_path.parent.mkdir(parents=True, exist_ok=True)
     report_path.write_text(json.dumps(report, indent=2))
@@ -194,6 +188,17 @@ def run(args: argparse.Namespace) -> int:
     if not alerts and outcome.max_down_for_s > 0:
         print(_too_short_hint(outcome.max_down_for_s, fall_config), file=sys.stderr)
     return 0
+
+
+def _fall_config(args: argparse.Namespace) -> FallConfig:
+    fall_kwargs: dict[str, Any] = {}
+    if args.confirm_s is not None:
+        fall_kwargs["confirm_s"] = args.confirm_s
+    if args.found_down_s is not None:
+        fall_kwargs["found_down_s"] = args.found_down_s
+    if args.zones is not None:
+        fall_kwargs["zones"] = load_zones(args.zones)
+    return FallConfig(**fall_kwargs)
 
 
 MAX_EPISODE_LINES = 10

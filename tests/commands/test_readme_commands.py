@@ -175,46 +175,22 @@ def assert_output_or_quiet_end(r: Ran) -> None:
 
 
 # ------------------------------------------------------------------ inputs
-@dataclass
 class Inputs:
     """Bad (and a few good) inputs, made once in a temporary folder."""
 
-    root: Path
-    clips: Path | None
-    """`<data>/falls` when the shared clips are here, else None."""
-    busy_port: int
-
-    @property
-    def missing(self) -> Path:
-        return self.root / "no-such-file"
-
-    @property
-    def corrupt_video(self) -> Path:
-        return self.root / "corrupt.mp4"
-
-    @property
-    def corrupt_json(self) -> Path:
-        return self.root / "corrupt.json"
-
-    @property
-    def broken_yaml(self) -> Path:
-        return self.root / "broken.yaml"
-
-    @property
-    def unknown_field(self) -> Path:
-        return self.root / "unknown-field.yaml"
-
-    @property
-    def good_config(self) -> Path:
-        return self.root / "fallwatch.yaml"
-
-    @property
-    def port_in_use(self) -> Path:
-        return self.root / "port-in-use.yaml"
-
-    @property
-    def short_password(self) -> Path:
-        return self.root / "short-password.txt"
+    def __init__(self, root: Path, clips: Path | None, busy_port: int) -> None:
+        self.root = root
+        self.clips = clips
+        """`<data>/falls` when the shared clips are here, else None."""
+        self.busy_port = busy_port
+        self.missing = root / "no-such-file"
+        self.corrupt_video = root / "corrupt.mp4"
+        self.corrupt_json = root / "corrupt.json"
+        self.broken_yaml = root / "broken.yaml"
+        self.unknown_field = root / "unknown-field.yaml"
+        self.good_config = root / "fallwatch.yaml"
+        self.port_in_use = root / "port-in-use.yaml"
+        self.short_password = root / "short-password.txt"
 
 
 @pytest.fixture(scope="module")
