@@ -32,6 +32,10 @@ COMMAND_MODULES = (
     "fallwatch.commands.train",
 )
 
+QUIET_LIBRARIES = ("alembic", "httpx", "httpcore", "apprise", "matplotlib", "PIL", "urllib3")
+"""Libraries whose INFO lines would sit beside ours on every run (alembic's "Context impl
+SQLiteImpl" on every command that opens the database, httpx's "HTTP Request: POST" for
+every alert sent): warnings only, unless -v."""
 
 # FFmpeg's own log lines ("moov atom not found") would duplicate our one-line errors.
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
@@ -67,8 +71,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         # Ctrl-C while the commands' libraries load (seconds on a busy machine).
         return 130
     if not args.verbose:
-        # Alembic says "Context impl SQLiteImpl" on every command that opens the database.
-        logging.getLogger("alembic").setLevel(logging.WARNING)
+        for name in QUIET_LIBRARIES:
+            logging.getLogger(name).setLevel(logging.WARNING)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
