@@ -61,6 +61,8 @@ def command_key(words: list[str]) -> list[str]:
     """The commands a README line names, as `serve`, `user add` or `--version`: every
     action of a command with actions when the line names none (`fallwatch token`), each
     of `a|b` alternatives."""
+    while words and words[0] in ("-v", "--verbose"):  # an option of every command
+        words = words[1:]
     if not words or words[0].startswith("-"):
         return words[:1]
     top = subcommands(build_parser())
