@@ -33,6 +33,10 @@ COMMAND_MODULES = (
     "fallwatch.commands.train",
 )
 
+QUIET_LIBRARIES = ("alembic", "httpx", "httpcore", "apprise", "matplotlib", "PIL", "urllib3")
+"""Libraries whose INFO lines would sit beside ours on every run (alembic's "Context impl
+SQLiteImpl" on every command that opens the database, httpx's "HTTP Request: POST" for
+every alert sent): warnings only, unless -v."""
 
 # FFmpeg's own log lines ("moov atom not found") would duplicate our one-line errors.
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
@@ -66,11 +70,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+    except KeyboardInterrupt:
+        # Ctrl-C while the commands' libraries load (seconds on a busy machine).
+        return 130
     if not args.verbose:
-        # Alembic says "Context impl SQLiteImpl" on every command that opens the database.
-        logging.getLogger("alembic").setLevel(logging.WARNING)
+        for name in QUIET_LIBRARIES:
+            logging.getLogger(name).setLevel(logging.WARNING)
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -99,9 +107,6 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_BAD_INPUT
-    except (ValueError, FileNotFoundError) as exc:
-        print(_("fallwatch: error: {problem}").format(problem=exc), file=sys.stderr)
-        return EXIT_BAD_INPUT
     except KeyboardInterrupt:
         return 130
     except BrokenPipeError:
@@ -110,6 +115,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 141
+    except (ValueError, OSError) as exc:
+        # OSError: a path that cannot be written (a directory, no permission, a full disk).
+        print(_("fallwatch: error: {problem}").format(problem=_one_line(exc)), file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except Exception as exc:
+        # A bug of ours: one line for the user, the traceback with -v for the report.
+        if args.verbose:
+            raise
+        print(
+            _(
+                "fallwatch {command}: unexpected error: {kind}: {problem} "
+                "(run with -v for the traceback)"
+            ).format(command=args.command, kind=type(exc).__name__, problem=_one_line(exc)),
+            file=sys.stderr,
+        )
+        return 1
+
+
+def _one_line(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror and exc.filename:
+        return f"{exc.filename}: {exc.strerror}"
+    return " ".join(str(exc).split())
 
 
 if __name__ == "__main__":

@@ -12,12 +12,13 @@ import yaml
 from pydantic import TypeAdapter, ValidationError
 
 from fallwatch import __version__
+from fallwatch.commands import UsageError, check_output_file
 from fallwatch.config.fall import FallConfig, ZoneConfig
 from fallwatch.detect.presets import DETECTOR_PRESETS, preset_detector_config
 from fallwatch.detect.registry import build_detector
 from fallwatch.pipeline.analyzer import Analyzer
 from fallwatch.pipeline.annotator import Annotator
-from fallwatch.pipeline.video_analysis import analyze_video
+from fallwatch.pipeline.video_analysis import DownEpisode, analyze_video
 from fallwatch.sources.sampling import DEFAULT_ANALYSIS_FPS
 from fallwatch.sources.video import probe_video
 from fallwatch.types import FallEvent
@@ -61,6 +62,16 @@ def event_to_dict(event: FallEvent) -> dict[str, Any]:
         "down_for_s": round(event.down_for_s, 3),
         "xyxy": [round(v, 1) for v in event.xyxy],
         "down_score": round(event.down_score, 3),
+    }
+
+
+def episode_to_dict(episode: DownEpisode) -> dict[str, Any]:
+    return {
+        "track_id": episode.track_id,
+        "start_s": round(episode.start_s, 3),
+        "down_for_s": round(episode.down_for_s, 3),
+        "alerted": episode.alerted,
+        "ignored": episode.ignored,
     }
 
 
@@ -110,27 +121,22 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    if args.analysis_fps < 0:
-        raise ValueError(f"--analysis-fps must be >= 0, got {args.analysis_fps}")
+    if not args.analysis_fps >= 0:  # NaN too
+        raise UsageError(f"--analysis-fps must be >= 0, got {args.analysis_fps}")
     info = probe_video(args.video)
-    fall_kwargs: dict[str, Any] = {}
-    if args.confirm_s is not None:
-        fall_kwargs["confirm_s"] = args.confirm_s
-    if args.found_down_s is not None:
-        fall_kwargs["found_down_s"] = args.found_down_s
-    if args.zones is not None:
-        fall_kwargs["zones"] = load_zones(args.zones)
-    fall_config = FallConfig(**fall_kwargs)
-    detector = build_detector(preset_detector_config(args.detector))
-    analyzer = Analyzer(detector, fall_config, camera_id=args.video.stem)
-    annotator = Annotator(fall_config.zones, fall_config.min_keypoint_score, privacy=args.privacy)
-
+    fall_config = _fall_config(args)
     out_video = None if args.no_video else (args.output or args.video.with_suffix(".annotated.mp4"))
     # Next to what was asked for: a clip in a read-only or shared data folder must not
     # get files written beside it when the output goes elsewhere.
     report_path = args.report or (args.output or args.video).with_suffix(".events.json")
+    check_output_file(out_video, "--output")
+    check_output_file(report_path, "--report")
+    detector = build_detector(preset_detector_config(args.detector))
+    analyzer = Analyzer(detector, fall_config, camera_id=args.video.stem)
+    annotator = Annotator(fall_config.zones, fall_config.min_keypoint_score, privacy=args.privacy)
 
-    bar = _progress(info.frame_count or None, disabled=args.no_progress)
+    # A bar redrawn into a log file or pipe is hundreds of lines: event lines only there.
+    bar = _progress(info.frame_count or None, disabled=args.no_progress or not sys.stderr.isatty())
 
     def on_event(e: FallEvent) -> None:
         bar.write(
@@ -167,6 +173,7 @@ def run(args: argparse.Namespace) -> int:
         "processing_s": round(elapsed, 3),
         "x_realtime": round(duration_s / elapsed, 2) if elapsed > 0 else None,
         "events": [event_to_dict(e) for e in events],
+        "down_episodes": [episode_to_dict(d) for d in outcome.down_episodes],
     }
     report_path.parent.mkdir(parents=True, exist_ok=True)
     report_path.write_text(json.dumps(report, indent=2))
@@ -176,9 +183,63 @@ def run(args: argparse.Namespace) -> int:
         f"({report['x_realtime']}x real time); {len(alerts)} alert(s); report {report_path}"
         + (f"; video {out_video}" if out_video else "")
     )
+    for line in unalerted_lines(outcome.down_episodes, fall_config):
+        print(line)
     if not alerts and outcome.max_down_for_s > 0:
         print(_too_short_hint(outcome.max_down_for_s, fall_config), file=sys.stderr)
     return 0
+
+
+def _fall_config(args: argparse.Namespace) -> FallConfig:
+    fall_kwargs: dict[str, Any] = {}
+    if args.confirm_s is not None:
+        fall_kwargs["confirm_s"] = args.confirm_s
+    if args.found_down_s is not None:
+        fall_kwargs["found_down_s"] = args.found_down_s
+    if args.zones is not None:
+        fall_kwargs["zones"] = load_zones(args.zones)
+    return FallConfig(**fall_kwargs)
+
+
+MAX_EPISODE_LINES = 10
+"""A long clip's many short stays on the ground are all in the report; a screenful here."""
+
+
+def unalerted_lines(episodes: list[DownEpisode], fall: FallConfig) -> list[str]:
+    """Says why each time someone was down raised no alert: down for less than
+    `confirm_s`, inside an ignore zone, or short of the other conditions."""
+    quiet = [d for d in episodes if not d.alerted]
+    if not quiet:
+        return []
+    short = sum(d.down_for_s < fall.confirm_s for d in quiet)
+    lines = [
+        f"{len(quiet)} time(s) someone was down without an alert"
+        + (f", {short} for less than confirm_s ({fall.confirm_s:g} s)" if short else "")
+        + ":"
+    ]
+    for d in quiet[:MAX_EPISODE_LINES]:
+        lines.append(
+            f"  track {d.track_id}: down at {d.start_s:.2f} s for {d.down_for_s:.1f} s, "
+            + _why_no_alert(d, fall)
+        )
+    if len(quiet) > MAX_EPISODE_LINES:
+        lines.append(f"  and {len(quiet) - MAX_EPISODE_LINES} more (down_episodes in the report)")
+    return lines
+
+
+def _why_no_alert(episode: DownEpisode, fall: FallConfig) -> str:
+    if episode.ignored:
+        return "in an ignore zone or below the minimum size"
+    if episode.down_for_s < fall.confirm_s:
+        return f"below confirm_s {fall.confirm_s:g} s"
+    if episode.down_for_s < fall.found_down_s:
+        # Past confirm_s yet no alert: the rules saw no fall just before, or the person
+        # was not down for enough of the window.
+        return (
+            f"below found_down_s {fall.found_down_s:g} s with no fall seen, "
+            "or not down for enough of confirm_s"
+        )
+    return "not down for enough of the window"
 
 
 def _too_short_hint(max_down_for_s: float, fall: FallConfig) -> str:

@@ -47,6 +47,7 @@ from fallwatch.bench.zoom_compare import (
     zoom_effect,
     zoom_run_rows,
 )
+from fallwatch.commands import check_output_file
 from fallwatch.config import detector as det
 from fallwatch.config.fall import FallConfig
 from fallwatch.detect.base import Detector
@@ -165,6 +166,9 @@ def _load_detector(args: argparse.Namespace) -> tuple[Detector, Any, float]:
 
 
 def run(args: argparse.Namespace) -> int:
+    check_output_file(args.json, "--json")
+    if args.analysis_fps is not None and not args.analysis_fps >= 0:  # NaN too
+        raise ValueError(f"--analysis-fps must be >= 0, got {args.analysis_fps}")
     if args.analyze_manifest is not None:
         if args.video is not None:
             raise ValueError("give either VIDEO or --analyze-manifest, not both")

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import fallwatch
-from fallwatch.commands import UsageError
+from fallwatch.commands import UsageError, check_output_dir, check_output_file
 from fallwatch.config.fall import FallConfig
 from fallwatch.detect.base import Detector
 from fallwatch.detect.registry import build_detector
@@ -330,6 +330,11 @@ def _check_selection(
     why = plots_unavailable() if args.plots else None
     if why is not None:
         raise UsageError(f"--plots: {why}")
+    # Outputs are written after minutes of work: refuse one that cannot be written now.
+    check_output_file(args.report, "--report")
+    check_output_file(args.markdown, "--markdown")
+    check_output_dir(args.plots, "--plots")
+    check_output_dir(args.cache_dir, "--cache-dir")
 
 
 def _settings(
@@ -403,7 +408,7 @@ def handle(args: argparse.Namespace) -> int:
     _check_selection(args, manifest_names, clips, len(stills))
     det_config = detector_config(args.detector, args.zoom)
     detector = _build_detector(args.detector, det_config)
-    if args.analysis_fps < 0:
+    if not args.analysis_fps >= 0:  # NaN too
         raise UsageError(f"--analysis-fps must be >= 0, got {args.analysis_fps}")
     cache = PosesCache(args.cache_dir, det_config, args.analysis_fps) if args.cache_dir else None
     settings = _settings(args, manifests, fall_config, det_config)

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from fallwatch.commands import UsageError
+from fallwatch.commands import UsageError, check_output_file
 from fallwatch.config.detector import PoseDetectorConfig
 from fallwatch.evaluation.runner import PosesCache
 from fallwatch.fall.sequence import DEFAULT_WINDOW_S, Combine, SequenceModel
@@ -147,6 +147,7 @@ def _command_line(args: argparse.Namespace, confirm: list[float]) -> str:
 
 
 def handle(args: argparse.Namespace) -> int:
+    check_output_file(args.out, "--out")
     confirm = _confirm_times(args)
     clips, missing = _load(args, confirm)
     n_win = sum(int((c.y >= 0).sum()) for c in clips)

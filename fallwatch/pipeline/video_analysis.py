@@ -13,7 +13,51 @@ from fallwatch.sources.prefetch import BackgroundWriter, prefetch
 from fallwatch.sources.sampling import FrameSampler
 from fallwatch.sources.video import iter_video, probe_video
 from fallwatch.sources.writer import VideoFileWriter, open_video_writer
-from fallwatch.types import FallEvent, Frame
+from fallwatch.types import EventKind, FallEvent, FallState, FallUpdate, Frame
+
+
+@dataclass
+class DownEpisode:
+    """One person's stay on the ground: from when they went down to the last frame they
+    were still down (they got up, were lost, or the video ended)."""
+
+    track_id: int
+    start_s: float
+    """Video time when the person went down."""
+    down_for_s: float = 0.0
+    """How long they were seen down."""
+    alerted: bool = False
+    """A fall or found-down alert was raised for it."""
+    ignored: bool = False
+    """In an ignore zone or below the minimum size at some point: never alerted."""
+
+
+class DownEpisodes:
+    """Follows each track's down episodes through the classifier's updates."""
+
+    def __init__(self) -> None:
+        self.episodes: list[DownEpisode] = []
+        self._open: dict[tuple[int, float], DownEpisode] = {}
+
+    def update(self, t_s: float, update: FallUpdate) -> None:
+        for status in update.tracks:
+            if status.down_for_s <= 0:
+                continue
+            episode = self._episode(status.track_id, t_s - status.down_for_s)
+            episode.down_for_s = max(episode.down_for_s, status.down_for_s)
+            episode.alerted |= status.state == FallState.ALERTED
+            episode.ignored |= status.ignored
+        for event in update.events:
+            if event.kind != EventKind.RECOVERED:
+                self._episode(event.track_id, event.down_from_s).alerted = True
+
+    def _episode(self, track_id: int, start_s: float) -> DownEpisode:
+        # Rounded: `t - (t - down_from)` is `down_from` only to within float error.
+        key = (track_id, round(start_s, 3))
+        if key not in self._open:
+            self._open[key] = DownEpisode(track_id, start_s)
+            self.episodes.append(self._open[key])
+        return self._open[key]
 
 
 @dataclass
@@ -33,6 +77,8 @@ class VideoAnalysis:
     max_down_for_s: float = 0.0
     """The longest anyone was seen down: with no alert, says whether the clip was too
     short for the confirm time rather than no one falling."""
+    down_episodes: list[DownEpisode] = field(default_factory=list)
+    """Every time someone was down, alerted or not, in the order they went down."""
 
     @property
     def duration_s(self) -> float:
@@ -83,6 +129,8 @@ def analyze_video(
         sink = BackgroundWriter(draw_and_write)
     sampler = FrameSampler(analysis_fps)
     last: FrameResult | None = None
+    episodes = DownEpisodes()
+    result.down_episodes = episodes.episodes
     started = time.perf_counter()
     try:
         for frame in prefetch(iter_video(path, camera_id=analyzer.classifier.camera_id)):
@@ -94,6 +142,7 @@ def analyze_video(
                     stage_ms[stage] = stage_ms.get(stage, 0.0) + ms
                 for status in last.update.tracks:
                     result.max_down_for_s = max(result.max_down_for_s, status.down_for_s)
+                episodes.update(frame.t_s, last.update)
                 for event in last.update.events:
                     result.events.append(event)
                     if on_event is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 
@@ -146,3 +147,38 @@ def test_analyze_report_goes_next_to_the_output_not_into_the_data_folder(falls_d
     assert r.returncode == 0, r.stderr
     assert sorted(p.name for p in data.iterdir()) == ["clip.mp4"]
     assert json.loads((out.parent / "a.events.json").read_text())["frames"] == 142
+
+
+def test_a_fall_shorter_than_confirm_s_is_listed_with_why_it_raised_no_alert(falls_dir, tmp_path):
+    """The clip ends 4.4 s after the person lands: under the default 10 s confirm time no
+    alert, and the command says who was down, when, for how long and why."""
+    report = tmp_path / "ev.json"
+    r = fallwatch("analyze", falls_dir / CLIP, "--no-video", "--no-progress", "--report", report)
+    assert r.returncode == 0, r.stderr
+    assert "0 alert(s)" in r.stdout
+    assert "for less than confirm_s (10 s)" in r.stdout, r.stdout
+    listed = re.findall(
+        r"track (\d+): down at ([\d.]+) s for ([\d.]+) s, below confirm_s 10 s", r.stdout
+    )
+    assert len(listed) == 1, r.stdout
+    track, start_s, down_for_s = int(listed[0][0]), float(listed[0][1]), float(listed[0][2])
+    # Ground truth: on the floor from about 3.5 s to the end of the 7.9 s clip.
+    assert 2.5 <= start_s <= 4.5 and 3.0 <= down_for_s <= 5.4
+    episodes = json.loads(report.read_text())["down_episodes"]
+    assert [(e["track_id"], e["alerted"]) for e in episodes] == [(track, False)]
+    assert abs(episodes[0]["start_s"] - start_s) < 0.01
+
+    # With a confirm time the clip can hold, the same episode alerts and nothing is listed.
+    r = fallwatch(
+        "analyze",
+        falls_dir / CLIP,
+        "--no-video",
+        "--no-progress",
+        "--report",
+        report,
+        "--confirm-s",
+        "2",
+    )
+    assert r.returncode == 0, r.stderr
+    assert "1 alert(s)" in r.stdout and "without an alert" not in r.stdout, r.stdout
+    assert [e["alerted"] for e in json.loads(report.read_text())["down_episodes"]] == [True]

@@ -139,3 +139,21 @@ def test_bad_config_exits_2_naming_the_field(
         == 2
     )
     assert "none.yaml" in capsys.readouterr().err
+
+
+def test_the_http_client_s_request_log_is_quiet_unless_verbose(
+    tmp_path: Path, webhook_server: WebhookServer
+) -> None:
+    """httpx logs every request at INFO ("HTTP Request: POST ..."): a library's line
+    beside the command's own answer, shown only with -v."""
+    import subprocess
+    import sys
+
+    path = write_config(tmp_path, webhook_server.url)
+    args = ["notify", "test", "--channel", "hook", "--config", str(path)]
+    cli = [sys.executable, "-m", "fallwatch.cli"]
+    quiet = subprocess.run([*cli, *args], capture_output=True, text=True, timeout=120)
+    assert quiet.returncode == 0, quiet.stderr
+    assert "HTTP Request" not in quiet.stderr, quiet.stderr
+    loud = subprocess.run([*cli, "-v", *args], capture_output=True, text=True, timeout=120)
+    assert loud.returncode == 0 and "HTTP Request" in loud.stderr, loud.stderr
