@@ -123,10 +123,10 @@ class MotionGate:
             self._background = grey
             self._last_t_s = t_s
             return 1.0
-        changed = (cv2.absdiff(grey, bg) > self.config.pixel_delta).astype(np.uint8)
+        mask = (cv2.absdiff(grey, bg) > self.config.pixel_delta).astype(np.uint8)
         # Thin lines of change are noise, not people: edges flickering under compression,
         # a shaking frame border. One erosion removes them and keeps any body-sized blob.
-        changed = cv2.erode(changed, _KERNEL)
+        changed = cv2.erode(mask, _KERNEL)
         share = float(np.count_nonzero(changed)) / changed.size
         alpha = 1.0 - math.exp(-(t_s - self._last_t_s) / BACKGROUND_S)
         cv2.accumulateWeighted(grey, bg, alpha)
@@ -142,4 +142,4 @@ def _small_grey(image: npt.NDArray[np.uint8]) -> npt.NDArray[np.float32]:
     if small.ndim == 3:
         small = cv2.cvtColor(small, cv2.COLOR_BGR2GRAY)
     blurred = cv2.GaussianBlur(small, (5, 5), 0)
-    return blurred.astype(np.float32)  # type: ignore[no-any-return]
+    return blurred.astype(np.float32)
