@@ -8,8 +8,9 @@ cameras where something happens. The mix:
   comes in, played back and forth) or a still room picture with sensor noise added to
   each frame, both encoded as a camera would send them;
 - walking: UP-Fall clips of a person walking about (real, 45 s);
-- fall: a shared clip in which a person falls and stays down for longer than
-  `confirm_s`, looped, so it raises a fall on every pass.
+- fall: a shared clip in which a person falls and stays down to its end, followed by its
+  last frame (the person lying still, with sensor noise) until the person has been down
+  for longer than `confirm_s`; looped, so it raises a fall on every pass.
 
 Per camera it prints the share of time at full rate, the analysed fps while at full rate
 (target: 95 % of analysis_fps) and while idle, the frames read per second against the
@@ -22,22 +23,24 @@ within confirm_s + 1 s). The machine's load average comes with every table.
 from __future__ import annotations
 
 import itertools
-import json
 import math
 import os
 import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import cv2
-import numpy as np
-
 from fallwatch.bench.data import DataNotFoundError, data_dir
 from fallwatch.bench.machine import cpu_model, load_average_1min
+from fallwatch.bench.mix_clips import (
+    CameraKind,
+    MixClip,
+    empty_clips,
+    fall_clips,
+    walking_clips,
+)
 from fallwatch.bench.serve_bench import (
     AppFactory,
     _CameraFigures,
@@ -56,21 +59,7 @@ if TYPE_CHECKING:
     from fallwatch.pipeline.packets import CameraEvent, CameraStats
     from fallwatch.serve.app import FallwatchServer
 
-EMPTY_STRETCH = ("falls2", "videos/ku_fall_detection/cam2.mp4", 0.4)
-"""(set, clip, seconds): the room is empty for the clip's first 0.4 s."""
-EMPTY_STILL = ("falls2", "videos/yolopost/fall7-prefall.mp4", 0.0)
-"""(set, clip, time): an empty living room, the picture the noise is added to."""
-EMPTY_LOOP_S = 10.0
-SENSOR_NOISE_SIGMA = 4.0
-"""Grey levels of Gaussian noise added per frame to the still room (a typical sensor in
-indoor light)."""
 SAMPLE_EVERY_S = 0.5
-
-
-class CameraKind(StrEnum):
-    EMPTY = "empty"
-    WALKING = "walking"
-    FALL = "fall"
 
 
 @dataclass(frozen=True)
@@ -88,18 +77,6 @@ class MixSettings:
     """MJPEG viewers, each watching every camera."""
 
 
-@dataclass(frozen=True)
-class MixClip:
-    kind: CameraKind
-    path: Path
-    loop_s: float
-    """Length of one pass of the looped file, seconds (frames / fps)."""
-    fps: float
-    """The file's frame rate: the rate a camera playing it must read at."""
-    down_from_s: float | None = None
-    """Fall clips: when the person is down in each pass (manifest label)."""
-
-
 @dataclass
 class _Alert:
     t_s: float
@@ -112,6 +89,8 @@ class _Track:
 
     samples: list[CameraStats] = field(default_factory=list)
     alerts: list[_Alert] = field(default_factory=list)
+    events: list[str] = field(default_factory=list)
+    """Every event's kind, measured or not (a fall camera should raise falls only)."""
 
 
 class _MixRecorder(_Recorder):
@@ -127,6 +106,11 @@ class _MixRecorder(_Recorder):
 
     def on_event(self, event: CameraEvent) -> None:
         clip = self.clips.get(event.event.camera_id)
+        if clip is not None:
+            with self.lock:
+                self.tracks[event.event.camera_id].events.append(
+                    f"{event.event.kind.value}@{event.event.t_s:.1f}"
+                )
         if self.measuring and clip is not None and clip.down_from_s is not None:
             ev = event.event
             if ev.kind is EventKind.FALL:
@@ -137,99 +121,6 @@ class _MixRecorder(_Recorder):
                         _Alert(ev.t_s, ev.t_s - down_s + pipeline_s)
                     )
         self.router.on_event(event)
-
-
-def _manifest(base: Path, name: str) -> list[dict[str, Any]]:
-    path = base / name / "manifest.json"
-    if not path.is_file():
-        raise DataNotFoundError(f"{path} is missing: --mix needs the shared falls and falls2 clips")
-    videos: list[dict[str, Any]] = json.loads(path.read_text())["videos"]
-    return videos
-
-
-def _frames_and_fps(path: Path) -> tuple[int, float]:
-    cap = cv2.VideoCapture(str(path))
-    try:
-        return int(cap.get(cv2.CAP_PROP_FRAME_COUNT)), float(cap.get(cv2.CAP_PROP_FPS)) or 25.0
-    finally:
-        cap.release()
-
-
-def _read(path: Path, until_s: float | None = None) -> tuple[list[np.ndarray], float]:
-    cap = cv2.VideoCapture(str(path))
-    fps = float(cap.get(cv2.CAP_PROP_FPS)) or 25.0
-    frames: list[np.ndarray] = []
-    while until_s is None or len(frames) <= until_s * fps:
-        ok, frame = cap.read()
-        if not ok:
-            break
-        frames.append(frame)
-    cap.release()
-    if not frames:
-        raise DataNotFoundError(f"cannot read {path}")
-    return frames, fps
-
-
-def _write(path: Path, frames: list[np.ndarray], fps: float) -> MixClip:
-    h, w = frames[0].shape[:2]
-    writer = cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), fps, (w, h))
-    for f in frames:
-        writer.write(f)
-    writer.release()
-    return MixClip(CameraKind.EMPTY, path, len(frames) / fps, fps)
-
-
-def empty_clips(base: Path, out_dir: Path) -> list[MixClip]:
-    """The two empty rooms, written to `out_dir` (a real stretch, a noisy still)."""
-    group, clip, empty_s = EMPTY_STRETCH
-    frames, fps = _read(base / group / clip, until_s=empty_s)
-    back_and_forth = frames + frames[-2:0:-1]
-    stretch = back_and_forth * max(1, round(EMPTY_LOOP_S * fps / len(back_and_forth)))
-    group, clip, at_s = EMPTY_STILL
-    still = _read(base / group / clip, until_s=at_s)[0][-1].astype(np.float32)
-    rng = np.random.default_rng(0)
-    still_fps = 15.0
-    noisy = [
-        np.clip(still + rng.normal(0, SENSOR_NOISE_SIGMA, still.shape), 0, 255).astype(np.uint8)
-        for _ in range(round(EMPTY_LOOP_S * still_fps))
-    ]
-    return [
-        _write(out_dir / "empty-stretch.mp4", stretch, fps),
-        _write(out_dir / "empty-still-noise.mp4", noisy, still_fps),
-    ]
-
-
-def walking_clips(base: Path) -> list[MixClip]:
-    """UP-Fall's walking clips (activity 6)."""
-    clips = []
-    for v in _manifest(base, "falls"):
-        if v.get("label", {}).get("activity") == "Walking":
-            path = base / "falls" / v["file"]
-            frames, fps = _frames_and_fps(path)
-            clips.append(MixClip(CameraKind.WALKING, path, frames / fps, fps))
-    if not clips:
-        raise DataNotFoundError("no walking clip in falls/manifest.json")
-    return clips
-
-
-def fall_clips(base: Path, confirm_s: float) -> list[MixClip]:
-    """Clips where the person stays down to the end for confirm_s + 1.5 s or more: looped,
-    each pass can raise one fall."""
-    clips = []
-    for v in _manifest(base, "falls") + _manifest(base, "falls2"):
-        label = v.get("label", {})
-        down = label.get("down_from_s")
-        if not label.get("fall") or label.get("down_until_s") != "end" or down is None:
-            continue
-        if label.get("uncertain") or v.get("duration_s", 0) - down < confirm_s + 1.5:
-            continue
-        group = "falls" if (base / "falls" / v["file"]).is_file() else "falls2"
-        path = base / group / v["file"]
-        frames, fps = _frames_and_fps(path)
-        clips.append(MixClip(CameraKind.FALL, path, frames / fps, fps, float(down)))
-    if not clips:
-        raise DataNotFoundError(f"no clip stays down for confirm_s ({confirm_s:g} s) + 1.5 s")
-    return clips
 
 
 def plan(
@@ -287,7 +178,10 @@ def run_mix_bench(settings: MixSettings, make_app: AppFactory) -> int:
         clips_dir = Path(tmp) / "clips"
         clips_dir.mkdir()
         cameras = plan(
-            settings, empty_clips(base, clips_dir), walking_clips(base), fall_clips(base, confirm_s)
+            settings,
+            empty_clips(base, clips_dir),
+            walking_clips(base),
+            fall_clips(base, confirm_s, clips_dir),
         )
         ids = list(cameras)
         config = _config(tmp, cameras, settings)
@@ -449,6 +343,11 @@ def _print_summary(
             print(
                 f"{kind.value:<8} {len(ids):3d} camera(s): at full rate {sum(shares) / len(shares) * 100:.0f}% "
                 f"of the time, worker CPU {sum(cpus) / max(1, len(cpus)):.0f}% of a core on average"
+            )
+    for cid, clip in cameras.items():
+        if clip.kind is CameraKind.FALL:
+            print(
+                f"{cid} events since start (kind@clip clock s): {' '.join(tracks[cid].events) or 'none'}"
             )
     print(f"main process (web, events, store): {m.main_cpu_pct:.0f}% CPU")
     cores = os.cpu_count()

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from fallwatch.bench import data
-from fallwatch.bench.mix_bench import CameraKind, MixClip, MixSettings, figures, plan
+from fallwatch.bench.mix_bench import MixSettings, figures, plan
+from fallwatch.bench.mix_clips import CameraKind, MixClip
 from fallwatch.cli import main
 from fallwatch.pipeline.packets import CameraStats
 from fallwatch.sources.capture import ConnectionState
