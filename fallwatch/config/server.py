@@ -48,6 +48,9 @@ _ONE_SOURCE_SCHEMA: JsonDict = {
 }
 
 
+DEFAULT_IDLE_FPS = 1.0
+
+
 class CameraConfig(Section):
     """One camera: where its picture comes from and how it is analysed."""
 
@@ -90,13 +93,13 @@ class CameraConfig(Section):
         "keeps four cameras on two cores.",
     )
     idle_fps: float = Field(
-        1.0,
+        DEFAULT_IDLE_FPS,
         gt=0,
         le=30,
         description="Frames per second analysed while nothing happens: no motion, no "
-        "person in view, nobody down (see motion). At most analysis_fps (left out, it "
-        "never exceeds analysis_fps); equal to it turns motion gating off. Motion or a "
-        "person brings the camera back to analysis_fps at once.",
+        "person in view, nobody down (see motion). At most analysis_fps (the default is "
+        "lowered to a slower analysis_fps); equal to it turns motion gating off. Motion "
+        "or a person brings the camera back to analysis_fps at once.",
     )
     motion: MotionConfig = Field(
         default_factory=MotionConfig,
@@ -150,8 +153,9 @@ class CameraConfig(Section):
             raise ValueError("give exactly one source: url (a stream) or path (a video file)")
         if self.loop and self.path is None:
             raise ValueError("loop applies to a file source (path), not to a stream url")
-        # Only when given: the default (1) must not reject a camera analysed below 1 fps.
-        if "idle_fps" in self.model_fields_set and self.idle_fps > self.analysis_fps:
+        # The default (1) must not reject a camera analysed below 1 fps, also where a
+        # stored camera is re-validated with every field written out (an API edit).
+        if self.idle_fps > self.analysis_fps and self.idle_fps != DEFAULT_IDLE_FPS:
             raise ValueError(
                 f"idle_fps ({self.idle_fps:g}) must be <= analysis_fps ({self.analysis_fps:g})"
             )

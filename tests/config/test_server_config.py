@@ -235,3 +235,8 @@ def test_motion_gating_is_on_by_default_and_off_at_equal_rates() -> None:
     # Left out, idle_fps never exceeds a camera's own rate below 1 fps.
     slow = CameraConfig(id="a", path=Path("a.mp4"), analysis_fps=0.5)
     assert slow.idle_rate_fps == 0.5 and not slow.gated
+    # An edit through the API re-validates every field written out, the default included.
+    edited = CameraConfig.model_validate({**slow.model_dump(mode="json"), "analysis_fps": 0.4})
+    assert edited.idle_rate_fps == 0.4
+    with pytest.raises(ValueError, match=r"idle_fps \(2\) must be <= analysis_fps"):
+        CameraConfig(id="a", path=Path("a.mp4"), analysis_fps=1.5, idle_fps=2)
