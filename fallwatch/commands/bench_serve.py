@@ -25,8 +25,8 @@ def register(subparsers: Any) -> None:
     p.add_argument(
         "--viewers",
         type=int,
-        default=2,
-        help="MJPEG viewers, each watching every camera (default 2).",
+        default=None,
+        help="MJPEG viewers, each watching every camera (default 2; 0 with --mix).",
     )
     p.add_argument(
         "--video",
@@ -42,6 +42,8 @@ def register(subparsers: Any) -> None:
     )
     p.add_argument(
         "--seconds",
+        "--duration-s",
+        dest="seconds",
         type=float,
         default=30.0,
         help="Measuring time after warm-up (default 30).",
@@ -71,6 +73,31 @@ def register(subparsers: Any) -> None:
         default=None,
         help="With --engine ray: the server's PostgreSQL URL (default: SQLite in the head).",
     )
+    mix = p.add_argument_group(
+        "control-room mix (--mix)",
+        "Most cameras show an empty room, some a person walking, a few a looped fall; "
+        "per camera: time at full rate, analysed fps at full and idle rate, frames read "
+        "and dropped, CPU, and the alert delay of the fall cameras.",
+    )
+    mix.add_argument("--mix", action="store_true", help="Run the control-room mix.")
+    mix.add_argument(
+        "--empty-share",
+        type=float,
+        default=0.67,
+        help="Share of the cameras showing an empty room (default 0.67).",
+    )
+    mix.add_argument(
+        "--fall-cameras",
+        type=int,
+        default=2,
+        help="Cameras looping a fall (default 2); the rest of the non-empty ones walk.",
+    )
+    mix.add_argument(
+        "--idle-fps",
+        type=float,
+        default=1.0,
+        help="Analysis rate of a camera with no motion and nobody in view (default 1).",
+    )
     p.set_defaults(handler=run)
 
 
@@ -91,12 +118,31 @@ def run(args: argparse.Namespace) -> int:
         )
     from fallwatch.web.app import create_app
 
+    if args.mix:
+        return _run_mix(args)
     settings = ServeBenchSettings(
         cameras=args.cameras,
-        viewers=args.viewers,
+        viewers=2 if args.viewers is None else args.viewers,
         video=args.video,
         analysis_fps=args.analysis_fps,
         seconds=args.seconds,
         warmup_s=args.warmup_s,
     )
     return run_serve_bench(settings, create_app)
+
+
+def _run_mix(args: argparse.Namespace) -> int:
+    from fallwatch.bench.mix_bench import MixSettings, run_mix_bench
+    from fallwatch.web.app import create_app
+
+    settings = MixSettings(
+        cameras=args.cameras,
+        empty_share=args.empty_share,
+        fall_cameras=args.fall_cameras,
+        analysis_fps=args.analysis_fps,
+        idle_fps=args.idle_fps,
+        seconds=args.seconds,
+        warmup_s=args.warmup_s,
+        viewers=0 if args.viewers is None else args.viewers,
+    )
+    return run_mix_bench(settings, create_app)

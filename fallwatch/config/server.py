@@ -19,6 +19,7 @@ from fallwatch.config.base import Section
 from fallwatch.config.cluster import ClusterConfig
 from fallwatch.config.detector import DetectorConfig, PoseDetectorConfig
 from fallwatch.config.fall import FallConfig
+from fallwatch.config.motion import MotionConfig
 from fallwatch.config.notify import NotifyConfig
 from fallwatch.config.secrets import Secret
 from fallwatch.i18n import LocaleName
@@ -47,6 +48,9 @@ _ONE_SOURCE_SCHEMA: JsonDict = {
         {"required": ["path"], "properties": {"path": {"type": "string"}, "url": {"type": "null"}}},
     ]
 }
+
+
+DEFAULT_IDLE_FPS = 1.0
 
 
 class CameraConfig(Section):
@@ -89,6 +93,19 @@ class CameraConfig(Section):
         description="Frames per second analysed (detector, tracker, fall rules). Newer "
         "frames replace older ones, so a camera never falls behind; 5 fps sees a fall and "
         "keeps four cameras on two cores.",
+    )
+    idle_fps: float = Field(
+        DEFAULT_IDLE_FPS,
+        gt=0,
+        le=30,
+        description="Frames per second analysed while nothing happens: no motion, no "
+        "person in view, nobody down (see motion). At most analysis_fps (the default is "
+        "lowered to a slower analysis_fps); equal to it turns motion gating off. Motion "
+        "or a person brings the camera back to analysis_fps at once.",
+    )
+    motion: MotionConfig = Field(
+        default_factory=MotionConfig,
+        description="The motion gate that picks between idle_fps and analysis_fps.",
     )
     detector: DetectorConfig = Field(
         default_factory=lambda: PoseDetectorConfig(num_threads=1),
@@ -138,7 +155,23 @@ class CameraConfig(Section):
             raise ValueError("give exactly one source: url (a stream) or path (a video file)")
         if self.loop and self.path is None:
             raise ValueError("loop applies to a file source (path), not to a stream url")
+        # The default (1) must not reject a camera analysed below 1 fps, also where a
+        # stored camera is re-validated with every field written out (an API edit).
+        if self.idle_fps > self.analysis_fps and self.idle_fps != DEFAULT_IDLE_FPS:
+            raise ValueError(
+                f"idle_fps ({self.idle_fps:g}) must be <= analysis_fps ({self.analysis_fps:g})"
+            )
         return self
+
+    @property
+    def idle_rate_fps(self) -> float:
+        """The idle rate in force: idle_fps, never above analysis_fps."""
+        return min(self.idle_fps, self.analysis_fps)
+
+    @property
+    def gated(self) -> bool:
+        """True when the motion gate may drop the camera to its idle rate."""
+        return self.motion.enabled and self.idle_rate_fps < self.analysis_fps
 
     @property
     def label(self) -> str:

@@ -103,6 +103,12 @@ class FallClassifier:
         self._people: dict[int, _Person] = {}
         self._alerted_places: list[tuple[float, tuple[float, float, float, float], EventKind]] = []
 
+    def held_states(self) -> list[FallState]:
+        """The state of everyone held now, seen in the last frame or held unseen for
+        `lost_track_s` (people in ignore zones or too small left out): what keeps a
+        camera at its full analysis rate (`fallwatch.pipeline.motion`)."""
+        return [p.state for p in self._people.values() if not p.ignored]
+
     # ------------------------------------------------------------------ scoring
     def down_scores(self, poses: Poses) -> np.ndarray:
         """Per-person down score for one frame without any history (stills, tests).

@@ -58,6 +58,11 @@ class CameraStats:
     """time.time() when these figures were taken."""
     stalls: int = 0
     """Times the source delivered no frame for `read_timeout_s` (then a reconnect)."""
+    rate_mode: str = "full"
+    """"full" (analysed at analysis_fps) or "idle" (at idle_fps): the motion gate's pick."""
+    rate_reason: str = "gating off"
+    """Why: "person down", "person in view", "motion", "no motion" or "gating off"
+    (`fallwatch.pipeline.motion.RateReason`)."""
 
 
 @dataclass(frozen=True)

@@ -24,6 +24,7 @@ import numpy.typing as npt
 
 from fallwatch.config.server import CameraConfig, ReconnectConfig
 from fallwatch.pipeline.lifeline import watch_parent
+from fallwatch.pipeline.motion import GateDecision, MotionGate, RateMode, RateReason
 from fallwatch.pipeline.packets import (
     CameraEvent,
     CameraStats,
@@ -117,6 +118,10 @@ class CameraWorker:
         self.inference_ms = 0.0
         self.latency_ms = 0.0
         self.people = 0
+        self.gate = MotionGate(spec.camera.motion, gated=spec.camera.gated)
+        self.decision = GateDecision(
+            RateMode.FULL, RateReason.OFF if not self.gate.gated else RateReason.MOTION, 0.0
+        )
 
     def beat(self) -> None:
         self.heartbeat.value = time.monotonic()
@@ -155,8 +160,13 @@ class CameraWorker:
         return analyzer, annotator
 
     def _loop(self, analyzer: Analyzer, annotator: Annotator) -> None:
+        # The newest frame is looked at every full-rate period: the motion gate's measure
+        # costs well under a millisecond, so motion wakes an idle camera within one
+        # full-rate period; the analysis itself runs at the rate the gate picks.
         period_s = 1.0 / self.camera.analysis_fps
+        idle_period_s = 1.0 / self.camera.idle_rate_fps
         next_due = time.monotonic()
+        last_analysis = -idle_period_s
         last_status = 0.0
         last_state = self.capture.state
         while not self.stop.is_set():
@@ -168,15 +178,20 @@ class CameraWorker:
                 self.out.put(self.stats())
                 last_status = now
             if next_due > now:
-                # Wait for the next analysis slot; the capture thread keeps replacing
-                # the slot meanwhile, so we then take the newest frame.
+                # Wait for the next slot; the capture thread keeps replacing the slot
+                # meanwhile, so we then take the newest frame.
                 self.stop.wait(min(next_due - now, 0.5))
                 continue
             captured = self.capture.slot.take(timeout_s=0.5)
             if captured is None:
                 continue
-            next_due = max(next_due + period_s, time.monotonic())
-            self._analyse(captured, analyzer, annotator)
+            now = time.monotonic()
+            next_due = max(next_due + period_s, now)
+            self.decision = self.gate.decide(captured.image, now, analyzer.classifier.held_states())
+            # Idle: analyse once the idle period is (within half a slot) over.
+            if self.decision.full or now - last_analysis >= idle_period_s - period_s / 2:
+                last_analysis = now
+                self._analyse(captured, analyzer, annotator)
 
     def _analyse(self, captured: CapturedFrame, analyzer: Analyzer, annotator: Annotator) -> None:
         """One frame: analyse, annotate, send its events and (room permitting) the frame."""
@@ -239,6 +254,8 @@ class CameraWorker:
             retry_in_s=None if cap.retry_in_s is None else round(cap.retry_in_s, 1),
             people=self.people,
             wall_time=time.time(),
+            rate_mode=self.decision.mode.value,
+            rate_reason=self.decision.reason.value,
         )
 
 

@@ -65,6 +65,12 @@ CAMERA_METRICS: tuple[tuple[_Family, str, str, Callable[[CameraStats], float]], 
         "1 when the source delivers frames.",
         lambda s: 1.0 if s.connection is ConnectionState.CONNECTED else 0.0,
     ),
+    (
+        GaugeMetricFamily,
+        "fallwatch_camera_idle",
+        "1 while the motion gate holds the camera at its idle_fps (no motion, nobody in view).",
+        lambda s: 1.0 if s.rate_mode == "idle" else 0.0,
+    ),
 )
 """Per camera, from the workers' latest figures: (kind, name, help, value)."""
 
@@ -111,12 +117,26 @@ class ServerCollector(Collector):
             for cam, s in stats:
                 metric.add_metric([cam], value(s))
             yield metric
+        yield _rate_reasons(stats)
         counts = self.counters.snapshot()
         for name, doc, labels, read in COUNTER_METRICS:
             counter = CounterMetricFamily(name, doc, labels=labels)
             for key, n in sorted(read(counts).items()):
                 counter.add_metric(list(key) if isinstance(key, tuple) else [key], n)
             yield counter
+
+
+def _rate_reasons(stats: list[tuple[str, CameraStats]]) -> Metric:
+    """Why each camera runs at its rate, as a label: one series per camera, value 1."""
+    metric = GaugeMetricFamily(
+        "fallwatch_camera_rate_info",
+        "The motion gate's current pick: mode (full or idle) and reason (person down, "
+        "person in view, motion, no motion, gating off); always 1.",
+        labels=["camera", "mode", "reason"],
+    )
+    for cam, s in stats:
+        metric.add_metric([cam, s.rate_mode, s.rate_reason], 1.0)
+    return metric
 
 
 def build_registry(hub: LiveHub, counters: ServerCounters) -> CollectorRegistry:

@@ -59,6 +59,19 @@ class CameraStatsPublic(BaseModel):
     retry_in_s: float | None
     people: int
     age_s: float = Field(description="Seconds since these figures were taken.")
+    rate_mode: str = Field(
+        "full",
+        description="'full': analysed at analysis_fps; 'idle': at idle_fps (the motion "
+        "gate found no motion and nobody in view).",
+    )
+    rate_reason: str = Field(
+        "gating off",
+        description="Why the camera runs at that rate: 'person down', 'person in view', "
+        "'motion', 'no motion' or 'gating off'.",
+    )
+    idle_fps: float | None = Field(
+        None, description="The camera's idle analysis rate; None when gating is off."
+    )
 
 
 class CameraPublic(BaseModel):

@@ -107,6 +107,18 @@ def test_the_commented_examples_in_the_example_file_are_valid(
             "web: {secret_key: literal-secret-that-is-long-enough-1234}\n",
             "web.secret_key: must be a ${ENV_VAR} reference",
         ),
+        (
+            "cameras:\n  - {id: a, path: a.mp4, analysis_fps: 5, idle_fps: 6}\n",
+            "cameras[a]: idle_fps (6) must be <= analysis_fps (5)",
+        ),
+        (
+            "cameras:\n  - {id: a, path: a.mp4, motion: {min_changed_share: 0}}\n",
+            "cameras[a].motion.min_changed_share: Input should be greater than 0",
+        ),
+        (
+            "cameras:\n  - {id: a, path: a.mp4, motion: {hold: 3}}\n",
+            "cameras[a].motion.hold: Extra inputs are not permitted",
+        ),
         ("colour: red\n", "colour: Extra inputs are not permitted"),
         (
             "database_url: mysql://x/y\n",
@@ -213,3 +225,18 @@ def test_schema_command_prints_the_committed_schema() -> None:
             f"docs/config.schema.json is stale ({name}): fallwatch config schema > docs/config.schema.json"
         )
     assert committed["properties"] == schema["properties"]
+
+
+def test_motion_gating_is_on_by_default_and_off_at_equal_rates() -> None:
+    cam = CameraConfig(id="a", path=Path("a.mp4"))
+    assert cam.gated and cam.idle_rate_fps == 1.0 and cam.motion.hold_s > 0
+    assert not CameraConfig(id="a", path=Path("a.mp4"), idle_fps=5.0).gated
+    assert not CameraConfig(id="a", path=Path("a.mp4"), motion={"enabled": False}).gated
+    # Left out, idle_fps never exceeds a camera's own rate below 1 fps.
+    slow = CameraConfig(id="a", path=Path("a.mp4"), analysis_fps=0.5)
+    assert slow.idle_rate_fps == 0.5 and not slow.gated
+    # An edit through the API re-validates every field written out, the default included.
+    edited = CameraConfig.model_validate({**slow.model_dump(mode="json"), "analysis_fps": 0.4})
+    assert edited.idle_rate_fps == 0.4
+    with pytest.raises(ValueError, match=r"idle_fps \(2\) must be <= analysis_fps"):
+        CameraConfig(id="a", path=Path("a.mp4"), analysis_fps=1.5, idle_fps=2)

@@ -83,3 +83,60 @@ def test_encode_jpeg_keeps_small_frames_and_scales_wide_ones() -> None:
     assert small.shape == (50, 200, 3)
     same = cv2.imdecode(np.frombuffer(encode_jpeg(image, 80, 960), np.uint8), cv2.IMREAD_COLOR)
     assert same.shape == (100, 400, 3)
+
+
+def write_scene(path: Path, moving: bool, frames: int = 60, fps: float = 20.0) -> Path:
+    """A still, smooth 'room' with sensor noise; with `moving`, a dark person-sized block
+    crosses it back and forth."""
+    rng = np.random.default_rng(3)
+    room = cv2.GaussianBlur(rng.integers(60, 200, (240, 320, 3), dtype=np.uint8), (21, 21), 0)
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), fps, (320, 240))
+    for i in range(frames):
+        frame = np.clip(room + rng.normal(0, 4, room.shape), 0, 255).astype(np.uint8)
+        if moving:
+            x = 10 + abs((i * 12) % 560 - 280)
+            frame[150:210, x : x + 20] = 30
+        writer.write(frame)
+    writer.release()
+    return path
+
+
+def test_worker_drops_to_idle_fps_on_a_still_scene_and_stays_full_on_motion(
+    tmp_path: Path,
+) -> None:
+    results = {}
+    for moving in (False, True):
+        video = write_scene(tmp_path / f"scene-{moving}.avi", moving)
+        cam = CameraConfig(
+            id="gated",
+            path=video,
+            loop=True,
+            analysis_fps=5,
+            idle_fps=1,
+            motion={"hold_s": 0.5},
+            max_width_px=160,
+        )
+        items = run_in_thread(WorkerSpec(cam, ReconnectConfig()), seconds=6.0)
+        packets = [i for i in items if isinstance(i, FramePacket)]
+        stats = [i for i in items if isinstance(i, CameraStats)]
+        results[moving] = (packets, stats[-1])
+    still_packets, still = results[False]
+    assert (still.rate_mode, still.rate_reason) == ("idle", "no motion")
+    assert still.analysis_fps <= 1.5, still
+    # Once idle, one frame a second: count the packets of the last 2.5 s.
+    last_t = still_packets[-1].captured_at
+    assert len([p for p in still_packets if p.captured_at > last_t - 2.5]) <= 3
+    moving_packets, moving_stats = results[True]
+    assert (moving_stats.rate_mode, moving_stats.rate_reason) == ("full", "motion")
+    last_t = moving_packets[-1].captured_at
+    assert len([p for p in moving_packets if p.captured_at > last_t - 2.5]) >= 9
+    assert moving_stats.frames > moving_stats.analysed
+
+
+def test_worker_with_idle_fps_equal_to_analysis_fps_is_not_gated(tmp_path: Path) -> None:
+    video = write_scene(tmp_path / "still.avi", moving=False)
+    cam = CameraConfig(id="ungated", path=video, loop=True, analysis_fps=4, idle_fps=4)
+    items = run_in_thread(WorkerSpec(cam, ReconnectConfig()), seconds=4.0)
+    last = [i for i in items if isinstance(i, CameraStats)][-1]
+    assert (last.rate_mode, last.rate_reason) == ("full", "gating off")
+    assert last.analysis_fps >= 3.0, last

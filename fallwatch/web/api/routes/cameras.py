@@ -79,6 +79,9 @@ def camera_public(
             retry_in_s=stats.retry_in_s,
             people=stats.people,
             age_s=round(max(0.0, now_s - stats.wall_time), 1),
+            rate_mode=stats.rate_mode,
+            rate_reason=stats.rate_reason,
+            idle_fps=cam.idle_rate_fps if cam.gated else None,
         ),
         config=config,
     )
