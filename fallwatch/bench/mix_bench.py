@@ -26,7 +26,6 @@ import itertools
 import math
 import os
 import tempfile
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,9 +47,7 @@ from fallwatch.bench.serve_bench import (
     _fmt_load,
     _free_port,
     _Recorder,
-    _start_viewers,
-    _wait_until_running,
-    _WebServer,
+    serving,
 )
 from fallwatch.types import EventKind
 
@@ -164,7 +161,6 @@ def _config(tmp: str, cameras: dict[str, MixClip], settings: MixSettings) -> Ser
 def run_mix_bench(settings: MixSettings, make_app: AppFactory) -> int:
     """Run the mix and print its table; 0 (the figures say whether targets were met)."""
     from fallwatch.config.fall import FallConfig
-    from fallwatch.serve.app import FallwatchServer
 
     if settings.cameras < 1 or settings.seconds <= 0 or not 0 <= settings.empty_share <= 1:
         raise ValueError("--cameras must be >= 1, --seconds > 0, --empty-share in [0, 1]")
@@ -185,25 +181,16 @@ def run_mix_bench(settings: MixSettings, make_app: AppFactory) -> int:
         )
         ids = list(cameras)
         config = _config(tmp, cameras, settings)
-        server = FallwatchServer(config, env={})
-        recorder = _MixRecorder(server.router, cameras)
-        server.supervisor.listener = recorder
-        server.migrate()
-        server.start()
-        web = _WebServer(make_app(server), config.web.port)
-        web.start()
-        stop = threading.Event()
-        try:
-            print(_header(settings, cameras))
-            _wait_until_running(server, ids)
-            _start_viewers(server, config.web.port, ids, settings.viewers, recorder, stop)
-            print(f"warming up {settings.warmup_s:g} s, then measuring {settings.seconds:g} s ...")
-            time.sleep(settings.warmup_s)
+        print(_header(settings, cameras))
+        with serving(
+            config,
+            make_app,
+            lambda server: _MixRecorder(server.router, cameras),
+            viewers=settings.viewers,
+            warmup_s=settings.warmup_s,
+            seconds=settings.seconds,
+        ) as (server, recorder):
             measured = _measure(server, recorder, ids, settings.seconds)
-        finally:
-            stop.set()
-            web.stop()
-            server.stop()
     _print_report(settings, cameras, recorder.tracks, measured, confirm_s)
     return 0
 

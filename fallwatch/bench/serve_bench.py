@@ -26,10 +26,11 @@ import statistics
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from fallwatch.bench.machine import cpu_model, load_average_1min
 
@@ -285,9 +286,46 @@ def _measure(
     )
 
 
+ListenerT = TypeVar("ListenerT", bound="_Recorder")
+
+
+@contextmanager
+def serving(
+    config: ServerConfig,
+    make_app: AppFactory,
+    listener: Callable[[FallwatchServer], ListenerT],
+    *,
+    viewers: int,
+    warmup_s: float,
+    seconds: float,
+) -> Iterator[tuple[FallwatchServer, ListenerT]]:
+    """A real server (workers, web, viewers) with `listener` taking the workers' messages,
+    running and warmed up; stopped on the way out. Both bench-serve modes measure inside."""
+    from fallwatch.serve.app import FallwatchServer
+
+    ids = [c.id for c in config.cameras]
+    server = FallwatchServer(config, env={})
+    recorder = listener(server)
+    server.supervisor.listener = recorder
+    server.migrate()
+    server.start()
+    web = _WebServer(make_app(server), config.web.port)
+    web.start()
+    stop = threading.Event()
+    try:
+        _wait_until_running(server, ids)
+        _start_viewers(server, config.web.port, ids, viewers, recorder, stop)
+        print(f"warming up {warmup_s:g} s, then measuring {seconds:g} s ...")
+        time.sleep(warmup_s)
+        yield server, recorder
+    finally:
+        stop.set()
+        web.stop()
+        server.stop()
+
+
 def run_serve_bench(settings: ServeBenchSettings, make_app: AppFactory) -> int:
     """Run the benchmark and print its table; 0 (the figures say whether targets were met)."""
-    from fallwatch.serve.app import FallwatchServer
     from fallwatch.sources.video import probe_video
 
     if settings.cameras < 1 or settings.viewers < 0 or settings.seconds <= 0:
@@ -298,29 +336,20 @@ def run_serve_bench(settings: ServeBenchSettings, make_app: AppFactory) -> int:
     figures = {cid: _CameraFigures() for cid in ids}
     with tempfile.TemporaryDirectory(prefix="fallwatch-bench-") as tmp:
         config = _server_config(tmp, video, ids, settings.analysis_fps)
-        server = FallwatchServer(config, env={})
-        recorder = _Recorder(server.router, figures)
-        server.supervisor.listener = recorder
-        server.migrate()
-        server.start()
-        web = _WebServer(make_app(server), config.web.port)
-        web.start()
-        stop = threading.Event()
-        try:
-            print(
-                f"bench-serve: {settings.cameras} camera(s) playing {video.name} ({info.width}x{info.height} "
-                f"@ {info.fps:.0f} fps) at real time, analysis {settings.analysis_fps:g} fps each, "
-                f"{settings.viewers} viewer(s) x {settings.cameras} stream(s)"
-            )
-            _wait_until_running(server, ids)
-            _start_viewers(server, config.web.port, ids, settings.viewers, recorder, stop)
-            print(f"warming up {settings.warmup_s:g} s, then measuring {settings.seconds:g} s ...")
-            time.sleep(settings.warmup_s)
+        print(
+            f"bench-serve: {settings.cameras} camera(s) playing {video.name} ({info.width}x{info.height} "
+            f"@ {info.fps:.0f} fps) at real time, analysis {settings.analysis_fps:g} fps each, "
+            f"{settings.viewers} viewer(s) x {settings.cameras} stream(s)"
+        )
+        with serving(
+            config,
+            make_app,
+            lambda server: _Recorder(server.router, figures),
+            viewers=settings.viewers,
+            warmup_s=settings.warmup_s,
+            seconds=settings.seconds,
+        ) as (server, recorder):
             measured = _measure(server, ids, recorder, settings.seconds)
-        finally:
-            stop.set()
-            web.stop()
-            server.stop()
     _print_report(settings, ids, figures, measured)
     return 0
 
