@@ -241,6 +241,10 @@ class HealthPublic(BaseModel):
     database: bool
     uptime_s: float
     cameras: dict[str, str] = Field(description="Camera id -> worker state / connection.")
+    camera_status: dict[str, str] = Field(
+        description="Camera id -> the status the dashboard shows (live, paused, disabled, "
+        "no_signal, stalled, starting, restarting, ended, stopped)."
+    )
     alerts: dict[str, int] = Field(description="Alerts per delivery status.")
     open_events: int
 

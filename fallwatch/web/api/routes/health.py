@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from fallwatch.pipeline.packets import WorkerState
-from fallwatch.sources.capture import ConnectionState
+from fallwatch.serve.status import CameraStatus, camera_status
 from fallwatch.web.api.deps import (
     AlertsDep,
     CamerasDep,
@@ -22,6 +22,9 @@ from fallwatch.web.api.deps import (
 )
 from fallwatch.web.metrics import build_registry
 from fallwatch.web.schemas import HealthPublic, HealthzPublic, errors
+
+UNHEALTHY = frozenset({CameraStatus.NO_SIGNAL, CameraStatus.STALLED, CameraStatus.RESTARTING})
+"""Camera statuses that make /api/health say "degraded"."""
 
 router = APIRouter(tags=["health"])
 
@@ -74,16 +77,29 @@ def health(
     _: Viewer,
 ) -> HealthPublic:
     states = {}
+    statuses = {}
     degraded = False
+    now_s = time.time()
     for entry in cameras.list():
-        report = hub.worker(entry.config.id)
-        stats = hub.stats(entry.config.id)
+        cid = entry.config.id
+        report = hub.worker(cid)
+        stats = hub.stats(cid)
         state = report.state.value if report else "starting"
         if stats is not None and report is not None and report.state is WorkerState.RUNNING:
             state = f"{state}/{stats.connection.value}"
-            degraded |= stats.connection in (ConnectionState.DISCONNECTED, ConnectionState.STALLED)
-        degraded |= report is not None and report.state is WorkerState.RESTARTING
-        states[entry.config.id] = state
+        states[cid] = state
+        # The same status the dashboard shows: a worker that says "connected" but has sent
+        # no frame or figures for seconds is stalled here too.
+        latest = hub.latest(cid)
+        line = camera_status(
+            entry,
+            report,
+            stats,
+            now_s=now_s,
+            last_frame_at=None if latest is None else latest.captured_at,
+        )
+        statuses[cid] = line.status.value
+        degraded |= line.status in UNHEALTHY
     db = database.ok()
     counts = alerts.counts() if db else {}
     return HealthPublic(
@@ -91,6 +107,7 @@ def health(
         database=db,
         uptime_s=round(time.time() - (server.started_at or time.time()), 1),
         cameras=states,
+        camera_status=statuses,
         alerts=counts,
         open_events=len(events.open()) if db else 0,
     )
