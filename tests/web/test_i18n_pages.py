@@ -17,7 +17,7 @@ from fallwatch.serve.app import FallwatchServer
 from fallwatch.types import Role
 from fallwatch.web.app import create_app
 from tests.fakes.browser import chromium
-from tests.fakes.web import LiveServer, login, make_server
+from tests.fakes.web import LiveServer, fall_event, login, make_server
 
 NURSE = ("nurse", "nurse-password-1")
 
@@ -49,6 +49,23 @@ def test_a_korean_user_sees_the_dashboard_in_korean(server: FallwatchServer) -> 
     assert messages["No open alarms."] == "미확인 경보가 없습니다."
     assert messages["Sound: on"] == "소리: 켜짐"
     assert "Log out" not in messages
+
+
+def test_a_korean_user_reads_event_kinds_and_states_in_korean(server: FallwatchServer) -> None:
+    """The API's English values (fall, open) are words on the page: translated there."""
+    _korean_user(server)
+    server.router.on_event(fall_event("lobby"))
+    with TestClient(create_app(server), base_url="http://127.0.0.1") as c:
+        login(c, *NURSE)
+        events = c.get("/events").text
+        event = c.get("/events/1").text
+        dashboard = c.get("/").text
+    assert "낙상" in events and "미확인" in events  # kind and state in the list
+    assert "이벤트 1:" in event and "낙상" in event and ">미확인<" in event
+    assert "메모" in event and ">확인<" in event and ">Acknowledge<" not in event
+    assert "낙상" in dashboard  # the open alarm's kind
+    messages = _messages(events)
+    assert messages["open"] == "미확인" and messages["fall"] == "낙상"
 
 
 def test_english_by_default_and_the_catalog_is_empty(client: TestClient) -> None:

@@ -54,6 +54,9 @@ function t(text, vars) {
 function kindText(kind) {
   return { fall: t("fall"), found_down: t("found down") }[kind] || String(kind).replace("_", " ");
 }
+function stateText(state) {
+  return { open: t("open"), acknowledged: t("acknowledged"), resolved: t("resolved"), suppressed: t("suppressed") }[state] || String(state);
+}
 
 // The language selector in the header: saved for the user, then the page in it.
 document.getElementById("locale-select")?.addEventListener("change", async (ev) => {

@@ -23,8 +23,8 @@ async function refreshCameraEvents() {
     li.className = `state-${e.state}`; li.dataset.eventId = e.id;
     const a = document.createElement("a"); a.href = `/events/${e.id}`; a.textContent = `#${e.id}`;
     const tm = document.createElement("time"); tm.dateTime = e.created_at; tm.textContent = fmtTime(e.created_at);
-    const st = document.createElement("span"); st.className = "event-state"; st.textContent = e.state;
-    li.append(a, ` ${e.kind} `, tm, " ", st);
+    const st = document.createElement("span"); st.className = "event-state"; st.textContent = stateText(e.state);
+    li.append(a, ` ${kindText(e.kind)} `, tm, " ", st);
     list.append(li);
   }
 }

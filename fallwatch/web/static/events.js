@@ -60,7 +60,7 @@
     return el("time", { dateTime: iso, title: iso, textContent: fmtTime(iso, sameDay) });
   }
   function stateCell(e) {
-    const td = el("td", { className: "event-state" }, e.state);
+    const td = el("td", { className: "event-state" }, stateText(e.state));
     const line = (cls, text, iso) => {
       td.append(el("br"), el("small", { className: cls }, text, " ", rowTime(iso, e.created_at)));
     };
@@ -94,7 +94,7 @@
       thumb,
       id,
       el("td", {}, e.camera_name, el("br"), el("small", { textContent: e.location || "" })),
-      el("td", { textContent: e.kind }),
+      el("td", { textContent: kindText(e.kind) }),
       el("td", {}, el("time", { dateTime: e.created_at, title: e.created_at, textContent: fmtTime(e.created_at) })),
       stateCell(e),
       alerts,
