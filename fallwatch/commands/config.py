@@ -12,6 +12,7 @@ from typing import Any
 from fallwatch.commands import UsageError
 from fallwatch.commands.serve import default_config_path
 from fallwatch.config.loader import config_schema, load_server_config
+from fallwatch.i18n import cli_gettext as _
 from fallwatch.serve.preflight import check_data_dir, check_file_cameras
 
 
@@ -48,7 +49,11 @@ def run_schema(args: argparse.Namespace) -> int:
 
 def run_check(args: argparse.Namespace) -> int:
     if args.file is not None and args.config is not None and args.file != args.config:
-        raise UsageError(f"two config files given ({args.file} and --config {args.config})")
+        raise UsageError(
+            _("two config files given ({file} and --config {config})").format(
+                file=args.file, config=args.config
+            )
+        )
     path: Path = args.file or args.config or default_config_path()
     config = load_server_config(path)
     # Beyond the schema: what `serve` would trip over at start (names the field).
@@ -56,7 +61,15 @@ def run_check(args: argparse.Namespace) -> int:
     check_file_cameras(config.cameras)
     enabled = sum(c.enabled for c in config.cameras)
     print(
-        f"{path}: ok: {len(config.cameras)} camera(s), {enabled} enabled; "
-        f"{len(config.notify.channels)} notify channel(s); data in {config.data_dir}"
+        _(
+            "{path}: ok: {cameras} camera(s), {enabled} enabled; "
+            "{channels} notify channel(s); data in {data_dir}"
+        ).format(
+            path=path,
+            cameras=len(config.cameras),
+            enabled=enabled,
+            channels=len(config.notify.channels),
+            data_dir=config.data_dir,
+        )
     )
     return 0

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from fallwatch.config.loader import load_notify_config
+from fallwatch.i18n import cli_gettext as _
 
 EXTRA = "notify"
 """The optional dependencies this command needs (`pip install 'fallwatch[notify]'`)."""
@@ -96,19 +97,23 @@ def run_test(args: argparse.Namespace) -> int:
             )
             if channel.type == "apprise":
                 who = f"{channel.name} -> (apprise url)"
-            facts = [f"alert id {message.alert_id}"]
+            facts = [_("alert id {id}").format(id=message.alert_id)]
             if result.http_status is not None:
                 facts.append(f"HTTP {result.http_status}")
             if result.provider_message_id:
-                facts.append(f"provider id {result.provider_message_id}")
+                facts.append(_("provider id {id}").format(id=result.provider_message_id))
             if result.ok:
-                print(f"ok      {who}: " + ", ".join(facts))
+                print(_("ok      {who}: {facts}").format(who=who, facts=", ".join(facts)))
             else:
                 failed += 1
-                kind = "permanent" if result.permanent else "retryable"
-                print(f"FAILED  {who}: {result.error} ({kind}; " + ", ".join(facts) + ")")
+                kind = _("permanent") if result.permanent else _("retryable")
+                print(
+                    _("FAILED  {who}: {error} ({kind}; {facts})").format(
+                        who=who, error=result.error, kind=kind, facts=", ".join(facts)
+                    )
+                )
                 if result.answer:
-                    print(f"        provider answered: {result.answer}")
+                    print(_("        provider answered: {answer}").format(answer=result.answer))
     finally:
         notifier.close()
     return EXIT_DELIVERY_FAILED if failed else EXIT_OK

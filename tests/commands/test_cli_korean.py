@@ -66,3 +66,16 @@ def test_user_and_token_messages_in_korean(tmp_path: Path) -> None:
         r.stderr.strip()
         == "fallwatch: 오류: 활성 API 토큰 'nope' 없음 ('fallwatch token list' 참고)"
     )
+
+
+def test_config_check_in_korean(tmp_path: Path) -> None:
+    config = tmp_path / "fallwatch.yaml"
+    config.write_text(f"data_dir: {tmp_path / 'data'}\n")
+    r = fallwatch("config", "check", "--config", config, LANG="ko_KR.UTF-8")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip() == (
+        f"{config}: 정상: 카메라 0대 (0대 사용), 알림 채널 0개, 데이터 위치 {tmp_path / 'data'}"
+    )
+    other = tmp_path / "other.yaml"
+    r = fallwatch("config", "check", config, "--config", other, LANG="ko_KR.UTF-8")
+    assert r.returncode == 2 and "설정 파일이 두 개 주어졌습니다" in r.stderr
