@@ -54,6 +54,12 @@ def register(subparsers: Any) -> None:
         default=10.0,
         help="Seconds after every camera runs before measuring.",
     )
+    _add_cluster_options(p)
+    _add_mix_options(p)
+    p.set_defaults(handler=run)
+
+
+def _add_cluster_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--engine",
         choices=("local", "ray"),
@@ -73,6 +79,9 @@ def register(subparsers: Any) -> None:
         default=None,
         help="With --engine ray: the server's PostgreSQL URL (default: SQLite in the head).",
     )
+
+
+def _add_mix_options(p: argparse.ArgumentParser) -> None:
     mix = p.add_argument_group(
         "control-room mix (--mix)",
         "Most cameras show an empty room, some a person walking, a few a looped fall; "
@@ -98,7 +107,6 @@ def register(subparsers: Any) -> None:
         default=1.0,
         help="Analysis rate of a camera with no motion and nobody in view (default 1).",
     )
-    p.set_defaults(handler=run)
 
 
 def run(args: argparse.Namespace) -> int:
