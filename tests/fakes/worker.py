@@ -93,6 +93,17 @@ def fall_then_crash(spec: WorkerSpec, out: Any, heartbeat: Any, stop: Any, raw_w
     sys.exit(3)
 
 
+def raw_on_demand(spec: WorkerSpec, out: Any, heartbeat: Any, stop: Any, raw_wanted: Any) -> None:
+    """Ten frames a second, with a raw picture while `raw_wanted` (a wall time) is ahead."""
+    seq = 0
+    while not stop.is_set():
+        heartbeat.value = time.monotonic()
+        seq += 1
+        raw = b"\xff\xd8raw" if time.time() < raw_wanted.value else None
+        out.put(FramePacket(spec.camera.id, seq, time.time(), b"\xff\xd8ann", raw, stats(spec)))
+        stop.wait(0.1)
+
+
 def fail_to_start(spec: WorkerSpec, out: Any, heartbeat: Any, stop: Any, raw_wanted: Any) -> None:
     out.put(WorkerFailed(spec.camera.id, "cannot build the detector: model file missing"))
     time.sleep(0.3)
