@@ -2,9 +2,14 @@
 
 Runs in its own process (multiprocessing, spawn) so cameras analyse in parallel on
 separate cores and a crash or hang in one (a decoder, a model) cannot take the others
-down. It sends `FramePacket`s (newest annotated and raw JPEG with stats), `CameraEvent`s,
+down. It sends `FramePacket`s (newest annotated JPEG with stats), `CameraEvent`s,
 and a stats-only `CameraStats` every second (also while the camera is disconnected) on
 its own queue, and writes a heartbeat the supervisor watches.
+
+The raw picture (no skeletons) is encoded and sent only while the server says someone
+looks at it: `raw_wanted` holds a wall time (`time.time()`) until which it is wanted,
+which the server pushes forward while a raw view is open. Nobody watching, no second
+JPEG encode per frame and half the bytes to the server (what limits a cluster's head).
 """
 
 from __future__ import annotations
@@ -106,12 +111,14 @@ class CameraWorker:
         out: WorkerQueue,
         heartbeat: Synchronized[float],
         stop: MpEvent,
+        raw_wanted: Synchronized[float],
     ) -> None:
         self.spec = spec
         self.camera = spec.camera
         self.out = out
         self.heartbeat = heartbeat
         self.stop = stop
+        self.raw_wanted = raw_wanted
         self.seq = 0
         self.analysed = 0
         self.rate = _Rate()
@@ -206,7 +213,9 @@ class CameraWorker:
         annotated = annotator.annotate(frame.image, result.poses, result.update)
         ann_jpeg = encode_jpeg(annotated, cam.jpeg_quality, cam.max_width_px)
         raw_jpeg = (
-            None if cam.privacy else encode_jpeg(frame.image, cam.jpeg_quality, cam.max_width_px)
+            encode_jpeg(frame.image, cam.jpeg_quality, cam.max_width_px)
+            if self.wants_raw()
+            else None
         )
         self.analysed += 1
         self.rate.tick(time.monotonic())
@@ -234,6 +243,10 @@ class CameraWorker:
                     frame_wh=(int(frame.image.shape[1]), int(frame.image.shape[0])),
                 )
             )
+
+    def wants_raw(self) -> bool:
+        """Whether a raw picture goes out with this frame: never for a privacy camera."""
+        return not self.camera.privacy and time.time() < self.raw_wanted.value
 
     def stats(self) -> CameraStats:
         cap = self.capture.stats()
@@ -267,7 +280,11 @@ def _queued(queue: WorkerQueue) -> int:
 
 
 def run_worker(
-    spec: WorkerSpec, out: WorkerQueue, heartbeat: Synchronized[float], stop: MpEvent
+    spec: WorkerSpec,
+    out: WorkerQueue,
+    heartbeat: Synchronized[float],
+    stop: MpEvent,
+    raw_wanted: Synchronized[float],
 ) -> None:
     """Entry point of a worker process (must stay importable at module level for spawn)."""
     logging.basicConfig(
@@ -277,4 +294,4 @@ def run_worker(
     watch_parent(spec.parent_pid)
     cv2.setNumThreads(1)  # OpenCV's own pool would fight the other cameras for the cores
     with contextlib.suppress(KeyboardInterrupt):
-        CameraWorker(spec, out, heartbeat, stop).run()
+        CameraWorker(spec, out, heartbeat, stop, raw_wanted).run()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -20,6 +21,7 @@ from urllib.parse import urlsplit
 from sqlalchemy.orm import Session, sessionmaker
 
 from fallwatch.config.server import CameraConfig
+from fallwatch.pipeline.packets import FramePacket
 from fallwatch.serve.bus import CameraNotice, NoticeBus
 from fallwatch.serve.credentials import CredentialBox, SealError
 from fallwatch.serve.engine import WorkerEngine
@@ -41,6 +43,14 @@ class CameraEntry:
 
 SEALED_URL_KEY = "sealed_url"
 """Key of the sealed full URL beside the camera's config JSON (see `serve.credentials`)."""
+
+RAW_WANTED_S = 5.0
+"""How long one look at the raw picture keeps the worker sending it: an open raw view
+asks again with every frame it waits for or sends, so this is how long raw frames keep
+coming after the last viewer left (and what a single frame.jpg costs)."""
+
+RAW_WAIT_S = 2.0
+"""How long a request for one raw picture waits for the worker's next analysed frame."""
 
 
 def _stored_json(camera: CameraConfig, origin: CameraOrigin, box: CredentialBox) -> str:
@@ -130,6 +140,23 @@ class CameraService:
         with self._lock:
             entry = self._entries.get(camera_id)
         return None if entry is None else entry.config
+
+    def want_raw(self, camera_id: str) -> bool:
+        """Someone looks at the camera's raw picture: its worker sends it with each frame
+        for the next `RAW_WANTED_S`. False (and nothing asked) for a privacy camera, whose
+        picture never leaves the worker, or an unknown one."""
+        config = self.config_of(camera_id)
+        if config is None or config.privacy:
+            return False
+        self.supervisor.want_raw(camera_id, time.time() + RAW_WANTED_S)
+        return True
+
+    def raw_or_latest(self, camera_id: str) -> FramePacket | None:
+        """The newest packet, with a raw picture if one comes within `RAW_WAIT_S` (asked
+        for here); otherwise (privacy camera, worker too slow or gone) without."""
+        if self.hub.latest(camera_id) is None or not self.want_raw(camera_id):
+            return self.hub.latest(camera_id)
+        return self.hub.wait_latest(camera_id, lambda p: p.raw_jpeg is not None, RAW_WAIT_S)
 
     def add(self, camera: CameraConfig) -> CameraEntry:
         with self._lock:

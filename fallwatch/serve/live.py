@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import threading
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from fallwatch.pipeline.packets import CameraStats, FramePacket
@@ -33,6 +34,7 @@ class LiveHub:
     def __init__(self, ring_s: float = 10.0) -> None:
         self.ring_s = ring_s
         self._lock = threading.Lock()
+        self._new_packet = threading.Condition(self._lock)
         self._packets: dict[str, FramePacket] = {}
         self._stats: dict[str, CameraStats] = {}
         self._workers: dict[str, WorkerReport] = {}
@@ -42,6 +44,7 @@ class LiveHub:
     def put_packet(self, packet: FramePacket) -> None:
         with self._lock:
             self._packets[packet.camera_id] = packet
+            self._new_packet.notify_all()
             self._put_stats(packet.stats)
             ring = self._rings.setdefault(packet.camera_id, deque())
             ring.append(ClipFrame(packet.captured_at, packet.annotated_jpeg))
@@ -72,6 +75,19 @@ class LiveHub:
 
     def latest(self, camera_id: str) -> FramePacket | None:
         with self._lock:
+            return self._packets.get(camera_id)
+
+    def wait_latest(
+        self, camera_id: str, ready: Callable[[FramePacket], bool], timeout_s: float
+    ) -> FramePacket | None:
+        """The newest packet once `ready` says yes to it, or after `timeout_s` whatever
+        is newest (None: none yet). For a raw picture asked for just now: it comes with
+        the worker's next analysed frame."""
+        with self._new_packet:
+            self._new_packet.wait_for(
+                lambda: (p := self._packets.get(camera_id)) is not None and ready(p),
+                timeout_s,
+            )
             return self._packets.get(camera_id)
 
     def stats(self, camera_id: str) -> CameraStats | None:

@@ -4,7 +4,9 @@ The class is plain Python; `RayEngine` wraps it with `ray.remote` (so importing 
 module needs no Ray). Ray re-runs `__init__` when it restarts the actor on another node,
 which starts the worker again: each construction is a new *generation*, told apart by
 its `token`. The head collects what the worker sent with `drain()`, a long poll, so
-messages come back as they are made without a queue actor in between.
+messages come back as they are made without a queue actor in between. Each poll also
+carries how much longer the head wants the raw picture (`raw_for_s`): a duration, not
+a wall time, so clocks that differ between the head and the node do not matter.
 
 Frames beyond `MAX_QUEUED_FRAMES` are dropped by the worker itself (it asks `qsize`),
 as with local worker processes; events, figures and failures are always kept.
@@ -28,8 +30,9 @@ from fallwatch.pipeline.worker import CameraWorker, WorkerSpec
 log = logging.getLogger(__name__)
 
 
-class _Heartbeat:
-    """What the worker writes its heartbeat into (a process-shared value locally)."""
+class _Value:
+    """A float the worker reads or writes (a process-shared value locally): its
+    heartbeat, and until when the raw picture is wanted."""
 
     def __init__(self) -> None:
         self.value = 0.0
@@ -90,7 +93,8 @@ class CameraActor:
         self.spec = spec
         self.token = uuid.uuid4().hex
         self.out = ActorQueue()
-        self.heartbeat = _Heartbeat()
+        self.heartbeat = _Value()
+        self.raw_wanted = _Value()
         self.stopping = threading.Event()
         self.node_id = _node_id()
         self.thread = threading.Thread(target=self._run, name="camera-worker", daemon=True)
@@ -102,6 +106,7 @@ class CameraActor:
             self.out,
             cast(Any, self.heartbeat),
             cast(Any, self.stopping),
+            cast(Any, self.raw_wanted),
         )
         try:
             worker.run()
@@ -109,8 +114,10 @@ class CameraActor:
             log.exception("camera %s: worker failed", self.spec.camera.id)
             self.out.put(WorkerFailed(self.spec.camera.id, f"worker failed: {exc}"))
 
-    def drain(self, wait_s: float) -> Drained:
-        """What the worker sent since the last call, waiting up to `wait_s` for something."""
+    def drain(self, wait_s: float, raw_for_s: float = 0.0) -> Drained:
+        """What the worker sent since the last call, waiting up to `wait_s` for something;
+        the worker sends the raw picture for the next `raw_for_s` seconds (0: none)."""
+        self.raw_wanted.value = time.time() + raw_for_s if raw_for_s > 0 else 0.0
         messages = self.out.take_all(wait_s)
         beat = self.heartbeat.value
         return Drained(

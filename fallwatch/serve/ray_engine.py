@@ -77,6 +77,8 @@ class _RayCamera:
     crash_streak: int = 0
     last_message: str = ""
     lost: bool = False
+    raw_wanted_until: float = 0.0
+    """Wall time on the head; each poll tells the actor how long is left."""
     closed: threading.Event = field(default_factory=threading.Event)
     pump: threading.Thread | None = None
 
@@ -188,6 +190,14 @@ class RayEngine:
         if not paused:
             self._launch(cam)
 
+    def want_raw(self, camera_id: str, until_s: float) -> None:
+        """Have the camera's actor send the raw picture until wall time `until_s`; the
+        next poll carries it (one frame or `poll_s` later, whichever comes first)."""
+        with self._lock:
+            cam = self._cameras.get(camera_id)
+            if cam is not None:
+                cam.raw_wanted_until = max(cam.raw_wanted_until, until_s)
+
     def camera_ids(self) -> list[str]:
         with self._lock:
             return list(self._cameras)
@@ -276,8 +286,9 @@ class RayEngine:
             if cam.actor is None:
                 self._create_actor(cam)
             try:
+                raw_for_s = max(0.0, cam.raw_wanted_until - time.time())
                 drained: Drained = ray.get(
-                    cam.actor.drain.remote(self.cluster.poll_s),
+                    cam.actor.drain.remote(self.cluster.poll_s, raw_for_s),
                     timeout=self.cluster.poll_s + CALL_SLACK_S,
                 )
             except Exception as exc:

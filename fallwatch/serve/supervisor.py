@@ -48,7 +48,10 @@ STOP_FLAG_TIMEOUT_S = 1.0
 HEALTHY_AFTER_S = 60.0
 """A worker that ran this long without trouble resets its crash count (and backoff)."""
 
-WorkerTarget = Callable[[WorkerSpec, WorkerQueue, "Synchronized[float]", MpEvent], None]
+WorkerTarget = Callable[
+    [WorkerSpec, WorkerQueue, "Synchronized[float]", MpEvent, "Synchronized[float]"], None
+]
+"""A worker process's entry point: spec, queue, heartbeat, stop flag, raw-wanted-until."""
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,8 @@ class _Generation:
     queue: MpQueue[WorkerMessage]
     heartbeat: Synchronized[float]
     stop: MpEvent
+    raw_wanted: Synchronized[float]
+    """Wall time until which the raw picture is wanted (`CameraWorker`)."""
     started_at: float
     number: int = 0
     """The camera's worker generation (`EventCarryOver`)."""
@@ -99,6 +104,8 @@ class _Camera:
     crash_streak: int = 0
     restart_at: float = 0.0
     last_message: str = ""
+    raw_wanted_until: float = 0.0
+    """Kept here too, so a worker started (or restarted) meanwhile starts with it."""
 
 
 class Supervisor:
@@ -192,6 +199,19 @@ class Supervisor:
         if paused:
             self._stop_worker(cam, WorkerState.PAUSED, "paused")
 
+    def want_raw(self, camera_id: str, until_s: float) -> None:
+        """Have the camera's worker send the raw picture until wall time `until_s`
+        (unknown cameras are ignored: a viewer may outlive its camera)."""
+        with self._lock:
+            cam = self._cameras.get(camera_id)
+            if cam is None or until_s <= cam.raw_wanted_until:
+                return
+            cam.raw_wanted_until = until_s
+            if cam.worker is not None:
+                # A plain shared double, no lock: one writer (this, under our lock), and a
+                # torn read cannot happen for an aligned 8-byte value.
+                cam.worker.raw_wanted.value = until_s
+
     def camera_ids(self) -> list[str]:
         with self._lock:
             return list(self._cameras)
@@ -261,9 +281,10 @@ class Supervisor:
         out: MpQueue[WorkerMessage] = self._ctx.Queue()
         heartbeat = self._ctx.Value("d", 0.0, lock=False)  # 0: no heartbeat yet
         stop = self._ctx.Event()
+        raw_wanted = self._ctx.Value("d", cam.raw_wanted_until, lock=False)
         process = self._ctx.Process(
             target=self.target,
-            args=(spec, out, heartbeat, stop),
+            args=(spec, out, heartbeat, stop, raw_wanted),
             name=f"fallwatch-camera-{cam.config.id}",
             daemon=True,
         )
@@ -273,7 +294,7 @@ class Supervisor:
         fall = cam.config.fall
         window_s = fall.found_down_s + fall.confirm_s + RESTART_GRACE_S
         self.carry.new_generation(cam.config.id, number, window_s)
-        gen = _Generation(process, out, heartbeat, stop, time.monotonic(), number)
+        gen = _Generation(process, out, heartbeat, stop, raw_wanted, time.monotonic(), number)
         gen.pump = threading.Thread(
             target=self._pump,
             args=(cam, gen),

@@ -94,3 +94,33 @@ def test_actor_options_spread_pin_and_share() -> None:
     pinned = options("dock", camera_resources={"dock": "site-north"})
     assert pinned["resources"] == {"site-north": 1} and "scheduling_strategy" not in pinned
     assert "scheduling_strategy" not in options("hall", placement="pack")
+
+
+def test_the_actor_sends_the_raw_picture_only_while_the_head_wants_it(
+    tmp_path: Path, ray_one_node: Any
+) -> None:
+    from fallwatch.serve.ray_engine import RayEngine
+
+    video = write_video(tmp_path / "room.avi", frames=40, fps=10.0)
+    cam = CameraConfig(id="room", path=video, loop=True, analysis_fps=5)
+    listener = RecordingListener()
+    engine = RayEngine(WorkersConfig(), ClusterConfig(engine="ray", poll_s=0.2), listener)
+    engine.set_camera(cam)
+    engine.start()
+
+    def raw_since(t: float) -> list[bool]:
+        with listener.lock:
+            return [p.raw_jpeg is not None for p in listener.packets if p.captured_at > t]
+
+    try:
+        assert wait_for(lambda: len(raw_since(0)) >= 3, 90.0), listener.messages("room")
+        assert not any(raw_since(0)), "nobody looks: no raw picture crosses to the head"
+        asked = time.time()
+        engine.want_raw("room", asked + 2.0)
+        engine.want_raw("room", asked + 1.0)  # never cuts a later expiry short
+        engine.want_raw("gone", asked + 2.0)  # an unknown camera: nothing to do
+        assert wait_for(lambda: any(raw_since(asked)), 10.0), "the next poll carries the wish"
+        assert wait_for(lambda: len(raw_since(asked + 2.3)) >= 3, 10.0)
+        assert not any(raw_since(asked + 2.3)), "none once the wish expired"
+    finally:
+        engine.stop()

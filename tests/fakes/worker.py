@@ -46,27 +46,33 @@ def stats(spec: WorkerSpec) -> CameraStats:
     )
 
 
-def healthy(spec: WorkerSpec, out: Any, heartbeat: Any, stop: Any) -> None:
+def healthy(spec: WorkerSpec, out: Any, heartbeat: Any, stop: Any, raw_wanted: Any) -> None:
     while not stop.is_set():
         heartbeat.value = time.monotonic()
         out.put(stats(spec))
         stop.wait(0.2)
 
 
-def crash_after_stats(spec: WorkerSpec, out: Any, heartbeat: Any, stop: Any) -> None:
+def crash_after_stats(
+    spec: WorkerSpec, out: Any, heartbeat: Any, stop: Any, raw_wanted: Any
+) -> None:
     heartbeat.value = time.monotonic()
     out.put(stats(spec))
     time.sleep(0.3)
     sys.exit(3)
 
 
-def stall_after_stats(spec: WorkerSpec, out: Any, heartbeat: Any, stop: Any) -> None:
+def stall_after_stats(
+    spec: WorkerSpec, out: Any, heartbeat: Any, stop: Any, raw_wanted: Any
+) -> None:
     heartbeat.value = time.monotonic()
     out.put(stats(spec))
     time.sleep(3600)  # a hung decoder: alive, silent
 
 
-def die_holding_the_stop_flag(spec: WorkerSpec, out: Any, heartbeat: Any, stop: Any) -> None:
+def die_holding_the_stop_flag(
+    spec: WorkerSpec, out: Any, heartbeat: Any, stop: Any, raw_wanted: Any
+) -> None:
     """Killed (as by a SIGTERM sent to the whole process group) while inside the stop
     flag's lock: the lock stays taken for ever, as the kernel frees no Python locks."""
     heartbeat.value = time.monotonic()
@@ -76,7 +82,7 @@ def die_holding_the_stop_flag(spec: WorkerSpec, out: Any, heartbeat: Any, stop: 
         os.kill(os.getpid(), signal.SIGKILL)
 
 
-def fall_then_crash(spec: WorkerSpec, out: Any, heartbeat: Any, stop: Any) -> None:
+def fall_then_crash(spec: WorkerSpec, out: Any, heartbeat: Any, stop: Any, raw_wanted: Any) -> None:
     """Raises a fall for its person 1 (each new worker's tracker starts at 1), then dies:
     a worker that crashes while someone is down, again and again."""
     heartbeat.value = time.monotonic()
@@ -87,7 +93,18 @@ def fall_then_crash(spec: WorkerSpec, out: Any, heartbeat: Any, stop: Any) -> No
     sys.exit(3)
 
 
-def fail_to_start(spec: WorkerSpec, out: Any, heartbeat: Any, stop: Any) -> None:
+def raw_on_demand(spec: WorkerSpec, out: Any, heartbeat: Any, stop: Any, raw_wanted: Any) -> None:
+    """Ten frames a second, with a raw picture while `raw_wanted` (a wall time) is ahead."""
+    seq = 0
+    while not stop.is_set():
+        heartbeat.value = time.monotonic()
+        seq += 1
+        raw = b"\xff\xd8raw" if time.time() < raw_wanted.value else None
+        out.put(FramePacket(spec.camera.id, seq, time.time(), b"\xff\xd8ann", raw, stats(spec)))
+        stop.wait(0.1)
+
+
+def fail_to_start(spec: WorkerSpec, out: Any, heartbeat: Any, stop: Any, raw_wanted: Any) -> None:
     out.put(WorkerFailed(spec.camera.id, "cannot build the detector: model file missing"))
     time.sleep(0.3)
     sys.exit(1)

@@ -26,11 +26,16 @@ def write_video(path: Path, frames: int = 40, fps: float = 20.0) -> Path:
     return path
 
 
-def run_in_thread(spec: WorkerSpec, seconds: float) -> list[object]:
+def run_in_thread(
+    spec: WorkerSpec, seconds: float, raw_wanted: SimpleNamespace | None = None
+) -> list[object]:
+    """What the worker sent in `seconds`; `raw_wanted.value` (wall time until which the
+    raw picture is wanted) may be changed meanwhile by the caller. Default: always."""
     out: queue.Queue[object] = queue.Queue()
     stop = threading.Event()
     heartbeat = SimpleNamespace(value=0.0)
-    worker = CameraWorker(spec, out, heartbeat, stop)  # type: ignore[arg-type]
+    raw = raw_wanted or SimpleNamespace(value=float("inf"))
+    worker = CameraWorker(spec, out, heartbeat, stop, raw)  # type: ignore[arg-type]
     thread = threading.Thread(target=worker.run)
     thread.start()
     items = []
@@ -66,6 +71,59 @@ def test_worker_analyses_at_its_rate_and_publishes_jpegs_and_stats(
     assert image.shape == (120, 160, 3), "live frames are scaled to max_width_px"
     assert packets[-1].raw_jpeg is not None
     assert [p.seq for p in packets] == sorted(p.seq for p in packets)
+
+
+def test_worker_sends_the_raw_picture_only_while_it_is_wanted(tmp_path: Path) -> None:
+    video = write_video(tmp_path / "grey.avi")
+    cam = CameraConfig(id="grey", path=video, loop=True, analysis_fps=8, max_width_px=160)
+    raw_wanted = SimpleNamespace(value=0.0)
+    received: list[FramePacket] = []
+    asked_at: list[float] = []
+
+    def want_raw_for_a_while() -> None:
+        # Wanted from the 5th frame for 2 s (as a viewer that comes and goes).
+        while len(received) < 5 and not stop.is_set():
+            time.sleep(0.02)
+        asked_at.append(time.time())
+        raw_wanted.value = asked_at[0] + 2.0
+
+    class Recording(queue.Queue[object]):
+        def put(self, item: object, block: bool = True, timeout: float | None = None) -> None:
+            if isinstance(item, FramePacket):
+                received.append(item)
+            super().put(item, block, timeout)
+
+    out = Recording()
+    stop = threading.Event()
+    heartbeat = SimpleNamespace(value=0.0)
+    worker = CameraWorker(WorkerSpec(cam, ReconnectConfig()), out, heartbeat, stop, raw_wanted)  # type: ignore[arg-type]
+    threads = [threading.Thread(target=worker.run), threading.Thread(target=want_raw_for_a_while)]
+    for t in threads:
+        t.start()
+    deadline = time.monotonic() + 30.0
+    while time.monotonic() < deadline and (
+        raw_wanted.value == 0.0 or time.time() < raw_wanted.value + 1.0
+    ):
+        with contextlib.suppress(queue.Empty):
+            out.get(timeout=0.1)
+    stop.set()
+    for t in threads:
+        t.join(10)
+    until = raw_wanted.value
+    assert asked_at, f"only {len(received)} frames came"
+
+    def encoded_by(p: FramePacket) -> float:  # the latency is taken after the encodes
+        return p.captured_at + p.stats.latency_ms / 1000
+
+    before = [p for p in received if encoded_by(p) < asked_at[0]]
+    during = [p for p in received if p.captured_at > asked_at[0] and encoded_by(p) < until]
+    after = [p for p in received if p.captured_at > until]
+    assert len(before) >= 4 and all(p.raw_jpeg is None for p in before), "not before asked"
+    assert during and all(p.raw_jpeg is not None for p in during), "every frame while wanted"
+    assert after and all(p.raw_jpeg is None for p in after), "none once the wish expired"
+    assert all(p.annotated_jpeg for p in received)
+    image = cv2.imdecode(np.frombuffer(during[0].raw_jpeg or b"", np.uint8), cv2.IMREAD_COLOR)
+    assert image.shape == (120, 160, 3), "the raw picture is scaled as the annotated one"
 
 
 def test_worker_reports_a_missing_source_without_crashing(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 
 from fallwatch.config.server import CameraConfig, WorkersConfig
@@ -99,3 +100,33 @@ def test_stop_returns_when_a_dead_worker_left_the_stop_flag_locked() -> None:
     stopper.start()
     stopper.join(20.0)
     assert not stopper.is_alive(), "Supervisor.stop() hung on the locked stop flag"
+
+
+def test_the_raw_picture_flows_while_wanted_and_across_a_restart() -> None:
+    sup, listener = supervisor(worker_fakes.raw_on_demand)
+    sup.set_camera(CAM)
+    sup.start()
+
+    def raw_since(t: float) -> list[bool]:
+        with listener.lock:
+            return [p.raw_jpeg is not None for p in listener.packets if p.captured_at > t]
+
+    try:
+        assert wait_for(lambda: len(raw_since(0)) >= 5, 20.0), listener.messages("cam")
+        assert not any(raw_since(0)), "nobody asked"
+        asked = time.time()
+        sup.want_raw("cam", asked + 1.0)
+        sup.want_raw("cam", asked + 0.5)  # an earlier expiry never cuts a later one short
+        sup.want_raw("nope", asked + 1.0)  # an unknown camera: nothing to do
+        assert wait_for(lambda: any(raw_since(asked)), 5.0)
+        assert wait_for(lambda: len(raw_since(asked + 1.2)) >= 3, 5.0)
+        assert not any(raw_since(asked + 1.2)), "it stops when the wish expires"
+        # A worker started while it is wanted (resumed, restarted) starts sending it.
+        sup.want_raw("cam", time.time() + 30.0)
+        sup.pause("cam")
+        paused_at = time.time()
+        sup.pause("cam", False)
+        assert wait_for(lambda: len(raw_since(paused_at)) >= 3, 20.0)
+        assert all(raw_since(paused_at))
+    finally:
+        sup.stop()

@@ -203,7 +203,9 @@ def test_a_zone_drawn_in_the_editor_stops_the_alarm_inside_it_and_not_elsewhere(
         assert srv.events.list_events(camera_id="bedroom", limit=5) == []
         # The live view draws the saved zone: its top edge (y 300, on the 320 px JPEG 150)
         # crosses the plain wall, where the annotated picture differs from the raw one.
-        latest = srv.hub.latest("bedroom")
+        # (The worker sends the raw picture only while someone asks for it.)
+        assert srv.cameras.want_raw("bedroom")
+        latest = srv.hub.wait_latest("bedroom", lambda p: p.raw_jpeg is not None, 10.0)
         assert latest is not None and latest.raw_jpeg is not None
         annotated, raw = (
             cv2.imdecode(np.frombuffer(j, np.uint8), cv2.IMREAD_COLOR).astype(int)

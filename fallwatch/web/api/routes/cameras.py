@@ -335,12 +335,14 @@ def _jpeg_size(data: bytes) -> tuple[int, int] | None:
     response_class=Response,
     responses={200: {"content": {"image/jpeg": {}}}, **errors(404)},
 )
-def zone_frame(camera_id: str, cameras: CamerasDep, hub: HubDep, _: Viewer) -> Response:
+def zone_frame(camera_id: str, cameras: CamerasDep, _: Viewer) -> Response:
     """The raw picture, or the annotated one for privacy cameras (their picture never
-    leaves the worker). The JPEG may be scaled down (`max_width_px`); `X-Frame-Width` and
-    `X-Frame-Height` give the source frame's pixels, which zones are in."""
+    leaves the worker) or when the worker sends no raw one within ~2 s (workers send it
+    only on demand: this asks); `X-View` says which. The JPEG may be scaled down
+    (`max_width_px`); `X-Frame-Width` and `X-Frame-Height` give the source frame's
+    pixels, which zones are in."""
     entry = cameras.get(camera_id)
-    packet = hub.latest(camera_id)
+    packet = cameras.raw_or_latest(camera_id)
     if packet is None:
         raise HTTPException(404, f"no frame from camera {camera_id!r} yet")
     raw = packet.raw_jpeg if not entry.config.privacy else None

@@ -3,6 +3,10 @@
 MJPEG reads the newest frame from the live hub (never a worker queue) at most
 `web.mjpeg_max_fps`, and sends a frame only when there is a new one: a slow viewer just
 gets fewer frames. Privacy cameras have no raw view.
+
+Workers send the raw picture only while someone looks at it (`CameraService.want_raw`):
+a raw view asks again on every pass of its loop, so raw frames start with the worker's
+next analysed frame (the view waits for it) and stop a few seconds after it closes.
 """
 
 from __future__ import annotations
@@ -64,6 +68,8 @@ async def live(
     async def frames() -> AsyncIterator[bytes]:
         last_seq = -1
         while True:
+            if view == "raw":
+                cameras.want_raw(camera_id)
             packet = hub.latest(camera_id)
             if packet is not None and packet.seq != last_seq:
                 data = _frame_bytes(packet, view)
@@ -100,7 +106,7 @@ def latest(
     view: Annotated[View, Query()] = "annotated",
 ) -> Response:
     _check_view(cameras, camera_id, view)
-    packet = hub.latest(camera_id)
+    packet = cameras.raw_or_latest(camera_id) if view == "raw" else hub.latest(camera_id)
     data = None if packet is None else _frame_bytes(packet, view)
     if packet is None or data is None:
         raise HTTPException(404, f"no frame from camera {camera_id!r} yet")
