@@ -70,6 +70,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Started with stdout or stderr closed (`fallwatch serve >&-` from a service script):
+    # Python then has None there, and the first print would fail. Nobody reads them, so
+    # what would go there is dropped, as `| true` drops it.
+    for stream in ("stdout", "stderr"):
+        if getattr(sys, stream) is None:
+            setattr(sys, stream, open(os.devnull, "w"))  # noqa: SIM115 (for the process's life)
     try:
         parser = build_parser()
         args = parser.parse_args(argv)

@@ -39,6 +39,15 @@ def test_a_reader_that_closes_the_pipe_gets_no_traceback() -> None:
     assert "Traceback" not in err and "BrokenPipeError" not in err, err
 
 
+def test_a_closed_stdout_is_not_an_error() -> None:
+    """`fallwatch config schema >&-` (a service script closing its output): Python has no
+    sys.stdout then, and the print was an "unexpected error: AttributeError"."""
+    cmd = " ".join(f"'{part}'" for part in [*CLI, "config", "schema"]) + " >&-"
+    r = subprocess.run(["sh", "-c", cmd], capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr
+    assert r.stderr == ""
+
+
 def test_user_commands_do_not_print_the_migration_tool_s_log(tmp_path: Path) -> None:
     config = tmp_path / "fallwatch.yaml"
     config.write_text(f"data_dir: {tmp_path / 'data'}\ncameras: []\n")
