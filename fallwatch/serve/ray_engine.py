@@ -40,9 +40,9 @@ from fallwatch.pipeline.packets import (
     WorkerState,
 )
 from fallwatch.pipeline.worker import WorkerSpec
-from fallwatch.serve.carryover import RESTART_GRACE_S, EventCarryOver
+from fallwatch.serve.carryover import RESTART_GRACE_S
+from fallwatch.serve.engine_base import CameraSlot, EngineBase, SupervisorListener
 from fallwatch.serve.ray_actor import CameraActor, Drained
-from fallwatch.serve.supervisor import SupervisorListener, WorkerReport
 
 log = logging.getLogger(__name__)
 
@@ -64,26 +64,18 @@ def import_ray() -> Any:
 
 
 @dataclass
-class _RayCamera:
-    config: CameraConfig
-    paused: bool
-    state: WorkerState = WorkerState.STARTING
+class _RayCamera(CameraSlot):
     actor: Any = None
     token: str | None = None
     node_id: str | None = None
     pid: int | None = None
     generation_started: float = 0.0
-    restarts: int = 0
-    crash_streak: int = 0
-    last_message: str = ""
     lost: bool = False
-    raw_wanted_until: float = 0.0
-    """Wall time on the head; each poll tells the actor how long is left."""
     closed: threading.Event = field(default_factory=threading.Event)
     pump: threading.Thread | None = None
 
 
-class RayEngine:
+class RayEngine(EngineBase[_RayCamera]):
     """Keeps one Ray actor running per enabled, unpaused camera."""
 
     def __init__(
@@ -94,15 +86,11 @@ class RayEngine:
         *,
         log_level: int = logging.INFO,
     ) -> None:
+        super().__init__(listener)
         self.ray = import_ray()
         self.config = config
         self.cluster = cluster
-        self.listener = listener
         self.log_level = log_level
-        self.carry = EventCarryOver(lambda e: self.listener.on_event(e))
-        self._cameras: dict[str, _RayCamera] = {}
-        self._generations: dict[str, int] = {}
-        self._lock = threading.RLock()
         self._started = False
         self._owns_ray = False
         self._actor_class: Any = None
@@ -197,17 +185,6 @@ class RayEngine:
             cam = self._cameras.get(camera_id)
             if cam is not None:
                 cam.raw_wanted_until = max(cam.raw_wanted_until, until_s)
-
-    def camera_ids(self) -> list[str]:
-        with self._lock:
-            return list(self._cameras)
-
-    def report(self, camera_id: str) -> WorkerReport | None:
-        with self._lock:
-            cam = self._cameras.get(camera_id)
-            if cam is None:
-                return None
-            return WorkerReport(camera_id, cam.state, cam.last_message, cam.restarts)
 
     def pid(self, camera_id: str) -> int | None:
         """The actor's process id on its node (diagnostics; the node may be another machine)."""
@@ -412,14 +389,6 @@ class RayEngine:
         elif isinstance(msg, WorkerFailed):
             cam.last_message = msg.error
             log.error("camera %s: %s", cam.config.id, msg.error)
-
-    def _report(self, cam: _RayCamera, message: str, level: int = logging.INFO) -> None:
-        cam.last_message = message
-        log.log(level, "camera %s: %s", cam.config.id, message)
-        try:
-            self.listener.on_worker(WorkerReport(cam.config.id, cam.state, message, cam.restarts))
-        except Exception:
-            log.exception("camera %s: worker listener failed", cam.config.id)
 
     def __repr__(self) -> str:  # pragma: no cover
         return f"RayEngine(cameras={len(self._cameras)}, pid={os.getpid()})"

@@ -24,7 +24,6 @@ from multiprocessing.context import SpawnContext, SpawnProcess
 from multiprocessing.queues import Queue as MpQueue
 from multiprocessing.sharedctypes import Synchronized
 from multiprocessing.synchronize import Event as MpEvent
-from typing import Protocol
 
 from fallwatch.backoff import Backoff
 from fallwatch.config.server import CameraConfig, WorkersConfig
@@ -38,7 +37,10 @@ from fallwatch.pipeline.packets import (
     WorkerState,
 )
 from fallwatch.pipeline.worker import WorkerSpec, run_worker
-from fallwatch.serve.carryover import RESTART_GRACE_S, EventCarryOver
+from fallwatch.serve.carryover import RESTART_GRACE_S
+from fallwatch.serve.engine_base import CameraSlot, EngineBase
+from fallwatch.serve.engine_base import SupervisorListener as SupervisorListener
+from fallwatch.serve.engine_base import WorkerReport as WorkerReport
 
 log = logging.getLogger(__name__)
 
@@ -52,29 +54,6 @@ WorkerTarget = Callable[
     [WorkerSpec, WorkerQueue, "Synchronized[float]", MpEvent, "Synchronized[float]"], None
 ]
 """A worker process's entry point: spec, queue, heartbeat, stop flag, raw-wanted-until."""
-
-
-@dataclass(frozen=True)
-class WorkerReport:
-    """A change in a camera worker's life, for the listener."""
-
-    camera_id: str
-    state: WorkerState
-    message: str
-    restarts: int
-    """Restarts after a crash or stall since the camera was added."""
-
-
-class SupervisorListener(Protocol):
-    """Receives everything the workers send. Called from the supervisor's threads."""
-
-    def on_packet(self, packet: FramePacket) -> None: ...
-
-    def on_stats(self, stats: CameraStats) -> None: ...
-
-    def on_event(self, camera_event: CameraEvent) -> None: ...
-
-    def on_worker(self, report: WorkerReport) -> None: ...
 
 
 @dataclass
@@ -95,20 +74,12 @@ class _Generation:
 
 
 @dataclass
-class _Camera:
-    config: CameraConfig
-    paused: bool
-    state: WorkerState = WorkerState.STARTING
+class _Camera(CameraSlot):
     worker: _Generation | None = None
-    restarts: int = 0
-    crash_streak: int = 0
     restart_at: float = 0.0
-    last_message: str = ""
-    raw_wanted_until: float = 0.0
-    """Kept here too, so a worker started (or restarted) meanwhile starts with it."""
 
 
-class Supervisor:
+class Supervisor(EngineBase[_Camera]):
     """Keeps one worker process running per enabled, unpaused camera."""
 
     def __init__(
@@ -120,17 +91,12 @@ class Supervisor:
         poll_s: float = 0.5,
         log_level: int = logging.INFO,
     ) -> None:
+        super().__init__(listener)
         self.config = config
-        self.listener = listener
         self.target = target
         self.poll_s = poll_s
         self.log_level = log_level
         self._ctx: SpawnContext = mp.get_context("spawn")
-        self._cameras: dict[str, _Camera] = {}
-        # A restarted worker repeating an open event must not record it twice.
-        self.carry = EventCarryOver(lambda e: self.listener.on_event(e))
-        self._generations: dict[str, int] = {}
-        self._lock = threading.RLock()
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -211,17 +177,6 @@ class Supervisor:
                 # A plain shared double, no lock: one writer (this, under our lock), and a
                 # torn read cannot happen for an aligned 8-byte value.
                 cam.worker.raw_wanted.value = until_s
-
-    def camera_ids(self) -> list[str]:
-        with self._lock:
-            return list(self._cameras)
-
-    def report(self, camera_id: str) -> WorkerReport | None:
-        with self._lock:
-            cam = self._cameras.get(camera_id)
-            if cam is None:
-                return None
-            return WorkerReport(camera_id, cam.state, cam.last_message, cam.restarts)
 
     def pid(self, camera_id: str) -> int | None:
         """The worker's process id (tests and diagnostics)."""
@@ -365,14 +320,6 @@ class Supervisor:
             gen.pump.join(2)
         gen.queue.close()
         gen.queue.cancel_join_thread()
-
-    def _report(self, cam: _Camera, message: str, level: int = logging.INFO) -> None:
-        cam.last_message = message
-        log.log(level, "camera %s: %s", cam.config.id, message)
-        try:
-            self.listener.on_worker(WorkerReport(cam.config.id, cam.state, message, cam.restarts))
-        except Exception:
-            log.exception("camera %s: worker listener failed", cam.config.id)
 
     # --- one pump thread per worker generation ------------------------------------
 
