@@ -13,6 +13,7 @@ from enum import StrEnum
 
 from fallwatch.pipeline.packets import CameraStats, WorkerState
 from fallwatch.serve.cameras import CameraEntry
+from fallwatch.serve.live import LiveHub
 from fallwatch.serve.supervisor import WorkerReport
 from fallwatch.sources.capture import ConnectionState
 from fallwatch.types import CameraOrigin
@@ -81,6 +82,20 @@ def camera_status(
     if report.state is WorkerState.STARTING or stats is None:
         return StatusLine(CameraStatus.STARTING, "loading the model")
     return _from_stats(stats, now_s=now_s, last_frame_at=last_frame_at)
+
+
+def live_status(entry: CameraEntry, hub: LiveHub, *, now_s: float) -> StatusLine:
+    """`camera_status` from what the hub holds now for the camera (the page, the camera
+    API and /api/health all ask this way, so they agree)."""
+    cid = entry.config.id
+    latest = hub.latest(cid)
+    return camera_status(
+        entry,
+        hub.worker(cid),
+        hub.stats(cid),
+        now_s=now_s,
+        last_frame_at=None if latest is None else latest.captured_at,
+    )
 
 
 def _from_stats(stats: CameraStats, *, now_s: float, last_frame_at: float | None) -> StatusLine:

@@ -16,7 +16,7 @@ from fallwatch.config.server import CameraConfig
 from fallwatch.serve.cameras import CameraEntry, CameraService
 from fallwatch.serve.live import LiveHub
 from fallwatch.serve.reads import EventReader
-from fallwatch.serve.status import camera_status
+from fallwatch.serve.status import live_status
 from fallwatch.sources.capture import redact_url
 from fallwatch.types import CameraOrigin
 from fallwatch.web.api.deps import Admin, CamerasDep, EventsDep, HubDep, Operator, Viewer
@@ -31,15 +31,8 @@ def camera_public(
     cam = entry.config
     report = hub.worker(cam.id)
     stats = hub.stats(cam.id)
-    latest = hub.latest(cam.id)
     now_s = time.time()
-    status = camera_status(
-        entry,
-        report,
-        stats,
-        now_s=now_s,
-        last_frame_at=None if latest is None else latest.captured_at,
-    )
+    status = live_status(entry, hub, now_s=now_s)
     config = cam.model_dump(mode="json")
     if cam.url is not None:
         config["url"] = redact_url(cam.url)

@@ -9,7 +9,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from fallwatch.pipeline.packets import WorkerState
-from fallwatch.serve.status import CameraStatus, camera_status
+from fallwatch.serve.status import CameraStatus, live_status
 from fallwatch.web.api.deps import (
     AlertsDep,
     CamerasDep,
@@ -90,14 +90,7 @@ def health(
         states[cid] = state
         # The same status the dashboard shows: a worker that says "connected" but has sent
         # no frame or figures for seconds is stalled here too.
-        latest = hub.latest(cid)
-        line = camera_status(
-            entry,
-            report,
-            stats,
-            now_s=now_s,
-            last_frame_at=None if latest is None else latest.captured_at,
-        )
+        line = live_status(entry, hub, now_s=now_s)
         statuses[cid] = line.status.value
         degraded |= line.status in UNHEALTHY
     db = database.ok()
