@@ -23,6 +23,19 @@ SOUND_ALLOWED = ("--autoplay-policy=no-user-gesture-required",)
 """The default: pages may beep without a click (the alarm tests check the sound)."""
 
 
+def log_in(page: Any, url: str, user: tuple[str, str] | None = None) -> None:
+    """Log in through the real login page (as the test admin unless `user` is given) and
+    wait for the dashboard."""
+    from tests.fakes.web import ADMIN
+
+    name, password = user or ADMIN
+    page.goto(f"{url}/", wait_until="domcontentloaded")
+    page.fill("input[name=username]", name)
+    page.fill("input[name=password]", password)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{url}/", wait_until="domcontentloaded")
+
+
 @contextmanager
 def chromium(extra_args: Sequence[str] = SOUND_ALLOWED) -> Iterator[Any]:
     """A real headless Chromium (Debian's), or the test is skipped."""

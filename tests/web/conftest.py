@@ -13,6 +13,7 @@ from fastapi.testclient import TestClient
 
 from fallwatch.serve.app import FallwatchServer
 from fallwatch.web.app import create_app
+from tests.fakes.browser import chromium
 from tests.fakes.web import make_server, postgres_bin, run_postgres
 
 
@@ -66,3 +67,10 @@ def server(tmp_path: Path) -> Iterator[FallwatchServer]:
 def client(server: FallwatchServer) -> Iterator[TestClient]:
     with TestClient(create_app(server), base_url="http://127.0.0.1") as c:
         yield c
+
+
+@pytest.fixture
+def browser() -> Iterator[object]:
+    """A real headless Chromium (or the test is skipped)."""
+    with chromium() as b:
+        yield b

@@ -21,7 +21,6 @@ from fallwatch.store.events import record_event
 from fallwatch.store.models import Alert
 from fallwatch.types import AlertStatus, Role
 from fallwatch.web.app import create_app
-from tests.fakes.browser import chromium
 from tests.fakes.store import T0, make_event
 from tests.fakes.web import ADMIN, LiveServer, login, make_server
 
@@ -59,12 +58,6 @@ def test_admin_pages_answer_admins_only_and_the_nav_shows_them_to_admins(
 
 
 # --- in a real Chromium ------------------------------------------------------------------
-
-
-@pytest.fixture
-def browser() -> Iterator[object]:
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture

@@ -14,14 +14,8 @@ from typing import Any
 import pytest
 
 from fallwatch.serve.app import FallwatchServer
-from tests.fakes.browser import chromium
-from tests.fakes.web import ADMIN, LiveServer, fall_event, make_server
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    with chromium() as b:
-        yield b
+from tests.fakes.browser import chromium, log_in
+from tests.fakes.web import LiveServer, fall_event, make_server
 
 
 @pytest.fixture
@@ -42,14 +36,6 @@ def server(tmp_path: Path) -> Iterator[FallwatchServer]:
     srv.stop()
 
 
-def _log_in(page: Any, url: str) -> None:
-    page.goto(f"{url}/", wait_until="domcontentloaded")
-    page.fill("input[name=username]", ADMIN[0])
-    page.fill("input[name=password]", ADMIN[1])
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{url}/", wait_until="domcontentloaded")
-
-
 def test_an_open_alarm_raises_the_banner_on_a_fresh_page_load(
     browser: Any, server: FallwatchServer
 ) -> None:
@@ -57,7 +43,7 @@ def test_an_open_alarm_raises_the_banner_on_a_fresh_page_load(
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         page = context.new_page()
         page.set_default_timeout(15_000)
-        _log_in(page, web.url)
+        log_in(page, web.url)
         assert page.locator("#alarm-banner").is_hidden()
         # The event is stored while no page is open to hear the live notice.
         page.close()
@@ -89,7 +75,7 @@ def test_an_ended_session_shows_the_expired_overlay_not_silence(
         context = browser.new_context(viewport={"width": 1280, "height": 900})
         page = context.new_page()
         page.set_default_timeout(15_000)
-        _log_in(page, web.url)
+        log_in(page, web.url)
         overlay = page.locator("#session-expired")
         assert overlay.is_hidden()
         # Ended on the server (as a logout elsewhere, or 'log out everywhere', would).
@@ -124,7 +110,7 @@ def test_a_display_says_when_the_browser_blocks_its_sound(
     server.router.on_event(fall_event("ward", track_id=5))
     with LiveServer(server) as web:
         login = strict_browser.new_context()
-        _log_in(login.new_page(), web.url)
+        log_in(login.new_page(), web.url)
         state = login.storage_state()
         login.close()
         # A display started with a login but no click on its page since (a restart).

@@ -14,16 +14,9 @@ from pathlib import Path
 import pytest
 
 from fallwatch.serve.app import FallwatchServer
-from tests.fakes.browser import chromium
 from tests.fakes.web import ADMIN, LiveServer, make_server
 
 FALL_CLIP = "videos/upfall/UPFall_S1_A01_T1_Cam2.mp4"
-
-
-@pytest.fixture
-def browser() -> Iterator[object]:
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture

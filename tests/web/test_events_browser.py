@@ -18,17 +18,11 @@ from sqlalchemy import update
 
 from fallwatch.serve.app import FallwatchServer
 from fallwatch.store.models import Event
-from tests.fakes.browser import chromium, screenshot
-from tests.fakes.web import ADMIN, LiveServer, fall_event, make_server
+from tests.fakes.browser import log_in, screenshot
+from tests.fakes.web import LiveServer, fall_event, make_server
 from tests.web.test_events_api import CAMERAS, set_raised
 
 SEOUL = "Asia/Seoul"  # UTC+9 all year: local days differ from UTC days at 15:00 UTC
-
-
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture
@@ -45,11 +39,7 @@ def _page(browser: Any, url: str, timezone_id: str = "UTC") -> Any:
     )
     page = context.new_page()
     page.set_default_timeout(15_000)
-    page.goto(f"{url}/", wait_until="domcontentloaded")
-    page.fill("input[name=username]", ADMIN[0])
-    page.fill("input[name=password]", ADMIN[1])
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{url}/", wait_until="domcontentloaded")
+    log_in(page, url)
     return page
 
 

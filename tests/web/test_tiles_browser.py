@@ -22,8 +22,8 @@ from fallwatch.bench.data import data_dir
 from fallwatch.pipeline.packets import FramePacket, WorkerState
 from fallwatch.serve.app import FallwatchServer
 from fallwatch.serve.supervisor import WorkerReport
-from tests.fakes.browser import chromium, screenshot
-from tests.fakes.web import ADMIN, LiveServer, fall_event, free_port, make_server, stats
+from tests.fakes.browser import log_in, screenshot
+from tests.fakes.web import LiveServer, fall_event, free_port, make_server, stats
 
 CAMERAS = [
     {"id": "lobby", "name": "Lobby", "location": "Ground floor", "url": "rtsp://x/lobby"},
@@ -101,12 +101,6 @@ class FakeCameras:
 
 
 @pytest.fixture
-def browser() -> Iterator[Any]:
-    with chromium() as b:
-        yield b
-
-
-@pytest.fixture
 def server(tmp_path: Path) -> Iterator[FallwatchServer]:
     srv = make_server(tmp_path, cameras=CAMERAS)
     srv.start(run_workers=False)
@@ -114,18 +108,10 @@ def server(tmp_path: Path) -> Iterator[FallwatchServer]:
     srv.stop()
 
 
-def _log_in(page: Any, url: str) -> None:
-    page.goto(f"{url}/", wait_until="domcontentloaded")
-    page.fill("input[name=username]", ADMIN[0])
-    page.fill("input[name=password]", ADMIN[1])
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{url}/", wait_until="domcontentloaded")
-
-
 def _page(browser: Any, url: str, width: int = 1280, height: int = 900) -> Any:
     page = browser.new_page(viewport={"width": width, "height": height})
     page.set_default_timeout(15_000)
-    _log_in(page, url)
+    log_in(page, url)
     return page
 
 

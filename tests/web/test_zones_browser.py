@@ -21,8 +21,8 @@ import yaml
 
 from fallwatch.config.server import CameraConfig
 from fallwatch.serve.app import FallwatchServer
-from tests.fakes.browser import chromium, screenshot
-from tests.fakes.web import ADMIN, LiveServer, jpeg, make_server, packet
+from tests.fakes.browser import log_in, screenshot
+from tests.fakes.web import LiveServer, jpeg, make_server, packet
 
 FALL_CLIP = "videos/gmdcsa24/GMDCSA24_S1_Fall_14.mp4"
 """5.7 s at 640x480, looped (MIT licence, so the docs may show it): the person falls at
@@ -35,25 +35,11 @@ DESK_XY = [(20, 20), (200, 20), (200, 130), (20, 130)]  # the wall: nobody lies 
 Point = tuple[float, float]
 
 
-@pytest.fixture
-def browser() -> Iterator[Any]:
-    with chromium() as b:
-        yield b
-
-
 def _until(check: Callable[[], bool], timeout_s: float, what: str) -> None:
     deadline = time.monotonic() + timeout_s
     while not check():
         assert time.monotonic() < deadline, f"timed out waiting for {what}"
         time.sleep(0.2)
-
-
-def _log_in(page: Any, url: str) -> None:
-    page.goto(f"{url}/", wait_until="domcontentloaded")
-    page.fill("input[name=username]", ADMIN[0])
-    page.fill("input[name=password]", ADMIN[1])
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{url}/", wait_until="domcontentloaded")
 
 
 def _open_editor(page: Any, url: str, camera_id: str, timeout_ms: float = 20_000) -> None:
@@ -169,7 +155,7 @@ def test_a_zone_drawn_in_the_editor_stops_the_alarm_inside_it_and_not_elsewhere(
         context = browser.new_context(viewport={"width": 1280, "height": 1000})
         page = context.new_page()
         page.set_default_timeout(20_000)
-        _log_in(page, web.url)
+        log_in(page, web.url)
 
         # The bedroom: the zone goes over the bed, where the person will lie.
         _open_editor(page, web.url, "bedroom", timeout_ms=90_000)  # the model loads first
@@ -248,7 +234,7 @@ def test_drawing_moving_and_deleting_zones_in_frame_pixels(
         context = browser.new_context(viewport={"width": 1280, "height": 1000})
         page = context.new_page()
         page.set_default_timeout(15_000)
-        _log_in(page, web.url)
+        log_in(page, web.url)
         _open_editor(page, web.url, "ward")
         assert page.locator("#zone-editor").get_attribute("data-frame-width") == "1280"
 
@@ -303,7 +289,7 @@ def test_a_config_file_camera_gets_yaml_to_paste_not_a_save(
         )
         page = context.new_page()
         page.set_default_timeout(15_000)
-        _log_in(page, web.url)
+        log_in(page, web.url)
         _open_editor(page, web.url, "lobby")
         assert page.locator("#zone-save").count() == 0
         assert "source of truth" in page.locator(".zone-config-note").inner_text()
