@@ -11,7 +11,6 @@ on another node within 30 s while the person is still down, without a second eve
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -23,7 +22,7 @@ from fallwatch.config.loader import parse_server_config
 from fallwatch.serve.app import FallwatchServer
 from fallwatch.store import events as events_repo
 from tests.fakes.notify import WEBHOOK_SECRET, WebhookServer, webhook_config_data
-from tests.fakes.web import ENV
+from tests.fakes.web import ENV, fresh_database
 from tests.fakes.worker import wait_for
 
 FALL_CLIP = "videos/upfall/UPFall_S1_A01_T1_Cam2.mp4"
@@ -59,17 +58,6 @@ def _fall_then_lie_still(falls_dir: Path, out: Path) -> Path:
     return out
 
 
-def _fresh_database(postgres_url: str) -> str:
-    import sqlalchemy as sa
-
-    name = "t_" + uuid.uuid4().hex[:12]
-    engine = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.exec_driver_sql(f"CREATE DATABASE {name}")
-    engine.dispose()
-    return postgres_url.rsplit("/", 1)[0] + "/" + name
-
-
 @pytest.fixture
 def webhook() -> Iterator[WebhookServer]:
     server = WebhookServer()
@@ -91,7 +79,7 @@ def server(
     camera = {"analysis_fps": 5, "fall": {"confirm_s": 2}}
     data = {
         "data_dir": str(tmp_path / "data"),
-        "database_url": _fresh_database(postgres_url),
+        "database_url": fresh_database(postgres_url),
         "cluster": {"engine": "ray", "cpus_per_camera": 0.5, "poll_s": 0.3},
         "cameras": [
             {"id": "fall", "path": str(fall_clip), **camera},

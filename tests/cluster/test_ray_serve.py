@@ -6,24 +6,13 @@ from __future__ import annotations
 
 import json
 import signal
-import uuid
 from pathlib import Path
 
 import pytest
 
 from tests.fakes.capture import write_video
 from tests.fakes.serve import ServeProcess, cmdline, wait_gone
-
-
-def _fresh_database(postgres_url: str) -> str:
-    import sqlalchemy as sa
-
-    name = "t_" + uuid.uuid4().hex[:12]
-    engine = sa.create_engine(postgres_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.exec_driver_sql(f"CREATE DATABASE {name}")
-    engine.dispose()
-    return postgres_url.rsplit("/", 1)[0] + "/" + name
+from tests.fakes.web import fresh_database
 
 
 def test_serve_on_its_own_ray_stops_cleanly_on_sigterm(tmp_path: Path, postgres_url: str) -> None:
@@ -31,7 +20,7 @@ def test_serve_on_its_own_ray_stops_cleanly_on_sigterm(tmp_path: Path, postgres_
     video = write_video(tmp_path / "clip.avi", frames=40, fps=10.0)
     serve = ServeProcess(tmp_path, [{"id": "hall", "path": str(video), "loop": True}])
     settings = json.loads(serve.config.read_text())
-    settings["database_url"] = _fresh_database(postgres_url)
+    settings["database_url"] = fresh_database(postgres_url)
     settings["cluster"] = {"engine": "ray", "cpus_per_camera": 0.5}
     serve.config.write_text(json.dumps(settings))
     serve.start()

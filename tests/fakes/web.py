@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, Self
@@ -173,6 +174,18 @@ def postgres_bin() -> Path | None:
             return candidate
     found = shutil.which("initdb")
     return Path(found).parent if found and shutil.which("pg_ctl") else None
+
+
+def fresh_database(base_url: str) -> str:
+    """A new, empty database on the test PostgreSQL at `base_url`; its URL."""
+    import sqlalchemy as sa
+
+    name = "t_" + uuid.uuid4().hex[:12]
+    engine = sa.create_engine(base_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.exec_driver_sql(f"CREATE DATABASE {name}")
+    engine.dispose()
+    return base_url.rsplit("/", 1)[0] + "/" + name
 
 
 def run_postgres(base: Path) -> Iterator[str]:

@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
-import tempfile
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,19 +11,7 @@ from fastapi.testclient import TestClient
 from fallwatch.serve.app import FallwatchServer
 from fallwatch.web.app import create_app
 from tests.fakes.browser import chromium
-from tests.fakes.web import make_server, postgres_bin, run_postgres
-
-
-@pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
-    if postgres_bin() is None:
-        pytest.skip("PostgreSQL binaries (initdb, pg_ctl) not found: apt-get install postgresql")
-    # Not under pytest's tmp dir: that is private to root, and PostgreSQL runs as `postgres`.
-    base = Path(tempfile.mkdtemp(prefix="fallwatch-pg-"))
-    try:
-        yield from run_postgres(base)
-    finally:
-        shutil.rmtree(base, ignore_errors=True)
+from tests.fakes.web import fresh_database, make_server
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -34,15 +19,7 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str | None:
     """None (the default SQLite file in data_dir) or a fresh database on the test PostgreSQL."""
     if request.param == "sqlite":
         return None
-    base_url: str = request.getfixturevalue("postgres_url")
-    import sqlalchemy as sa
-
-    name = "t_" + uuid.uuid4().hex[:12]
-    engine = sa.create_engine(base_url, isolation_level="AUTOCOMMIT")
-    with engine.connect() as conn:
-        conn.exec_driver_sql(f"CREATE DATABASE {name}")
-    engine.dispose()
-    return base_url.rsplit("/", 1)[0] + "/" + name
+    return fresh_database(request.getfixturevalue("postgres_url"))
 
 
 @pytest.fixture
